@@ -1,0 +1,211 @@
+//! Money: amounts in integer minor units with their currency, parsed from the
+//! wire's decimal strings. No floating point anywhere.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A currency accepted by Place an Order (`fee_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Currency {
+    /// Hong Kong dollar, the default.
+    Hkd,
+    /// Chinese yuan.
+    Cny,
+}
+
+impl Currency {
+    /// The ISO code as sent on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Hkd => "HKD",
+            Currency::Cny => "CNY",
+        }
+    }
+
+    /// Number of decimal places of the minor unit (both have 2).
+    pub fn exponent(self) -> u32 {
+        2
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// `fee_type` names no supported currency.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported currency (HKD or CNY)")]
+pub struct UnsupportedCurrency;
+
+impl FromStr for Currency {
+    type Err = UnsupportedCurrency;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "HKD" => Ok(Currency::Hkd),
+            "CNY" => Ok(Currency::Cny),
+            _ => Err(UnsupportedCurrency),
+        }
+    }
+}
+
+/// Why an amount string was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Longer than the wire's 8 characters.
+    #[error("at most 8 characters")]
+    TooLong,
+    /// Not `digits` or `digits.d` / `digits.dd`.
+    #[error("digits with at most 2 decimals")]
+    Format,
+    /// More than two decimal places.
+    #[error("at most 2 decimals")]
+    TooManyDecimals,
+    /// Zero.
+    #[error("must be greater than 0")]
+    Zero,
+}
+
+/// Maximum length of an amount string on the wire (`String(8)`).
+pub const AMOUNT_MAX_LEN: usize = 8;
+
+/// A positive amount in minor units (cents), as parsed from the wire.
+///
+/// ```
+/// use vmp_protocol::Amount;
+/// assert_eq!(Amount::parse("0.02").unwrap().minor(), 2);
+/// assert_eq!(Amount::parse("50").unwrap().minor(), 5000);
+/// assert_eq!(Amount::parse("1.5").unwrap().minor(), 150);
+/// assert!(Amount::parse("1.234").is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount(i64);
+
+impl Amount {
+    /// Parses `digits[.d[d]]`, at most 8 characters, greater than zero.
+    ///
+    /// # Errors
+    /// [`AmountError`] names the rule that failed.
+    pub fn parse(s: &str) -> Result<Self, AmountError> {
+        if s.len() > AMOUNT_MAX_LEN {
+            return Err(AmountError::TooLong);
+        }
+        let (int, frac) = match s.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (s, None),
+        };
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AmountError::Format);
+        }
+        let frac = match frac {
+            None => "",
+            Some(f) if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(AmountError::Format);
+            }
+            Some(f) if f.len() > 2 => return Err(AmountError::TooManyDecimals),
+            Some(f) => f,
+        };
+        // At most 8 digits in total, so this cannot overflow an i64.
+        let mut minor: i64 = 0;
+        for b in int.bytes() {
+            minor = minor * 10 + i64::from(b - b'0');
+        }
+        let mut digits = frac.bytes();
+        for _ in 0..2 {
+            minor = minor * 10 + digits.next().map_or(0, |b| i64::from(b - b'0'));
+        }
+        if minor == 0 {
+            return Err(AmountError::Zero);
+        }
+        Ok(Self(minor))
+    }
+
+    /// Wraps a positive number of minor units.
+    pub fn from_minor(minor: i64) -> Option<Self> {
+        (minor > 0).then_some(Self(minor))
+    }
+
+    /// The amount in minor units.
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+
+    /// The last two digits of the minor units: the sandbox's "magic decimals".
+    pub fn cents(self) -> u8 {
+        // rem_euclid(100) of a positive i64 fits in u8.
+        u8::try_from(self.0.rem_euclid(100)).unwrap_or(0)
+    }
+
+    /// Canonical decimal text with two places, e.g. `0.10`.
+    pub fn to_decimal_string(self) -> String {
+        format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_the_forms_real_clients_send() {
+        for (s, minor) in [
+            ("0.02", 2),
+            ("0.1", 10),
+            ("50", 5000),
+            ("1.00", 100),
+            ("1.0", 100),
+            ("99999.99", 9_999_999),
+            ("99999999", 9_999_999_900),
+            ("007", 700),
+        ] {
+            assert_eq!(Amount::parse(s).map(Amount::minor), Ok(minor), "{s}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_amounts_with_a_reason() {
+        let cases = [
+            ("1.234", AmountError::TooManyDecimals),
+            ("-1", AmountError::Format),
+            ("0", AmountError::Zero),
+            ("0.00", AmountError::Zero),
+            ("1e2", AmountError::Format),
+            ("abc", AmountError::Format),
+            (" 1", AmountError::Format),
+            ("1 ", AmountError::Format),
+            ("", AmountError::Format),
+            (".5", AmountError::Format),
+            ("1.", AmountError::Format),
+            ("+1", AmountError::Format),
+            ("1,00", AmountError::Format),
+            ("１", AmountError::Format),
+            ("123456789", AmountError::TooLong),
+            ("1.2.3", AmountError::Format),
+        ];
+        for (s, want) in cases {
+            assert_eq!(Amount::parse(s), Err(want), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn magic_decimals() {
+        assert_eq!(Amount::parse("0.81").unwrap().cents(), 81);
+        assert_eq!(Amount::parse("12.8").unwrap().cents(), 80);
+        assert_eq!(Amount::parse("3").unwrap().cents(), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,12}") {
+            let _ = Amount::parse(&s);
+        }
+
+        #[test]
+        fn canonical_text_round_trips(minor in 1i64..=9_999_999) {
+            let a = Amount::from_minor(minor).unwrap();
+            prop_assert_eq!(Amount::parse(&a.to_decimal_string()), Ok(a));
+        }
+    }
+}

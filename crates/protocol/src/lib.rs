@@ -1,0 +1,38 @@
+//! The eftPay "VMP" merchant protocol, without I/O.
+//!
+//! Everything here is pure: parsing and validating wire messages, the
+//! signature algorithm, the service catalogue, return codes and the `time`
+//! format. The clock is always a parameter; the gateway (`vmp-server`) and
+//! the merchant SDK (`vmp-client`) share this crate so they can never
+//! disagree on a signature.
+//!
+//! # Layout
+//! - [`params`]: [`Params`], a message's top-level parameters as received.
+//! - [`sign`]: the SHA-256 signature, signing and verification.
+//! - [`vmptime`]: `yyyyMMddHHmmss` in UTC+8 and the ±30 minute window.
+//! - [`amount`]: [`Amount`] in minor units and [`Currency`].
+//! - [`fields`]: constrained field newtypes (lengths, URLs, `lang`).
+//! - [`catalogue`]: the ten Place an Order services as data.
+//! - [`codes`]: [`ReturnStatus`], every `return_status` code.
+//! - [`preorder`]: the typed Place an Order request and answer.
+//! - [`answer`]: building signed and unsigned answers.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod amount;
+pub mod answer;
+pub mod catalogue;
+pub mod codes;
+pub mod fields;
+pub mod params;
+pub mod preorder;
+pub mod sign;
+pub mod vmptime;
+
+pub use amount::{Amount, Currency};
+pub use catalogue::{PRE_ORDER_SERVICES, ServiceSpec, pre_order_service};
+pub use codes::ReturnStatus;
+pub use params::{ParamValue, Params, ParamsError};
+pub use preorder::{PreOrderAnswer, PreOrderError, PreOrderRequest};
+pub use sign::SignatureError;
+pub use vmptime::{VmpTime, format_time};

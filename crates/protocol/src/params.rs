@@ -1,0 +1,347 @@
+//! [`Params`]: the top-level parameters of one VMP message, as received.
+//!
+//! eftPay signs the *text* of every top-level value, so the gateway must keep
+//! each value exactly as the merchant sent it: strings as their decoded
+//! content, other JSON values (numbers, booleans, objects, arrays) as their
+//! compact JSON text in received key order. Received key order is kept too,
+//! so logs and replays show the message as it came.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// The kind of JSON value a parameter held on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A JSON string; the text is its decoded content.
+    String,
+    /// JSON `null`; treated as absent (and never signed).
+    Null,
+    /// A number, boolean, object or array; the text is its compact JSON form.
+    Other,
+}
+
+/// One top-level parameter value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamValue {
+    text: String,
+    kind: ValueKind,
+}
+
+impl ParamValue {
+    /// The text that is signed and validated.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// What JSON type the value had on the wire.
+    pub fn kind(&self) -> ValueKind {
+        self.kind
+    }
+
+    /// `true` for `null` and for the empty string: such values are left out of
+    /// the signature and count as "not sent".
+    pub fn is_empty(&self) -> bool {
+        self.kind == ValueKind::Null || self.text.is_empty()
+    }
+}
+
+/// Why a request body could not be read as VMP parameters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsError {
+    /// The body is empty (or only whitespace).
+    #[error("request body is empty")]
+    Empty,
+    /// The body is not valid UTF-8.
+    #[error("request body is not valid UTF-8")]
+    NotUtf8,
+    /// The body is valid UTF-8 but not valid JSON.
+    #[error("request body is not valid JSON: {0}")]
+    Malformed(String),
+    /// The body is JSON, but not an object.
+    #[error("request body must be a JSON object")]
+    NotAnObject,
+    /// The same key appears twice at the top level.
+    #[error("parameter {0} appears more than once")]
+    DuplicateKey(String),
+}
+
+/// The top-level parameters of a VMP message, in received order.
+///
+/// ```
+/// use vmp_protocol::Params;
+/// let p = Params::from_json(br#"{"b":"2","a":1.50,"c":null}"#).unwrap();
+/// assert_eq!(p.get("a"), Some("1.50"));
+/// assert_eq!(p.get("c"), None); // null counts as not sent
+/// assert_eq!(p.keys().collect::<Vec<_>>(), ["b", "a", "c"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    entries: Vec<(String, ParamValue)>,
+}
+
+impl Params {
+    /// An empty parameter list, for building outgoing messages.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses a request body.
+    ///
+    /// # Errors
+    /// [`ParamsError`] when the body is empty, not UTF-8, not JSON, not a JSON
+    /// object, or repeats a top-level key.
+    pub fn from_json(body: &[u8]) -> Result<Self, ParamsError> {
+        let text = std::str::from_utf8(body).map_err(|_| ParamsError::NotUtf8)?;
+        // A UTF-8 byte-order mark is tolerated: some Windows clients add one.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.trim().is_empty() {
+            return Err(ParamsError::Empty);
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parsed = de.deserialize_any(TopLevel);
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = e.to_string();
+                return Err(if let Some(key) = msg.strip_prefix(DUPLICATE_MARK) {
+                    ParamsError::DuplicateKey(
+                        key.split(" at line").next().unwrap_or(key).to_owned(),
+                    )
+                } else if msg.starts_with(NOT_OBJECT_MARK) {
+                    ParamsError::NotAnObject
+                } else {
+                    ParamsError::Malformed(msg)
+                });
+            }
+        };
+        de.end()
+            .map_err(|e| ParamsError::Malformed(e.to_string()))?;
+        Ok(parsed)
+    }
+
+    /// The value of `key` when it was sent and is not empty or `null`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.get_raw(key)
+            .filter(|v| !v.is_empty())
+            .map(ParamValue::as_str)
+    }
+
+    /// The value of `key` as received, including empty strings and `null`.
+    pub fn get_raw(&self, key: &str) -> Option<&ParamValue> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` was sent at all (even empty).
+    pub fn contains(&self, key: &str) -> bool {
+        self.get_raw(key).is_some()
+    }
+
+    /// Keys in received order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// `(key, value)` pairs in received order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Number of top-level parameters.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sets a string parameter, replacing an existing one in place or appending.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let key = key.into();
+        let value = ParamValue {
+            text: value.into(),
+            kind: ValueKind::String,
+        };
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key, value)),
+        }
+        self
+    }
+
+    /// Builder form of [`Params::set`].
+    #[must_use]
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set(key, value);
+        self
+    }
+
+    /// Removes a parameter, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<ParamValue> {
+        let pos = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(pos).1)
+    }
+
+    /// Compact JSON object text: string values as JSON strings, other values
+    /// as their JSON text, in insertion order.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(
+            16 + self
+                .entries
+                .iter()
+                .map(|(k, v)| k.len() + v.text.len() + 6)
+                .sum::<usize>(),
+        );
+        out.push('{');
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(&mut out, k);
+            out.push(':');
+            match v.kind {
+                ValueKind::String => push_json_string(&mut out, &v.text),
+                ValueKind::Null => out.push_str("null"),
+                // Already valid JSON text, checked when it was parsed.
+                ValueKind::Other => out.push_str(&v.text),
+            }
+        }
+        out.push('}');
+        out
+    }
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    // Serialising a &str to JSON cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+const DUPLICATE_MARK: &str = "\u{1}duplicate:";
+const NOT_OBJECT_MARK: &str = "\u{1}not-object";
+
+struct TopLevel;
+
+impl<'de> Visitor<'de> for TopLevel {
+    type Value = Params;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+        let mut entries: Vec<(String, ParamValue)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format_args!("{DUPLICATE_MARK}{key}")));
+            }
+            // Raw text first, so numbers keep their exact spelling (`0.10`
+            // stays `0.10`), which is what a signer on the other side used.
+            let raw: Box<RawValue> = map.next_value()?;
+            let text = raw.get();
+            let value = match text.as_bytes().first() {
+                Some(b'"') => ParamValue {
+                    text: serde_json::from_str(text).map_err(de::Error::custom)?,
+                    kind: ValueKind::String,
+                },
+                Some(b'n') => ParamValue {
+                    text: String::new(),
+                    kind: ValueKind::Null,
+                },
+                Some(b'{' | b'[') => {
+                    let v: Value = serde_json::from_str(text).map_err(de::Error::custom)?;
+                    ParamValue {
+                        text: v.to_string(),
+                        kind: ValueKind::Other,
+                    }
+                }
+                _ => ParamValue {
+                    text: text.to_owned(),
+                    kind: ValueKind::Other,
+                },
+            };
+            entries.push((key, value));
+        }
+        Ok(Params { entries })
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Params, A::Error> {
+        Err(de::Error::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Params, E> {
+        Err(E::custom(NOT_OBJECT_MARK))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_received_order_and_raw_text_of_non_strings() {
+        let p =
+            Params::from_json(br#"{"z":"1","obj":{"b":1,"a":[1, 2]},"n":0.10,"t":true}"#).unwrap();
+        assert_eq!(p.keys().collect::<Vec<_>>(), ["z", "obj", "n", "t"]);
+        assert_eq!(p.get("obj"), Some(r#"{"b":1,"a":[1,2]}"#));
+        assert_eq!(p.get("n"), Some("0.10"));
+        assert_eq!(p.get_raw("t").unwrap().kind(), ValueKind::Other);
+    }
+
+    #[test]
+    fn rejects_each_kind_of_bad_body_with_its_own_error() {
+        let cases: &[(&[u8], ParamsError)] = &[
+            (b"", ParamsError::Empty),
+            (b"  \n", ParamsError::Empty),
+            (b"\xff\xfe{}", ParamsError::NotUtf8),
+            (b"[1,2]", ParamsError::NotAnObject),
+            (b"\"text\"", ParamsError::NotAnObject),
+            (b"42", ParamsError::NotAnObject),
+            (b"null", ParamsError::NotAnObject),
+            (
+                br#"{"a":"1","a":"2"}"#,
+                ParamsError::DuplicateKey("a".into()),
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(&Params::from_json(body).unwrap_err(), want, "body {body:?}");
+        }
+        for bad in [&b"{"[..], b"{\"a\":}", b"{} {}", b"{\"a\":\"1\"} x"] {
+            assert!(
+                matches!(Params::from_json(bad), Err(ParamsError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_variant_keys_are_different_keys() {
+        let p = Params::from_json(br#"{"payType":"Alipay","paytype":"WeChat"}"#).unwrap();
+        assert_eq!(p.get("payType"), Some("Alipay"));
+        assert_eq!(p.get("paytype"), Some("WeChat"));
+    }
+
+    #[test]
+    fn to_json_round_trips() {
+        let p = Params::from_json(r#"{"s":"中文 \"q\"","n":1.50,"e":""}"#.as_bytes()).unwrap();
+        let again = Params::from_json(p.to_json().as_bytes()).unwrap();
+        assert_eq!(p, again);
+    }
+}
