@@ -1,1 +1,38 @@
-fn main() {}
+//! `vmp`: run the OpenVMP gateway and administer it.
+//!
+//! `main` only parses arguments and dispatches; the work lives in the
+//! command modules and in the `vmp-server` library.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod merchant_cmd;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match args.command {
+            cli::Command::Serve(a) => serve::run(a).await,
+            cli::Command::Merchant(m) => merchant_cmd::run(m).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,34 @@
-//! placeholder
+//! The OpenVMP gateway as a library: a wire-compatible implementation of
+//! eftPay's VMP merchant API.
+//!
+//! [`Application::build`] opens the store, binds (port 0 allowed) and
+//! [`Application::run_until_stopped`] serves until a shutdown future fires.
+//!
+//! # Layout
+//! - [`config`]: [`Settings`] and [`Mode`].
+//! - [`startup`]: [`Application`].
+//! - [`state`]: [`AppState`] shared by handlers.
+//! - `http`: routes, body reading, answer rendering, pages.
+//! - [`orders`]: Place an Order as a domain operation.
+//! - [`store`]: the [`store::Store`] trait and the SQLite group-commit store.
+//! - [`merchant`], [`ids`], [`paylink`], [`clock`]: supporting types.
+//! - [`error`]: [`error::ApiError`], mapped to `return_status` in one place.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod config;
+pub mod error;
+mod http;
+pub mod ids;
+pub mod merchant;
+pub mod orders;
+pub mod paylink;
+pub mod startup;
+pub mod state;
+pub mod store;
+
+pub use clock::Clock;
+pub use config::{Mode, Settings};
+pub use startup::{Application, BootstrapMerchant};
+pub use state::AppState;

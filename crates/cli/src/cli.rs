@@ -1,0 +1,86 @@
+//! Command-line shape of `vmp`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use vmp_server::Mode;
+
+/// OpenVMP: a self-hostable, wire-compatible eftPay VMP payment gateway.
+#[derive(Debug, Parser)]
+#[command(name = "vmp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (embedded SQLite in --data-dir).
+    Serve(ServeArgs),
+    /// Administer merchants in the store.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDir {
+    /// Directory of the embedded store.
+    #[arg(long, env = "VMP_DATA_DIR", default_value = "vmp-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VMP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Public base URL for pay links (default: http://LISTEN).
+    #[arg(long, env = "VMP_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// sandbox or production.
+    #[arg(long, env = "VMP_MODE", default_value = "sandbox")]
+    pub mode: Mode,
+    /// Instance number 0-99, distinct per instance sharing a store.
+    #[arg(long, env = "VMP_NODE_ID", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub node_id: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Add a merchant; prints its key and secret once.
+    Add {
+        #[command(flatten)]
+        data: DataDir,
+        /// Key to use (at most 12 printable ASCII characters); generated if absent.
+        #[arg(long)]
+        user_confirm_key: Option<String>,
+        /// Secret to use; generated if absent.
+        #[arg(long, env = "VMP_MERCHANT_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Display name.
+        #[arg(long, default_value = "Merchant")]
+        name: String,
+    },
+    /// List merchants (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Disable a merchant: its requests get code 22.
+    Disable {
+        /// The merchant's user_confirm_key.
+        key: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Enable a disabled merchant again.
+    Enable {
+        /// The merchant's user_confirm_key.
+        key: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}

@@ -1,0 +1,117 @@
+//! `vmp merchant add|list|disable|enable`, working on the store directly
+//! (safe while a gateway runs on it: SQLite WAL with a busy timeout).
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use vmp_protocol::fields::UserConfirmKey;
+use vmp_server::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
+use vmp_server::store::{NewMerchant, SqliteStore, Store, StoreError};
+
+use crate::cli::{DataDir, MerchantCommand};
+
+/// Longest secret accepted from the command line.
+const SECRET_MAX: usize = 128;
+
+pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
+    match cmd {
+        MerchantCommand::Add {
+            data,
+            user_confirm_key,
+            secret,
+            name,
+        } => add(&data, user_confirm_key, secret, name).await,
+        MerchantCommand::List { data } => list(&data).await,
+        MerchantCommand::Disable { key, data } => {
+            set_status(&data, &key, MerchantStatus::Disabled).await
+        }
+        MerchantCommand::Enable { key, data } => {
+            set_status(&data, &key, MerchantStatus::Active).await
+        }
+    }
+}
+
+async fn open(data: &DataDir) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&data.data_dir, 1)
+        .await
+        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+}
+
+async fn add(
+    data: &DataDir,
+    key: Option<String>,
+    secret: Option<String>,
+    name: String,
+) -> anyhow::Result<()> {
+    let key = match key {
+        Some(k) => UserConfirmKey::parse(&k)
+            .map_err(|e| anyhow::anyhow!("invalid --user-confirm-key: {e}"))?
+            .as_str()
+            .to_owned(),
+        None => generate_key()?,
+    };
+    let secret = match secret {
+        Some(s) => {
+            if s.is_empty()
+                || s.chars().count() > SECRET_MAX
+                || s.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
+                bail!(
+                    "invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters"
+                );
+            }
+            SecretString::from(s)
+        }
+        None => generate_secret()?,
+    };
+    if name.trim().is_empty() || name.chars().count() > 128 {
+        bail!("invalid --name: 1 to 128 characters");
+    }
+    let store = open(data).await?;
+    let merchant = Merchant {
+        key: key.clone(),
+        name,
+        secret: secret.clone(),
+        status: MerchantStatus::Active,
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let added = store
+        .add_merchant(NewMerchant {
+            merchant,
+            created_at: now,
+        })
+        .await;
+    store.close().await?;
+    match added {
+        Ok(()) => {}
+        Err(StoreError::DuplicateMerchant(k)) => {
+            bail!("a merchant with user_confirm_key {k} already exists")
+        }
+        Err(e) => return Err(e).context("adding the merchant"),
+    }
+    println!("user_confirm_key: {key}");
+    println!("secret:           {}", secret.expose_secret());
+    Ok(())
+}
+
+async fn list(data: &DataDir) -> anyhow::Result<()> {
+    let store = open(data).await?;
+    let merchants = store.list_merchants().await;
+    store.close().await?;
+    let merchants = merchants.context("listing merchants")?;
+    println!("{:<12}  {:<8}  NAME", "KEY", "STATUS");
+    for m in merchants {
+        println!("{:<12}  {:<8}  {}", m.key, m.status.as_str(), m.name);
+    }
+    Ok(())
+}
+
+async fn set_status(data: &DataDir, key: &str, status: MerchantStatus) -> anyhow::Result<()> {
+    let store = open(data).await?;
+    let found = store.set_merchant_status(key, status).await;
+    store.close().await?;
+    if !found.context("updating the merchant")? {
+        bail!("no merchant with user_confirm_key {key}");
+    }
+    println!("merchant {key} is now {}", status.as_str());
+    Ok(())
+}

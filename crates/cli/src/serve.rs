@@ -1,0 +1,67 @@
+//! `vmp serve`.
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use vmp_server::{Application, Settings};
+
+use crate::cli::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_tracing();
+    let mut settings = Settings::new(args.data.data_dir.clone());
+    settings.listen = args.listen;
+    settings.public_url = args.public_url;
+    settings.mode = args.mode;
+    settings.node_id = args.node_id;
+    let app = Application::build(settings).await?;
+    println!(
+        "OpenVMP gateway ({} mode) listening on http://{}",
+        args.mode,
+        app.local_addr()
+    );
+    println!("data directory: {}", args.data.data_dir.display());
+    if let Some(m) = app.bootstrap_merchant() {
+        // Printed once, to the console only: this is the one place a secret is shown.
+        println!("created sandbox merchant (shown once, keep the secret):");
+        println!("  user_confirm_key: {}", m.key);
+        println!("  secret:           {}", m.secret.expose_secret());
+    }
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .context("gateway stopped with an error")?;
+    println!("OpenVMP gateway stopped");
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VMP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

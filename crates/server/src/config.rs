@@ -1,0 +1,73 @@
+//! Gateway settings. The `vmp` binary fills them from flags and `VMP_*`
+//! environment variables; tests build them directly.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Whether sandbox conveniences are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Sandbox wallets, magic amounts, loopback notify URLs allowed (default).
+    #[default]
+    Sandbox,
+    /// Sandbox routes off; notify/return URLs restricted.
+    Production,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sandbox" => Ok(Mode::Sandbox),
+            "production" => Ok(Mode::Production),
+            other => Err(format!("unknown mode {other:?} (sandbox or production)")),
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Sandbox => "sandbox",
+            Mode::Production => "production",
+        })
+    }
+}
+
+/// Everything the gateway needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite store (created if missing).
+    pub data_dir: PathBuf,
+    /// Public base URL used to build `pay_apptrade` links. `None`: derived
+    /// from the bound address (`http://127.0.0.1:PORT`).
+    pub public_url: Option<url::Url>,
+    /// Sandbox or production.
+    pub mode: Mode,
+    /// This instance's number (0–99), the first digits of every
+    /// `eft_trade_no` it issues; distinct per instance sharing a store.
+    pub node_id: u8,
+    /// Most writes committed in one transaction by the group-commit writer.
+    pub max_batch: usize,
+    /// Whether to create a sandbox merchant when the store has none.
+    pub bootstrap_merchant: bool,
+}
+
+impl Settings {
+    /// Defaults: 127.0.0.1:8080, `./vmp-data`, sandbox.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            public_url: None,
+            mode: Mode::Sandbox,
+            node_id: 1,
+            max_batch: 256,
+            bootstrap_merchant: true,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! [`ApiError`]: every way a VMP request can fail, mapped to the wire once.
+
+use vmp_protocol::{ParamsError, PreOrderError, ReturnStatus, SignatureError};
+
+use crate::store::StoreError;
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A refused or failed VMP request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Body over [`BODY_LIMIT`].
+    #[error("parameter error: request body exceeds 65536 bytes")]
+    BodyTooLarge,
+    /// The body could not be read from the connection.
+    #[error("parameter error: request body could not be read")]
+    BodyRead,
+    /// Body not a JSON object of parameters.
+    #[error("parameter error: {0}")]
+    Params(#[from] ParamsError),
+    /// No `user_confirm_key`.
+    #[error("parameter error: user_confirm_key is required")]
+    MissingKey,
+    /// No merchant with this `user_confirm_key`.
+    #[error("parameter error: check user_confirm_key (unknown merchant)")]
+    UnknownMerchant,
+    /// The merchant is disabled.
+    #[error("the merchant of user_confirm_key is not in a usable state")]
+    MerchantDisabled,
+    /// The merchant has no secret configured.
+    #[error("private_key is empty: no secret configured for this merchant")]
+    NoSecret,
+    /// `time` absent or not `yyyyMMddHHmmss`.
+    #[error("parameter error: check time (yyyyMMddHHmmss, UTC+8)")]
+    BadTime,
+    /// `time` more than 30 minutes from the gateway clock.
+    #[error("time mismatch: time must be within 30 minutes of gateway time (UTC+8)")]
+    TimeOutOfWindow,
+    /// Signature missing, malformed or wrong.
+    #[error("signature error, access refused: {0}")]
+    Signature(#[from] SignatureError),
+    /// No `service`.
+    #[error("parameter error: service is required")]
+    MissingService,
+    /// `service` names no interface of this endpoint.
+    #[error("Invalid service: check service")]
+    UnknownService,
+    /// Place an Order validation failed.
+    #[error("{0}")]
+    PreOrder(#[from] PreOrderError),
+    /// `out_trade_no` already used by a different order.
+    #[error("transaction already exists: out_trade_no must be unique")]
+    DuplicateOrder,
+    /// Storage failed; details are logged, never sent.
+    #[error("system exception, please retry")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    /// The `return_status` for this error.
+    pub fn return_status(&self) -> ReturnStatus {
+        match self {
+            Self::BodyTooLarge
+            | Self::BodyRead
+            | Self::Params(_)
+            | Self::MissingKey
+            | Self::UnknownMerchant => ReturnStatus::InvalidParameter,
+            Self::BadTime | Self::MissingService | Self::UnknownService => {
+                ReturnStatus::InvalidParameter
+            }
+            Self::MerchantDisabled => ReturnStatus::MerchantUnusable,
+            Self::NoSecret => ReturnStatus::NoSecret,
+            Self::TimeOutOfWindow => ReturnStatus::TimeMismatch,
+            Self::Signature(_) => ReturnStatus::SignatureError,
+            Self::PreOrder(e) => e.return_status(),
+            Self::DuplicateOrder => ReturnStatus::DuplicateOrder,
+            Self::Store(_) => ReturnStatus::SystemError,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! HTTP: the router, reading VMP bodies, and rendering VMP answers.
+
+mod html;
+mod jsapi;
+mod pay_page;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use secrecy::ExposeSecret;
+use vmp_protocol::{Params, ReturnStatus, answer};
+
+use crate::error::{ApiError, BODY_LIMIT};
+use crate::merchant::Merchant;
+use crate::state::AppState;
+
+/// The gateway's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/VMP/Servlet/JSAPIService.do", post(jsapi::jsapi_service))
+        .route("/VMP/wap/payPage", get(pay_page::pay_page))
+        .route("/VMP/web/payPage", get(pay_page::pay_page))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
+    let mut body = body;
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ApiError::BodyRead)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > BODY_LIMIT {
+                return Err(ApiError::BodyTooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
+}
+
+/// A VMP JSON answer (always HTTP 200, like eftPay).
+fn json_response(params: &Params) -> Response {
+    let mut resp = params.to_json().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    resp
+}
+
+/// Renders the outcome of one VMP request. Codes `>= 00` are signed with the
+/// merchant's secret when the merchant is known; negative codes are not.
+fn render(
+    state: &AppState,
+    result: Result<Params, ApiError>,
+    merchant: Option<&Merchant>,
+) -> Response {
+    let now = state.clock().now();
+    let secret = merchant
+        .filter(|m| m.has_secret())
+        .map(|m| m.secret.expose_secret());
+    let out = match result {
+        Ok(body) => match secret {
+            Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", &body, now),
+            None => answer::unsigned(ReturnStatus::SystemError, "system exception, please retry"),
+        },
+        Err(e) => {
+            let status = e.return_status();
+            let text = e.to_string();
+            match &e {
+                ApiError::Store(inner) => {
+                    tracing::error!(error.message = %inner, error.cause_chain = ?inner, "request failed in the store");
+                }
+                _ => {
+                    tracing::info!(return_status = status.code(), return_char = %text, merchant = merchant.map(|m| m.key.as_str()), "request refused")
+                }
+            }
+            match secret {
+                Some(secret) if status.is_signed() => {
+                    answer::signed(secret, status, &text, &Params::new(), now)
+                }
+                _ => answer::unsigned(status, &text),
+            }
+        }
+    };
+    json_response(&out)
+}

@@ -1,0 +1,127 @@
+//! Place an Order, the domain operation: validate, store durably, answer.
+
+use sha2::{Digest, Sha256};
+use time::Duration;
+use vmp_protocol::sign::{EmptyValues, signing_string};
+use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
+
+use crate::error::ApiError;
+use crate::merchant::Merchant;
+use crate::state::AppState;
+use crate::store::{OrderRecord, PlaceOutcome};
+
+/// Internal state of an order nobody has paid yet.
+pub const STATE_PENDING: &str = "PENDING";
+
+/// Fingerprint of a request for idempotency: every signed field except
+/// `time` and `sign`, which a client's retry legitimately changes.
+pub fn request_fingerprint(params: &Params) -> String {
+    let mut p = params.clone();
+    p.remove("time");
+    p.remove("sign");
+    hex::encode(Sha256::digest(
+        signing_string(&p, EmptyValues::Skip).as_bytes(),
+    ))
+}
+
+/// Validates and stores an order; answers only after the durable commit.
+///
+/// An identical re-submission (same fingerprint) gets the first order's
+/// answer again (same `eft_trade_no`, same `pay_apptrade`); any other
+/// request reusing the `out_trade_no` gets `03`.
+///
+/// # Errors
+/// [`ApiError::PreOrder`] for invalid fields, [`ApiError::DuplicateOrder`],
+/// [`ApiError::Store`] when the commit fails.
+pub async fn place_order(
+    state: &AppState,
+    merchant: &Merchant,
+    params: &Params,
+) -> Result<PreOrderAnswer, ApiError> {
+    let req = PreOrderRequest::try_from(params)?;
+    let fingerprint = request_fingerprint(params);
+    let now = state.clock().now();
+    let record = OrderRecord {
+        eft_trade_no: state.ids().next(now),
+        user_confirm_key: merchant.key.clone(),
+        out_trade_no: req.out_trade_no.as_str().to_owned(),
+        fingerprint,
+        service: req.service.name.to_owned(),
+        pay_type: req.pay_type.to_owned(),
+        wallet: req.wallet.to_owned(),
+        pay_scene: req.pay_scene.to_owned(),
+        buyer_type: req.buyer_type.as_str().to_owned(),
+        amount_minor: req.amount.minor(),
+        amount_text: req.amount_text.clone(),
+        currency: req.currency.code().to_owned(),
+        subject: req.subject.as_str().to_owned(),
+        body: req.body.as_ref().map(|v| v.as_str().to_owned()),
+        tid: req.tid.as_ref().map(|v| v.as_str().to_owned()),
+        notify_url: req.notify_url.as_ref().map(|v| v.as_str().to_owned()),
+        return_url: req.return_url.as_ref().map(|v| v.as_str().to_owned()),
+        lang: req.lang.map(|l| l.code().to_owned()),
+        scheme: req.scheme.as_ref().map(|v| v.as_str().to_owned()),
+        package_name: req.package_name.as_ref().map(|v| v.as_str().to_owned()),
+        app_link: req.app_link.as_ref().map(|v| v.as_str().to_owned()),
+        active_time: i64::from(req.active_time),
+        request_time: req.time.to_string(),
+        created_at: now.unix_timestamp(),
+        expires_at: (now + Duration::seconds(i64::from(req.active_time))).unix_timestamp(),
+        state: STATE_PENDING.to_owned(),
+    };
+    let fingerprint = record.fingerprint.clone();
+    let stored = match state.store().place_order(record).await? {
+        PlaceOutcome::Created(r) => {
+            tracing::info!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, merchant = %r.user_confirm_key, "order placed");
+            r
+        }
+        PlaceOutcome::Existing(r) if r.fingerprint == fingerprint => {
+            tracing::info!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, "identical re-submission replayed");
+            r
+        }
+        PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
+    };
+    Ok(answer_for(state, &stored))
+}
+
+/// The answer fields for a stored order (deterministic, so replays match).
+pub fn answer_for(state: &AppState, o: &OrderRecord) -> PreOrderAnswer {
+    PreOrderAnswer {
+        pay_apptrade: state.links().url(
+            state.public_url(),
+            &o.user_confirm_key,
+            &o.out_trade_no,
+            &o.eft_trade_no,
+        ),
+        user_confirm_key: o.user_confirm_key.clone(),
+        out_trade_no: o.out_trade_no.clone(),
+        eft_trade_no: o.eft_trade_no.clone(),
+        pay_type: o.pay_type.clone(),
+        buyer_type: o.buyer_type.clone(),
+        wallet: o.wallet.clone(),
+        fee_type: o.currency.clone(),
+        transaction_amount: o.amount_text.clone(),
+        tid: o.tid.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_ignores_time_and_sign_only() {
+        let a = Params::new()
+            .with("out_trade_no", "1")
+            .with("time", "20240101000000")
+            .with("sign", "x")
+            .with("tid", "");
+        let b = Params::new()
+            .with("out_trade_no", "1")
+            .with("time", "20240101000100")
+            .with("sign", "y");
+        assert_eq!(request_fingerprint(&a), request_fingerprint(&b));
+        let c = b.clone().with("subject", "other");
+        assert_ne!(request_fingerprint(&b), request_fingerprint(&c));
+    }
+}
