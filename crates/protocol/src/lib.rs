@@ -7,15 +7,15 @@
 //! disagree on a signature.
 //!
 //! # Layout
-//! - [`params`]: [`Params`], a message's top-level parameters as received.
-//! - [`sign`]: the SHA-256 signature, signing and verification.
-//! - [`vmptime`]: `yyyyMMddHHmmss` in UTC+8 and the ±30 minute window.
-//! - [`amount`]: [`Amount`] in minor units and [`Currency`].
-//! - [`fields`]: constrained field newtypes (lengths, URLs, `lang`).
-//! - [`catalogue`]: the ten Place an Order services as data.
-//! - [`codes`]: [`ReturnStatus`], every `return_status` code.
-//! - [`preorder`]: the typed Place an Order request and answer.
-//! - [`answer`]: building signed and unsigned answers.
+//! - [`params`] — [`Params`], a message's top-level parameters as received.
+//! - [`sign`] — the SHA-256 signature, signing and verification.
+//! - [`vmptime`] — `yyyyMMddHHmmss` in UTC+8 and the ±30 minute window.
+//! - [`amount`] — [`Amount`] in minor units and [`Currency`].
+//! - [`fields`] — constrained field newtypes (lengths, URLs, `lang`).
+//! - [`catalogue`] — the ten Place an Order services as data.
+//! - [`codes`] — [`ReturnStatus`], every `return_status` code.
+//! - [`preorder`] — the typed Place an Order request and answer.
+//! - [`answer`] — building signed and unsigned answers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +24,7 @@ pub mod answer;
 pub mod catalogue;
 pub mod codes;
 pub mod fields;
+pub mod notify;
 pub mod params;
 pub mod preorder;
 pub mod sign;
@@ -32,6 +33,7 @@ pub mod vmptime;
 pub use amount::{Amount, Currency};
 pub use catalogue::{PRE_ORDER_SERVICES, ServiceSpec, pre_order_service};
 pub use codes::ReturnStatus;
+pub use notify::{NotificationError, TradeNotification, TradeStatus, TradeType};
 pub use params::{ParamValue, Params, ParamsError};
 pub use preorder::{PreOrderAnswer, PreOrderError, PreOrderRequest};
 pub use sign::SignatureError;

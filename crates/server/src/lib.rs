@@ -5,14 +5,14 @@
 //! [`Application::run_until_stopped`] serves until a shutdown future fires.
 //!
 //! # Layout
-//! - [`config`]: [`Settings`] and [`Mode`].
-//! - [`startup`]: [`Application`].
-//! - [`state`]: [`AppState`] shared by handlers.
-//! - `http`: routes, body reading, answer rendering, pages.
-//! - [`orders`]: Place an Order as a domain operation.
-//! - [`store`]: the [`store::Store`] trait and the SQLite group-commit store.
-//! - [`merchant`], [`ids`], [`paylink`], [`clock`]: supporting types.
-//! - [`error`]: [`error::ApiError`], mapped to `return_status` in one place.
+//! - [`config`] — [`Settings`] and [`Mode`].
+//! - [`startup`] — [`Application`].
+//! - [`state`] — [`AppState`] shared by handlers.
+//! - `http` — routes, body reading, answer rendering, pages.
+//! - [`orders`] — Place an Order as a domain operation.
+//! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
+//! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
+//! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,0 +1,296 @@
+//! `vmp serve` and `vmp merchant …` as real processes.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vmp_protocol::{Params, format_time, sign};
+
+const VMP: &str = env!("CARGO_BIN_EXE_vmp");
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Served {
+    proc: Running,
+    base: String,
+    key: Option<String>,
+    secret: Option<String>,
+}
+
+/// Starts `vmp serve` on a free port in `cwd` and reads its banner.
+fn serve(cwd: &Path, extra: &[&str]) -> Served {
+    let mut child = Command::new(VMP)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(cwd)
+        .env_remove("VMP_DATA_DIR")
+        .env_remove("VMP_LISTEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vmp serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut proc = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut base, mut key, mut secret) = (None, None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
+            if base.is_some() {
+                break;
+            }
+            if let Ok(Some(status)) = proc.0.try_wait() {
+                panic!("vmp serve exited early: {status}");
+            }
+            continue;
+        };
+        if let Some(addr) = line.split("listening on ").nth(1) {
+            base = Some(addr.trim().to_owned());
+        } else if let Some(k) = line.trim().strip_prefix("user_confirm_key:") {
+            key = Some(k.trim().to_owned());
+        } else if let Some(s) = line.trim().strip_prefix("secret:") {
+            secret = Some(s.trim().to_owned());
+            break;
+        }
+    }
+    Served {
+        proc,
+        base: base.expect("banner with address"),
+        key,
+        secret,
+    }
+}
+
+fn vmp(cwd: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(VMP)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("VMP_DATA_DIR")
+        .output()
+        .expect("vmp runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn place(base: &str, key: &str, secret: &str, out_trade_no: &str) -> Params {
+    let mut p = Params::new()
+        .with("service", "service.alipay.wap.PreOrder")
+        .with("user_confirm_key", key)
+        .with("transaction_amount", "0.02")
+        .with("out_trade_no", out_trade_no)
+        .with("payType", "Alipay")
+        .with("buyerType", "others")
+        .with("wallet", "ALIPAYHK")
+        .with("subject", "cli test")
+        .with("pay_scene", "WAP")
+        .with("time", format_time(time::OffsetDateTime::now_utc()));
+    sign::sign_in_place(secret, &mut p);
+    let body = reqwest::Client::new()
+        .post(format!("{base}/VMP/Servlet/JSAPIService.do"))
+        .body(p.to_json())
+        .send()
+        .await
+        .expect("gateway reachable")
+        .bytes()
+        .await
+        .expect("body");
+    Params::from_json(&body).expect("JSON answer")
+}
+
+#[cfg(unix)]
+fn terminate(p: &mut Running) -> std::process::ExitStatus {
+    let pid = p.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = p.0.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "vmp serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_creates_data_dir_and_a_sandbox_merchant_that_can_order() {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut served = serve(cwd.path(), &[]);
+    assert!(
+        cwd.path().join("vmp-data").is_dir(),
+        "./vmp-data is created"
+    );
+    let key = served.key.clone().expect("sandbox merchant key printed");
+    let secret = served
+        .secret
+        .clone()
+        .expect("sandbox merchant secret printed");
+
+    let answer = place(&served.base, &key, &secret, "CLI1").await;
+    assert_eq!(
+        answer.get("return_status"),
+        Some("00"),
+        "{}",
+        answer.to_json()
+    );
+    assert_eq!(sign::verify(&secret, &answer), Ok(()));
+
+    #[cfg(unix)]
+    assert!(terminate(&mut served.proc).success(), "SIGTERM exits 0");
+
+    // A second start reuses the store and creates no new merchant.
+    let again = serve(cwd.path(), &[]);
+    assert!(again.key.is_none() && again.secret.is_none());
+    let replay = place(&again.base, &key, &secret, "CLI1").await;
+    assert_eq!(replay.get("eft_trade_no"), answer.get("eft_trade_no"));
+
+    let (ok, listed, _) = vmp(cwd.path(), &["merchant", "list"]);
+    assert!(ok);
+    assert!(
+        listed.contains(&key) && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret), "list never shows secrets");
+}
+
+#[tokio::test]
+async fn merchant_add_disable_and_enable_take_effect_on_a_running_gateway() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = cwd.path().join("store");
+    let data = data.to_str().unwrap();
+    let served = serve(cwd.path(), &["--data-dir", data]);
+
+    let (ok, out, err) = vmp(
+        cwd.path(),
+        &[
+            "merchant",
+            "add",
+            "--data-dir",
+            data,
+            "--user-confirm-key",
+            "SHOP1",
+            "--secret",
+            "shop-secret-1",
+            "--name",
+            "Shop",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("SHOP1") && out.contains("shop-secret-1"),
+        "add prints key and secret once: {out}"
+    );
+    assert_eq!(
+        place(&served.base, "SHOP1", "shop-secret-1", "M1")
+            .await
+            .get("return_status"),
+        Some("00")
+    );
+
+    let (ok, _, err) = vmp(
+        cwd.path(),
+        &[
+            "merchant",
+            "add",
+            "--data-dir",
+            data,
+            "--user-confirm-key",
+            "SHOP1",
+        ],
+    );
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+    assert!(err.contains("already exists"), "{err}");
+
+    let (ok, _, err) = vmp(
+        cwd.path(),
+        &["merchant", "disable", "SHOP1", "--data-dir", data],
+    );
+    assert!(ok, "{err}");
+    let refused = place(&served.base, "SHOP1", "shop-secret-1", "M2").await;
+    assert_eq!(
+        refused.get("return_status"),
+        Some("22"),
+        "{}",
+        refused.to_json()
+    );
+
+    let (ok, _, _) = vmp(
+        cwd.path(),
+        &["merchant", "enable", "SHOP1", "--data-dir", data],
+    );
+    assert!(ok);
+    assert_eq!(
+        place(&served.base, "SHOP1", "shop-secret-1", "M2")
+            .await
+            .get("return_status"),
+        Some("00")
+    );
+
+    let (ok, out, _) = vmp(cwd.path(), &["merchant", "add", "--data-dir", data]);
+    assert!(ok);
+    let generated = out
+        .lines()
+        .find_map(|l| l.strip_prefix("user_confirm_key:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(generated.len() <= 12);
+
+    for bad in [
+        vec!["merchant", "disable", "NOPE", "--data-dir", data],
+        vec![
+            "merchant",
+            "add",
+            "--data-dir",
+            data,
+            "--user-confirm-key",
+            "THIRTEENCHARS",
+        ],
+        vec![
+            "merchant",
+            "add",
+            "--data-dir",
+            data,
+            "--secret",
+            "has space",
+        ],
+    ] {
+        let (ok, _, err) = vmp(cwd.path(), &bad);
+        assert!(!ok, "{bad:?} must fail");
+        assert!(
+            err.starts_with("error: ") && err.trim().lines().count() == 1,
+            "{bad:?}: {err}"
+        );
+        assert!(!err.contains("panicked") && !err.contains("backtrace"));
+    }
+}

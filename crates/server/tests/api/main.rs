@@ -1,0 +1,7 @@
+//! Black-box tests of the gateway over HTTP: one binary, one module per feature.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+mod helpers;
+mod pay_page;
+mod place_order;
