@@ -14,19 +14,12 @@ const SECRET_MAX: usize = 128;
 
 pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
     match cmd {
-        MerchantCommand::Add {
-            data,
-            user_confirm_key,
-            secret,
-            name,
-        } => add(&data, user_confirm_key, secret, name).await,
+        MerchantCommand::Add { data, user_confirm_key, secret, name } => {
+            add(&data, user_confirm_key, secret, name).await
+        }
         MerchantCommand::List { data } => list(&data).await,
-        MerchantCommand::Disable { key, data } => {
-            set_status(&data, &key, MerchantStatus::Disabled).await
-        }
-        MerchantCommand::Enable { key, data } => {
-            set_status(&data, &key, MerchantStatus::Active).await
-        }
+        MerchantCommand::Disable { key, data } => set_status(&data, &key, MerchantStatus::Disabled).await,
+        MerchantCommand::Enable { key, data } => set_status(&data, &key, MerchantStatus::Active).await,
     }
 }
 
@@ -36,12 +29,7 @@ async fn open(data: &DataDir) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("opening the store in {}", data.data_dir.display()))
 }
 
-async fn add(
-    data: &DataDir,
-    key: Option<String>,
-    secret: Option<String>,
-    name: String,
-) -> anyhow::Result<()> {
+async fn add(data: &DataDir, key: Option<String>, secret: Option<String>, name: String) -> anyhow::Result<()> {
     let key = match key {
         Some(k) => UserConfirmKey::parse(&k)
             .map_err(|e| anyhow::anyhow!("invalid --user-confirm-key: {e}"))?
@@ -51,13 +39,9 @@ async fn add(
     };
     let secret = match secret {
         Some(s) => {
-            if s.is_empty()
-                || s.chars().count() > SECRET_MAX
-                || s.chars().any(|c| c.is_control() || c.is_whitespace())
+            if s.is_empty() || s.chars().count() > SECRET_MAX || s.chars().any(|c| c.is_control() || c.is_whitespace())
             {
-                bail!(
-                    "invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters"
-                );
+                bail!("invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters");
             }
             SecretString::from(s)
         }
@@ -67,19 +51,9 @@ async fn add(
         bail!("invalid --name: 1 to 128 characters");
     }
     let store = open(data).await?;
-    let merchant = Merchant {
-        key: key.clone(),
-        name,
-        secret: secret.clone(),
-        status: MerchantStatus::Active,
-    };
+    let merchant = Merchant { key: key.clone(), name, secret: secret.clone(), status: MerchantStatus::Active };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let added = store
-        .add_merchant(NewMerchant {
-            merchant,
-            created_at: now,
-        })
-        .await;
+    let added = store.add_merchant(NewMerchant { merchant, created_at: now }).await;
     store.close().await?;
     match added {
         Ok(()) => {}

@@ -14,11 +14,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     settings.mode = args.mode;
     settings.node_id = args.node_id;
     let app = Application::build(settings).await?;
-    println!(
-        "OpenVMP gateway ({} mode) listening on http://{}",
-        args.mode,
-        app.local_addr()
-    );
+    println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     println!("data directory: {}", args.data.data_dir.display());
     if let Some(m) = app.bootstrap_merchant() {
         // Printed once, to the console only: this is the one place a secret is shown.
@@ -26,9 +22,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("  user_confirm_key: {}", m.key);
         println!("  secret:           {}", m.secret.expose_secret());
     }
-    app.run_until_stopped(shutdown_signal())
-        .await
-        .context("gateway stopped with an error")?;
+    app.run_until_stopped(shutdown_signal()).await.context("gateway stopped with an error")?;
     println!("OpenVMP gateway stopped");
     Ok(())
 }
@@ -37,11 +31,7 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VMP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 async fn shutdown_signal() {

@@ -71,21 +71,11 @@ fn serve(cwd: &Path, extra: &[&str]) -> Served {
             break;
         }
     }
-    Served {
-        proc,
-        base: base.expect("banner with address"),
-        key,
-        secret,
-    }
+    Served { proc, base: base.expect("banner with address"), key, secret }
 }
 
 fn vmp(cwd: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(VMP)
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("VMP_DATA_DIR")
-        .output()
-        .expect("vmp runs");
+    let out = Command::new(VMP).args(args).current_dir(cwd).env_remove("VMP_DATA_DIR").output().expect("vmp runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -121,22 +111,13 @@ async fn place(base: &str, key: &str, secret: &str, out_trade_no: &str) -> Param
 #[cfg(unix)]
 fn terminate(p: &mut Running) -> std::process::ExitStatus {
     let pid = p.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = p.0.try_wait().expect("wait") {
             return status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "vmp serve did not stop on SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "vmp serve did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -145,23 +126,12 @@ fn terminate(p: &mut Running) -> std::process::ExitStatus {
 async fn serve_with_no_configuration_creates_data_dir_and_a_sandbox_merchant_that_can_order() {
     let cwd = tempfile::tempdir().unwrap();
     let mut served = serve(cwd.path(), &[]);
-    assert!(
-        cwd.path().join("vmp-data").is_dir(),
-        "./vmp-data is created"
-    );
+    assert!(cwd.path().join("vmp-data").is_dir(), "./vmp-data is created");
     let key = served.key.clone().expect("sandbox merchant key printed");
-    let secret = served
-        .secret
-        .clone()
-        .expect("sandbox merchant secret printed");
+    let secret = served.secret.clone().expect("sandbox merchant secret printed");
 
     let answer = place(&served.base, &key, &secret, "CLI1").await;
-    assert_eq!(
-        answer.get("return_status"),
-        Some("00"),
-        "{}",
-        answer.to_json()
-    );
+    assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
     assert_eq!(sign::verify(&secret, &answer), Ok(()));
 
     #[cfg(unix)]
@@ -175,10 +145,7 @@ async fn serve_with_no_configuration_creates_data_dir_and_a_sandbox_merchant_tha
 
     let (ok, listed, _) = vmp(cwd.path(), &["merchant", "list"]);
     assert!(ok);
-    assert!(
-        listed.contains(&key) && listed.contains("active"),
-        "{listed}"
-    );
+    assert!(listed.contains(&key) && listed.contains("active"), "{listed}");
     assert!(!listed.contains(&secret), "list never shows secrets");
 }
 
@@ -205,92 +172,36 @@ async fn merchant_add_disable_and_enable_take_effect_on_a_running_gateway() {
         ],
     );
     assert!(ok, "{err}");
-    assert!(
-        out.contains("SHOP1") && out.contains("shop-secret-1"),
-        "add prints key and secret once: {out}"
-    );
-    assert_eq!(
-        place(&served.base, "SHOP1", "shop-secret-1", "M1")
-            .await
-            .get("return_status"),
-        Some("00")
-    );
+    assert!(out.contains("SHOP1") && out.contains("shop-secret-1"), "add prints key and secret once: {out}");
+    assert_eq!(place(&served.base, "SHOP1", "shop-secret-1", "M1").await.get("return_status"), Some("00"));
 
-    let (ok, _, err) = vmp(
-        cwd.path(),
-        &[
-            "merchant",
-            "add",
-            "--data-dir",
-            data,
-            "--user-confirm-key",
-            "SHOP1",
-        ],
-    );
+    let (ok, _, err) = vmp(cwd.path(), &["merchant", "add", "--data-dir", data, "--user-confirm-key", "SHOP1"]);
     assert!(!ok);
     assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
     assert!(err.contains("already exists"), "{err}");
 
-    let (ok, _, err) = vmp(
-        cwd.path(),
-        &["merchant", "disable", "SHOP1", "--data-dir", data],
-    );
+    let (ok, _, err) = vmp(cwd.path(), &["merchant", "disable", "SHOP1", "--data-dir", data]);
     assert!(ok, "{err}");
     let refused = place(&served.base, "SHOP1", "shop-secret-1", "M2").await;
-    assert_eq!(
-        refused.get("return_status"),
-        Some("22"),
-        "{}",
-        refused.to_json()
-    );
+    assert_eq!(refused.get("return_status"), Some("22"), "{}", refused.to_json());
 
-    let (ok, _, _) = vmp(
-        cwd.path(),
-        &["merchant", "enable", "SHOP1", "--data-dir", data],
-    );
+    let (ok, _, _) = vmp(cwd.path(), &["merchant", "enable", "SHOP1", "--data-dir", data]);
     assert!(ok);
-    assert_eq!(
-        place(&served.base, "SHOP1", "shop-secret-1", "M2")
-            .await
-            .get("return_status"),
-        Some("00")
-    );
+    assert_eq!(place(&served.base, "SHOP1", "shop-secret-1", "M2").await.get("return_status"), Some("00"));
 
     let (ok, out, _) = vmp(cwd.path(), &["merchant", "add", "--data-dir", data]);
     assert!(ok);
-    let generated = out
-        .lines()
-        .find_map(|l| l.strip_prefix("user_confirm_key:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let generated = out.lines().find_map(|l| l.strip_prefix("user_confirm_key:")).unwrap().trim().to_owned();
     assert!(generated.len() <= 12);
 
     for bad in [
         vec!["merchant", "disable", "NOPE", "--data-dir", data],
-        vec![
-            "merchant",
-            "add",
-            "--data-dir",
-            data,
-            "--user-confirm-key",
-            "THIRTEENCHARS",
-        ],
-        vec![
-            "merchant",
-            "add",
-            "--data-dir",
-            data,
-            "--secret",
-            "has space",
-        ],
+        vec!["merchant", "add", "--data-dir", data, "--user-confirm-key", "THIRTEENCHARS"],
+        vec!["merchant", "add", "--data-dir", data, "--secret", "has space"],
     ] {
         let (ok, _, err) = vmp(cwd.path(), &bad);
         assert!(!ok, "{bad:?} must fail");
-        assert!(
-            err.starts_with("error: ") && err.trim().lines().count() == 1,
-            "{bad:?}: {err}"
-        );
+        assert!(err.starts_with("error: ") && err.trim().lines().count() == 1, "{bad:?}: {err}");
         assert!(!err.contains("panicked") && !err.contains("backtrace"));
     }
 }

@@ -158,11 +158,7 @@ mod tests {
         assert_eq!(payme.pay_scenes, ["WEB", "APP"]);
         let boc = pre_order_service("service.bocvmp.upi.wap.PreOrder").unwrap();
         assert_eq!(boc.pay_scenes, ["H5", "APP"]);
-        let langs: Vec<_> = PRE_ORDER_SERVICES
-            .iter()
-            .filter(|s| s.supports_lang)
-            .map(|s| s.pay_type)
-            .collect();
+        let langs: Vec<_> = PRE_ORDER_SERVICES.iter().filter(|s| s.supports_lang).map(|s| s.pay_type).collect();
         assert_eq!(langs, ["OCT", "Mpgs", "AE"]);
         assert!(pre_order_service("service.alipay.wap.preorder").is_none());
         assert_eq!(all_pay_types().len(), 9);

@@ -128,8 +128,7 @@ impl HttpUrl {
     /// [`FieldProblem`] when too long, not a URL, not http(s) or without a host.
     pub fn parse(s: &str) -> Result<Self, FieldProblem> {
         check_token(s, URL_MAX_CHARS)?;
-        let url = url::Url::parse(s)
-            .map_err(|_| FieldProblem::Invalid("must be an absolute http(s) URL"))?;
+        let url = url::Url::parse(s).map_err(|_| FieldProblem::Invalid("must be an absolute http(s) URL"))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FieldProblem::Invalid("must be an http or https URL"));
         }
@@ -139,10 +138,7 @@ impl HttpUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(FieldProblem::Invalid("must not carry credentials"));
         }
-        Ok(Self {
-            text: s.to_owned(),
-            url,
-        })
+        Ok(Self { text: s.to_owned(), url })
     }
 
     /// The URL as sent.
@@ -214,9 +210,7 @@ pub fn parse_active_time(s: &str) -> Result<u32, FieldProblem> {
     if s.is_empty() || s.len() > 7 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FieldProblem::Invalid("seconds, digits only"));
     }
-    let v: u32 = s
-        .parse()
-        .map_err(|_| FieldProblem::Invalid("seconds, digits only"))?;
+    let v: u32 = s.parse().map_err(|_| FieldProblem::Invalid("seconds, digits only"))?;
     if !(ACTIVE_TIME_MIN..=ACTIVE_TIME_MAX).contains(&v) {
         return Err(FieldProblem::Invalid("between 60 and 604800 seconds"));
     }
@@ -231,19 +225,10 @@ mod tests {
     fn lengths_count_characters_not_bytes() {
         let chinese = "中".repeat(256);
         assert!(Subject::parse(&chinese).is_ok());
-        assert_eq!(
-            Subject::parse(&"中".repeat(257)),
-            Err(FieldProblem::TooLong(256))
-        );
+        assert_eq!(Subject::parse(&"中".repeat(257)), Err(FieldProblem::TooLong(256)));
         assert!(OutTradeNo::parse(&"a".repeat(28)).is_ok());
-        assert_eq!(
-            OutTradeNo::parse(&"a".repeat(29)),
-            Err(FieldProblem::TooLong(28))
-        );
-        assert_eq!(
-            UserConfirmKey::parse(&"k".repeat(13)),
-            Err(FieldProblem::TooLong(12))
-        );
+        assert_eq!(OutTradeNo::parse(&"a".repeat(29)), Err(FieldProblem::TooLong(28)));
+        assert_eq!(UserConfirmKey::parse(&"k".repeat(13)), Err(FieldProblem::TooLong(12)));
         assert!(BuyerType::parse("andriod").is_ok());
         assert_eq!(BuyerType::parse("androids"), Err(FieldProblem::TooLong(7)));
     }
@@ -260,25 +245,14 @@ mod tests {
     #[test]
     fn urls() {
         assert!(HttpUrl::parse("https://merchant.example/notify").is_ok());
-        assert_eq!(
-            HttpUrl::parse("http://127.0.0.1:9000/n").unwrap().port(),
-            9000
-        );
+        assert_eq!(HttpUrl::parse("http://127.0.0.1:9000/n").unwrap().port(), 9000);
         assert_eq!(HttpUrl::parse("https://m.example/n").unwrap().port(), 443);
-        for bad in [
-            "ftp://x.example/",
-            "/relative",
-            "https://",
-            "javascript:alert(1)",
-            "https://u:p@x.example/",
-            "notaurl",
-        ] {
+        for bad in
+            ["ftp://x.example/", "/relative", "https://", "javascript:alert(1)", "https://u:p@x.example/", "notaurl"]
+        {
             assert!(HttpUrl::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            HttpUrl::parse(&format!("https://x.example/{}", "a".repeat(240))),
-            Err(FieldProblem::TooLong(240))
-        );
+        assert_eq!(HttpUrl::parse(&format!("https://x.example/{}", "a".repeat(240))), Err(FieldProblem::TooLong(240)));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`codes`] — [`ReturnStatus`], every `return_status` code.
 //! - [`preorder`] — the typed Place an Order request and answer.
 //! - [`answer`] — building signed and unsigned answers.
+//! - [`retry`] — the notification retry schedule (pure policy).
+//! - [`sandbox`] — magic amounts that force sandbox outcomes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +29,8 @@ pub mod fields;
 pub mod notify;
 pub mod params;
 pub mod preorder;
+pub mod retry;
+pub mod sandbox;
 pub mod sign;
 pub mod vmptime;
 

@@ -107,9 +107,7 @@ impl Params {
             Err(e) => {
                 let msg = e.to_string();
                 return Err(if let Some(key) = msg.strip_prefix(DUPLICATE_MARK) {
-                    ParamsError::DuplicateKey(
-                        key.split(" at line").next().unwrap_or(key).to_owned(),
-                    )
+                    ParamsError::DuplicateKey(key.split(" at line").next().unwrap_or(key).to_owned())
                 } else if msg.starts_with(NOT_OBJECT_MARK) {
                     ParamsError::NotAnObject
                 } else {
@@ -117,16 +115,13 @@ impl Params {
                 });
             }
         };
-        de.end()
-            .map_err(|e| ParamsError::Malformed(e.to_string()))?;
+        de.end().map_err(|e| ParamsError::Malformed(e.to_string()))?;
         Ok(parsed)
     }
 
     /// The value of `key` when it was sent and is not empty or `null`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.get_raw(key)
-            .filter(|v| !v.is_empty())
-            .map(ParamValue::as_str)
+        self.get_raw(key).filter(|v| !v.is_empty()).map(ParamValue::as_str)
     }
 
     /// The value of `key` as received, including empty strings and `null`.
@@ -162,10 +157,7 @@ impl Params {
     /// Sets a string parameter, replacing an existing one in place or appending.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         let key = key.into();
-        let value = ParamValue {
-            text: value.into(),
-            kind: ValueKind::String,
-        };
+        let value = ParamValue { text: value.into(), kind: ValueKind::String };
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.entries.push((key, value)),
@@ -189,13 +181,8 @@ impl Params {
     /// Compact JSON object text: string values as JSON strings, other values
     /// as their JSON text, in insertion order.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(
-            16 + self
-                .entries
-                .iter()
-                .map(|(k, v)| k.len() + v.text.len() + 6)
-                .sum::<usize>(),
-        );
+        let mut out =
+            String::with_capacity(16 + self.entries.iter().map(|(k, v)| k.len() + v.text.len() + 6).sum::<usize>());
         out.push('{');
         for (i, (k, v)) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -243,25 +230,15 @@ impl<'de> Visitor<'de> for TopLevel {
             let raw: Box<RawValue> = map.next_value()?;
             let text = raw.get();
             let value = match text.as_bytes().first() {
-                Some(b'"') => ParamValue {
-                    text: serde_json::from_str(text).map_err(de::Error::custom)?,
-                    kind: ValueKind::String,
-                },
-                Some(b'n') => ParamValue {
-                    text: String::new(),
-                    kind: ValueKind::Null,
-                },
+                Some(b'"') => {
+                    ParamValue { text: serde_json::from_str(text).map_err(de::Error::custom)?, kind: ValueKind::String }
+                }
+                Some(b'n') => ParamValue { text: String::new(), kind: ValueKind::Null },
                 Some(b'{' | b'[') => {
                     let v: Value = serde_json::from_str(text).map_err(de::Error::custom)?;
-                    ParamValue {
-                        text: v.to_string(),
-                        kind: ValueKind::Other,
-                    }
+                    ParamValue { text: v.to_string(), kind: ValueKind::Other }
                 }
-                _ => ParamValue {
-                    text: text.to_owned(),
-                    kind: ValueKind::Other,
-                },
+                _ => ParamValue { text: text.to_owned(), kind: ValueKind::Other },
             };
             entries.push((key, value));
         }
@@ -297,8 +274,7 @@ mod tests {
 
     #[test]
     fn keeps_received_order_and_raw_text_of_non_strings() {
-        let p =
-            Params::from_json(br#"{"z":"1","obj":{"b":1,"a":[1, 2]},"n":0.10,"t":true}"#).unwrap();
+        let p = Params::from_json(br#"{"z":"1","obj":{"b":1,"a":[1, 2]},"n":0.10,"t":true}"#).unwrap();
         assert_eq!(p.keys().collect::<Vec<_>>(), ["z", "obj", "n", "t"]);
         assert_eq!(p.get("obj"), Some(r#"{"b":1,"a":[1,2]}"#));
         assert_eq!(p.get("n"), Some("0.10"));
@@ -315,19 +291,13 @@ mod tests {
             (b"\"text\"", ParamsError::NotAnObject),
             (b"42", ParamsError::NotAnObject),
             (b"null", ParamsError::NotAnObject),
-            (
-                br#"{"a":"1","a":"2"}"#,
-                ParamsError::DuplicateKey("a".into()),
-            ),
+            (br#"{"a":"1","a":"2"}"#, ParamsError::DuplicateKey("a".into())),
         ];
         for (body, want) in cases {
             assert_eq!(&Params::from_json(body).unwrap_err(), want, "body {body:?}");
         }
         for bad in [&b"{"[..], b"{\"a\":}", b"{} {}", b"{\"a\":\"1\"} x"] {
-            assert!(
-                matches!(Params::from_json(bad), Err(ParamsError::Malformed(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(Params::from_json(bad), Err(ParamsError::Malformed(_))), "{bad:?}");
         }
     }
 

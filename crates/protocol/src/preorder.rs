@@ -5,8 +5,8 @@ use crate::amount::{Amount, AmountError, Currency};
 use crate::catalogue::{ServiceSpec, pre_order_service};
 use crate::codes::ReturnStatus;
 use crate::fields::{
-    ACTIVE_TIME_DEFAULT, AppLink, AppScheme, Body, BuyerType, FieldProblem, HttpUrl, Lang,
-    OutTradeNo, PackageName, Subject, Tid, UserConfirmKey, parse_active_time,
+    ACTIVE_TIME_DEFAULT, AppLink, AppScheme, Body, BuyerType, FieldProblem, HttpUrl, Lang, OutTradeNo, PackageName,
+    Subject, Tid, UserConfirmKey, parse_active_time,
 };
 use crate::params::{Params, ValueKind};
 use crate::vmptime::VmpTime;
@@ -118,9 +118,7 @@ impl PreOrderError {
             Self::Missing(_) | Self::NotAString(_) | Self::Field { .. } | Self::AmountFormat(_) => {
                 ReturnStatus::InvalidParameter
             }
-            Self::Lang | Self::LangNotSupported(_) | Self::ReturnUrlWithParameters => {
-                ReturnStatus::InvalidParameter
-            }
+            Self::Lang | Self::LangNotSupported(_) | Self::ReturnUrlWithParameters => ReturnStatus::InvalidParameter,
             Self::AmountZero => ReturnStatus::AmountOutOfRange,
             Self::PayType { .. } => ReturnStatus::InvalidPayType,
             Self::Wallet { .. } => ReturnStatus::WalletRestricted,
@@ -178,10 +176,7 @@ pub struct PreOrderRequest {
 }
 
 fn field<T>(name: &'static str, r: Result<T, FieldProblem>) -> Result<T, PreOrderError> {
-    r.map_err(|problem| PreOrderError::Field {
-        field: name,
-        problem,
-    })
+    r.map_err(|problem| PreOrderError::Field { field: name, problem })
 }
 
 fn optional<'a>(p: &'a Params, name: &'static str) -> Option<&'a str> {
@@ -213,34 +208,21 @@ impl TryFrom<&Params> for PreOrderRequest {
             field: "service",
             problem: FieldProblem::Invalid("not a Place an Order service"),
         })?;
-        let user_confirm_key = field(
-            "user_confirm_key",
-            UserConfirmKey::parse(required(p, "user_confirm_key")?),
-        )?;
-        let out_trade_no = field(
-            "out_trade_no",
-            OutTradeNo::parse(required(p, "out_trade_no")?),
-        )?;
+        let user_confirm_key = field("user_confirm_key", UserConfirmKey::parse(required(p, "user_confirm_key")?))?;
+        let out_trade_no = field("out_trade_no", OutTradeNo::parse(required(p, "out_trade_no")?))?;
 
         let pay_type = required(p, "payType")?;
         if pay_type != service.pay_type {
-            return Err(PreOrderError::PayType {
-                expected: service.pay_type,
-                service: service.name,
-            });
+            return Err(PreOrderError::PayType { expected: service.pay_type, service: service.name });
         }
         let wallet = service
             .accepts_wallet(required(p, "wallet")?)
-            .ok_or_else(|| PreOrderError::Wallet {
-                allowed: service.wallets.join("/"),
-            })?;
+            .ok_or_else(|| PreOrderError::Wallet { allowed: service.wallets.join("/") })?;
         let pay_scene = match optional(p, "pay_scene") {
             None => service.default_pay_scene(),
             Some(s) => service
                 .accepts_pay_scene(s)
-                .ok_or_else(|| PreOrderError::PayScene {
-                    allowed: service.pay_scenes.join("/"),
-                })?,
+                .ok_or_else(|| PreOrderError::PayScene { allowed: service.pay_scenes.join("/") })?,
         };
 
         let amount_text = required(p, "transaction_amount")?;
@@ -256,18 +238,10 @@ impl TryFrom<&Params> for PreOrderRequest {
 
         let buyer_type = field("buyerType", BuyerType::parse(required(p, "buyerType")?))?;
         let subject = field("subject", Subject::parse(required(p, "subject")?))?;
-        let body = optional(p, "body")
-            .map(|s| field("body", Body::parse(s)))
-            .transpose()?;
-        let tid = optional(p, "tid")
-            .map(|s| field("tid", Tid::parse(s)))
-            .transpose()?;
-        let notify_url = optional(p, "notify_url")
-            .map(|s| field("notify_url", HttpUrl::parse(s)))
-            .transpose()?;
-        let return_url = optional(p, "return_url")
-            .map(|s| field("return_url", HttpUrl::parse(s)))
-            .transpose()?;
+        let body = optional(p, "body").map(|s| field("body", Body::parse(s))).transpose()?;
+        let tid = optional(p, "tid").map(|s| field("tid", Tid::parse(s))).transpose()?;
+        let notify_url = optional(p, "notify_url").map(|s| field("notify_url", HttpUrl::parse(s))).transpose()?;
+        let return_url = optional(p, "return_url").map(|s| field("return_url", HttpUrl::parse(s))).transpose()?;
         if let Some(u) = &return_url
             && (u.url().query().is_some() || u.url().fragment().is_some())
         {
@@ -287,15 +261,10 @@ impl TryFrom<&Params> for PreOrderRequest {
                 Some(lang)
             }
         };
-        let scheme = optional(p, "scheme")
-            .map(|s| field("scheme", AppScheme::parse(s)))
-            .transpose()?;
-        let package_name = optional(p, "packageName")
-            .map(|s| field("packageName", PackageName::parse(s)))
-            .transpose()?;
-        let app_link = optional(p, "app_link")
-            .map(|s| field("app_link", AppLink::parse(s)))
-            .transpose()?;
+        let scheme = optional(p, "scheme").map(|s| field("scheme", AppScheme::parse(s))).transpose()?;
+        let package_name =
+            optional(p, "packageName").map(|s| field("packageName", PackageName::parse(s))).transpose()?;
+        let app_link = optional(p, "app_link").map(|s| field("app_link", AppLink::parse(s))).transpose()?;
         let time = VmpTime::parse(required(p, "time")?).map_err(|_| PreOrderError::Field {
             field: "time",
             problem: FieldProblem::Invalid("yyyyMMddHHmmss, UTC+8"),
@@ -403,62 +372,16 @@ mod tests {
 
     #[test]
     fn every_rule_has_its_own_answer() {
-        let (long_no, long_subject, long_body, long_tid) = (
-            "9".repeat(29),
-            "x".repeat(257),
-            "x".repeat(129),
-            "1".repeat(21),
-        );
+        let (long_no, long_subject, long_body, long_tid) =
+            ("9".repeat(29), "x".repeat(257), "x".repeat(129), "1".repeat(21));
         let cases: Vec<(&str, &str, Option<&str>, ReturnStatus, &str)> = vec![
-            (
-                "missing subject",
-                "subject",
-                None,
-                ReturnStatus::InvalidParameter,
-                "subject",
-            ),
-            (
-                "empty out_trade_no",
-                "out_trade_no",
-                Some(""),
-                ReturnStatus::InvalidParameter,
-                "out_trade_no",
-            ),
-            (
-                "long out_trade_no",
-                "out_trade_no",
-                Some(&long_no),
-                ReturnStatus::InvalidParameter,
-                "out_trade_no",
-            ),
-            (
-                "long subject",
-                "subject",
-                Some(&long_subject),
-                ReturnStatus::InvalidParameter,
-                "subject",
-            ),
-            (
-                "long body",
-                "body",
-                Some(&long_body),
-                ReturnStatus::InvalidParameter,
-                "body",
-            ),
-            (
-                "long tid",
-                "tid",
-                Some(&long_tid),
-                ReturnStatus::InvalidParameter,
-                "tid",
-            ),
-            (
-                "long buyerType",
-                "buyerType",
-                Some("androidx"),
-                ReturnStatus::InvalidParameter,
-                "buyerType",
-            ),
+            ("missing subject", "subject", None, ReturnStatus::InvalidParameter, "subject"),
+            ("empty out_trade_no", "out_trade_no", Some(""), ReturnStatus::InvalidParameter, "out_trade_no"),
+            ("long out_trade_no", "out_trade_no", Some(&long_no), ReturnStatus::InvalidParameter, "out_trade_no"),
+            ("long subject", "subject", Some(&long_subject), ReturnStatus::InvalidParameter, "subject"),
+            ("long body", "body", Some(&long_body), ReturnStatus::InvalidParameter, "body"),
+            ("long tid", "tid", Some(&long_tid), ReturnStatus::InvalidParameter, "tid"),
+            ("long buyerType", "buyerType", Some("androidx"), ReturnStatus::InvalidParameter, "buyerType"),
             (
                 "three decimals",
                 "transaction_amount",
@@ -466,90 +389,18 @@ mod tests {
                 ReturnStatus::InvalidParameter,
                 "transaction_amount",
             ),
-            (
-                "negative",
-                "transaction_amount",
-                Some("-1"),
-                ReturnStatus::InvalidParameter,
-                "transaction_amount",
-            ),
-            (
-                "zero",
-                "transaction_amount",
-                Some("0"),
-                ReturnStatus::AmountOutOfRange,
-                "transaction_amount",
-            ),
-            (
-                "exponent",
-                "transaction_amount",
-                Some("1e2"),
-                ReturnStatus::InvalidParameter,
-                "transaction_amount",
-            ),
-            (
-                "letters",
-                "transaction_amount",
-                Some("abc"),
-                ReturnStatus::InvalidParameter,
-                "transaction_amount",
-            ),
-            (
-                "leading space",
-                "transaction_amount",
-                Some(" 1"),
-                ReturnStatus::InvalidParameter,
-                "transaction_amount",
-            ),
-            (
-                "wrong payType",
-                "payType",
-                Some("WeChat"),
-                ReturnStatus::InvalidPayType,
-                "payType",
-            ),
-            (
-                "wrong wallet",
-                "wallet",
-                Some("WECHATHK"),
-                ReturnStatus::WalletRestricted,
-                "wallet",
-            ),
-            (
-                "wrong pay_scene",
-                "pay_scene",
-                Some("WEB"),
-                ReturnStatus::PaySceneNotSupported,
-                "pay_scene",
-            ),
-            (
-                "bad lang",
-                "lang",
-                Some("fr"),
-                ReturnStatus::InvalidParameter,
-                "lang",
-            ),
-            (
-                "lang on alipay",
-                "lang",
-                Some("en"),
-                ReturnStatus::InvalidParameter,
-                "lang",
-            ),
-            (
-                "bad currency",
-                "fee_type",
-                Some("USD"),
-                ReturnStatus::CurrencyNotSupported,
-                "fee_type",
-            ),
-            (
-                "bad notify_url",
-                "notify_url",
-                Some("ftp://x/"),
-                ReturnStatus::InvalidParameter,
-                "notify_url",
-            ),
+            ("negative", "transaction_amount", Some("-1"), ReturnStatus::InvalidParameter, "transaction_amount"),
+            ("zero", "transaction_amount", Some("0"), ReturnStatus::AmountOutOfRange, "transaction_amount"),
+            ("exponent", "transaction_amount", Some("1e2"), ReturnStatus::InvalidParameter, "transaction_amount"),
+            ("letters", "transaction_amount", Some("abc"), ReturnStatus::InvalidParameter, "transaction_amount"),
+            ("leading space", "transaction_amount", Some(" 1"), ReturnStatus::InvalidParameter, "transaction_amount"),
+            ("wrong payType", "payType", Some("WeChat"), ReturnStatus::InvalidPayType, "payType"),
+            ("wrong wallet", "wallet", Some("WECHATHK"), ReturnStatus::WalletRestricted, "wallet"),
+            ("wrong pay_scene", "pay_scene", Some("WEB"), ReturnStatus::PaySceneNotSupported, "pay_scene"),
+            ("bad lang", "lang", Some("fr"), ReturnStatus::InvalidParameter, "lang"),
+            ("lang on alipay", "lang", Some("en"), ReturnStatus::InvalidParameter, "lang"),
+            ("bad currency", "fee_type", Some("USD"), ReturnStatus::CurrencyNotSupported, "fee_type"),
+            ("bad notify_url", "notify_url", Some("ftp://x/"), ReturnStatus::InvalidParameter, "notify_url"),
             (
                 "return_url with query",
                 "return_url",
@@ -557,34 +408,10 @@ mod tests {
                 ReturnStatus::InvalidParameter,
                 "return_url",
             ),
-            (
-                "bad active_time",
-                "active_time",
-                Some("ten"),
-                ReturnStatus::InvalidParameter,
-                "active_time",
-            ),
-            (
-                "bad time",
-                "time",
-                Some("2019-08-24"),
-                ReturnStatus::InvalidParameter,
-                "time",
-            ),
-            (
-                "control char",
-                "subject",
-                Some("a\u{7}b"),
-                ReturnStatus::InvalidParameter,
-                "subject",
-            ),
-            (
-                "unknown service",
-                "service",
-                Some("service.alipay.wap.Nope"),
-                ReturnStatus::InvalidParameter,
-                "service",
-            ),
+            ("bad active_time", "active_time", Some("ten"), ReturnStatus::InvalidParameter, "active_time"),
+            ("bad time", "time", Some("2019-08-24"), ReturnStatus::InvalidParameter, "time"),
+            ("control char", "subject", Some("a\u{7}b"), ReturnStatus::InvalidParameter, "subject"),
+            ("unknown service", "service", Some("service.alipay.wap.Nope"), ReturnStatus::InvalidParameter, "service"),
         ];
         for (what, key, value, status, named) in cases {
             let mut p = seed();
@@ -603,10 +430,7 @@ mod tests {
                 || (key == "wallet" && text.contains("wallet"))
                 || (key == "fee_type" && text.contains("fee_type"));
             assert!(named_ok, "{what}: {text:?} should name {named}");
-            assert!(
-                text.chars().count() <= 100,
-                "{what}: return_char over 100 chars: {text}"
-            );
+            assert!(text.chars().count() <= 100, "{what}: return_char over 100 chars: {text}");
         }
     }
 
@@ -618,10 +442,7 @@ mod tests {
                 p.set(k, v.as_str());
             }
         }
-        assert_eq!(
-            PreOrderRequest::try_from(&p).unwrap_err(),
-            PreOrderError::NotAString("transaction_amount")
-        );
+        assert_eq!(PreOrderRequest::try_from(&p).unwrap_err(), PreOrderError::NotAString("transaction_amount"));
     }
 
     #[test]
@@ -639,9 +460,7 @@ mod tests {
     fn pay_scene_defaults_per_service() {
         let mut p = seed();
         p.remove("pay_scene");
-        p.set("service", "service.bocvmp.upi.wap.PreOrder")
-            .set("payType", "BOCVMP")
-            .set("wallet", "BOCVMPUPI");
+        p.set("service", "service.bocvmp.upi.wap.PreOrder").set("payType", "BOCVMP").set("wallet", "BOCVMPUPI");
         assert_eq!(PreOrderRequest::try_from(&p).unwrap().pay_scene, "H5");
     }
 }

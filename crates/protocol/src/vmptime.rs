@@ -7,8 +7,8 @@
 use std::fmt;
 
 use time::{
-    OffsetDateTime, PrimitiveDateTime, UtcOffset, format_description::BorrowedFormatItem,
-    macros::format_description, macros::offset,
+    OffsetDateTime, PrimitiveDateTime, UtcOffset, format_description::BorrowedFormatItem, macros::format_description,
+    macros::offset,
 };
 
 /// UTC+8, the zone of every VMP `time`.
@@ -17,10 +17,8 @@ pub const VMP_OFFSET: UtcOffset = offset!(+8);
 /// How far a request's `time` may be from the gateway clock (code `12`).
 pub const TIME_WINDOW_SECONDS: i64 = 30 * 60;
 
-const FORMAT: &[BorrowedFormatItem<'static>] =
-    format_description!("[year][month][day][hour][minute][second]");
-const GMT_FORMAT: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day][hour][minute][second]");
+const GMT_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
 
 /// A parsed VMP `time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,21 +65,14 @@ impl VmpTime {
 
     /// `yyyy-MM-dd HH:mm:ss` in UTC+8, the form of `gmt_payment`.
     pub fn to_gmt_string(self) -> String {
-        self.0
-            .to_offset(VMP_OFFSET)
-            .format(GMT_FORMAT)
-            .unwrap_or_default()
+        self.0.to_offset(VMP_OFFSET).format(GMT_FORMAT).unwrap_or_default()
     }
 }
 
 impl fmt::Display for VmpTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Formatting a valid date with this description cannot fail for years 0..=9999.
-        let s = self
-            .0
-            .to_offset(VMP_OFFSET)
-            .format(FORMAT)
-            .map_err(|_| fmt::Error)?;
+        let s = self.0.to_offset(VMP_OFFSET).format(FORMAT).map_err(|_| fmt::Error)?;
         f.write_str(&s)
     }
 }
@@ -101,10 +92,7 @@ mod tests {
         let t = VmpTime::parse("20240101120000").unwrap();
         assert_eq!(t.datetime(), datetime!(2024-01-01 04:00:00 UTC));
         assert_eq!(t.to_string(), "20240101120000");
-        assert_eq!(
-            format_time(datetime!(2024-01-01 04:00:00 UTC)),
-            "20240101120000"
-        );
+        assert_eq!(format_time(datetime!(2024-01-01 04:00:00 UTC)), "20240101120000");
         assert_eq!(t.to_gmt_string(), "2024-01-01 12:00:00");
     }
 
@@ -128,31 +116,11 @@ mod tests {
     #[test]
     fn window_is_thirty_minutes_either_way() {
         let now = datetime!(2024-01-01 04:00:00 UTC);
-        assert!(
-            VmpTime::parse("20240101123000")
-                .unwrap()
-                .within_window_of(now)
-        );
-        assert!(
-            VmpTime::parse("20240101113000")
-                .unwrap()
-                .within_window_of(now)
-        );
-        assert!(
-            !VmpTime::parse("20240101123001")
-                .unwrap()
-                .within_window_of(now)
-        );
-        assert!(
-            !VmpTime::parse("20240101112959")
-                .unwrap()
-                .within_window_of(now)
-        );
+        assert!(VmpTime::parse("20240101123000").unwrap().within_window_of(now));
+        assert!(VmpTime::parse("20240101113000").unwrap().within_window_of(now));
+        assert!(!VmpTime::parse("20240101123001").unwrap().within_window_of(now));
+        assert!(!VmpTime::parse("20240101112959").unwrap().within_window_of(now));
         // A client that sends UTC instead of UTC+8 lands 8 hours in the past.
-        assert!(
-            !VmpTime::parse("20240101040000")
-                .unwrap()
-                .within_window_of(now)
-        );
+        assert!(!VmpTime::parse("20240101040000").unwrap().within_window_of(now));
     }
 }

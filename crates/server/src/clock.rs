@@ -22,22 +22,12 @@ struct Inner {
 impl Clock {
     /// The system clock.
     pub fn system() -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                fixed: None,
-                offset_seconds: AtomicI64::new(0),
-            }),
-        }
+        Self { inner: Arc::new(Inner { fixed: None, offset_seconds: AtomicI64::new(0) }) }
     }
 
     /// A clock frozen at `at` (it still moves with [`Clock::advance`]).
     pub fn fixed(at: OffsetDateTime) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                fixed: Some(at.unix_timestamp()),
-                offset_seconds: AtomicI64::new(0),
-            }),
-        }
+        Self { inner: Arc::new(Inner { fixed: Some(at.unix_timestamp()), offset_seconds: AtomicI64::new(0) }) }
     }
 
     /// Now, by this clock.
@@ -51,9 +41,7 @@ impl Clock {
 
     /// Moves the clock forward by `seconds` (sandbox clock control).
     pub fn advance(&self, seconds: i64) {
-        self.inner
-            .offset_seconds
-            .fetch_add(seconds, Ordering::Relaxed);
+        self.inner.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
     }
 }
 

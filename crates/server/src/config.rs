@@ -55,6 +55,8 @@ pub struct Settings {
     pub max_batch: usize,
     /// Whether to create a sandbox merchant when the store has none.
     pub bootstrap_merchant: bool,
+    /// Notification delivery tuning.
+    pub notifier: crate::notifier::NotifierSettings,
 }
 
 impl Settings {
@@ -68,6 +70,7 @@ impl Settings {
             node_id: 1,
             max_batch: 256,
             bootstrap_merchant: true,
+            notifier: crate::notifier::NotifierSettings::default(),
         }
     }
 }

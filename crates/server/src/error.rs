@@ -52,6 +52,9 @@ pub enum ApiError {
     /// `out_trade_no` already used by a different order.
     #[error("transaction already exists: out_trade_no must be unique")]
     DuplicateOrder,
+    /// Sandbox magic amount `.44`: the wallet produced no payment QR code.
+    #[error("upstream error: server error, no payment QR code (sandbox amount .44)")]
+    UpstreamNoQrCode,
     /// Storage failed; details are logged, never sent.
     #[error("system exception, please retry")]
     Store(#[from] StoreError),
@@ -61,20 +64,17 @@ impl ApiError {
     /// The `return_status` for this error.
     pub fn return_status(&self) -> ReturnStatus {
         match self {
-            Self::BodyTooLarge
-            | Self::BodyRead
-            | Self::Params(_)
-            | Self::MissingKey
-            | Self::UnknownMerchant => ReturnStatus::InvalidParameter,
-            Self::BadTime | Self::MissingService | Self::UnknownService => {
+            Self::BodyTooLarge | Self::BodyRead | Self::Params(_) | Self::MissingKey | Self::UnknownMerchant => {
                 ReturnStatus::InvalidParameter
             }
+            Self::BadTime | Self::MissingService | Self::UnknownService => ReturnStatus::InvalidParameter,
             Self::MerchantDisabled => ReturnStatus::MerchantUnusable,
             Self::NoSecret => ReturnStatus::NoSecret,
             Self::TimeOutOfWindow => ReturnStatus::TimeMismatch,
             Self::Signature(_) => ReturnStatus::SignatureError,
             Self::PreOrder(e) => e.return_status(),
             Self::DuplicateOrder => ReturnStatus::DuplicateOrder,
+            Self::UpstreamNoQrCode => ReturnStatus::UpstreamError,
             Self::Store(_) => ReturnStatus::SystemError,
         }
     }

@@ -24,20 +24,14 @@ const SEQ_LIMIT: u32 = 1_000_000;
 impl EftTradeNoGenerator {
     /// A generator for instance `node_id` (0–99; larger values are reduced mod 100).
     pub fn new(node_id: u8) -> Self {
-        Self {
-            node_id: node_id % 100,
-            state: Mutex::new((0, 0)),
-        }
+        Self { node_id: node_id % 100, state: Mutex::new((0, 0)) }
     }
 
     /// The next number, given the current time.
     pub fn next(&self, now: OffsetDateTime) -> String {
         let now_ms = now.unix_timestamp_nanos() / 1_000_000;
         let (ms, seq) = {
-            let mut st = self
-                .state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if now_ms > st.0 {
                 *st = (now_ms, 0);
             } else {
@@ -48,9 +42,7 @@ impl EftTradeNoGenerator {
             }
             *st
         };
-        let at = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000)
-            .unwrap_or(now)
-            .to_offset(VMP_OFFSET);
+        let at = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(now).to_offset(VMP_OFFSET);
         format!(
             "{:02}{:02}{:02}{:02}{:02}{:02}{:02}{:03}{:06}",
             self.node_id,
@@ -78,16 +70,9 @@ mod tests {
         let t = datetime!(2024-01-01 04:00:00 UTC);
         let mut seen = HashSet::new();
         for i in 0..5000 {
-            let at = if i % 2 == 0 {
-                t
-            } else {
-                t - time::Duration::seconds(5)
-            };
+            let at = if i % 2 == 0 { t } else { t - time::Duration::seconds(5) };
             let n = g.next(at);
-            assert!(
-                n.len() <= 28 && n.bytes().all(|b| b.is_ascii_digit()),
-                "{n}"
-            );
+            assert!(n.len() <= 28 && n.bytes().all(|b| b.is_ascii_digit()), "{n}");
             assert!(seen.insert(n));
         }
         assert!(g.next(t).starts_with("0724010112"));
@@ -96,9 +81,6 @@ mod tests {
     #[test]
     fn node_ids_separate_instances() {
         let t = datetime!(2024-01-01 04:00:00 UTC);
-        assert_ne!(
-            EftTradeNoGenerator::new(1).next(t),
-            EftTradeNoGenerator::new(2).next(t)
-        );
+        assert_ne!(EftTradeNoGenerator::new(1).next(t), EftTradeNoGenerator::new(2).next(t));
     }
 }

@@ -10,6 +10,8 @@
 //! - [`state`] — [`AppState`] shared by handlers.
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`orders`] — Place an Order as a domain operation.
+//! - [`lifecycle`] — the order state machine and sandbox outcomes.
+//! - [`notifier`] — the notification outbox worker.
 //! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
@@ -21,7 +23,9 @@ pub mod config;
 pub mod error;
 mod http;
 pub mod ids;
+pub mod lifecycle;
 pub mod merchant;
+pub mod notifier;
 pub mod orders;
 pub mod paylink;
 pub mod startup;

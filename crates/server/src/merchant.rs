@@ -91,13 +91,7 @@ fn random_bytes<const N: usize>() -> std::io::Result<[u8; N]> {
 /// When the OS random source fails.
 pub fn generate_key() -> std::io::Result<String> {
     let bytes = random_bytes::<10>()?;
-    Ok(format!(
-        "OV{}",
-        bytes
-            .iter()
-            .map(|b| char::from(b'0' + b % 10))
-            .collect::<String>()
-    ))
+    Ok(format!("OV{}", bytes.iter().map(|b| char::from(b'0' + b % 10)).collect::<String>()))
 }
 
 /// A fresh 32-character secret (about 186 bits).
@@ -107,10 +101,7 @@ pub fn generate_key() -> std::io::Result<String> {
 pub fn generate_secret() -> std::io::Result<SecretString> {
     let bytes = random_bytes::<32>()?;
     // 256 is a multiple of 8 but not of 57; the tiny bias is irrelevant at 32 chars.
-    let s: String = bytes
-        .iter()
-        .map(|b| char::from(ALPHANUM[usize::from(*b) % ALPHANUM.len()]))
-        .collect();
+    let s: String = bytes.iter().map(|b| char::from(ALPHANUM[usize::from(*b) % ALPHANUM.len()])).collect();
     Ok(SecretString::from(s))
 }
 
@@ -138,9 +129,6 @@ mod tests {
         assert!(k.starts_with("OV") && k[2..].bytes().all(|b| b.is_ascii_digit()));
         let s = generate_secret().unwrap();
         assert_eq!(s.expose_secret().len(), 32);
-        assert_ne!(
-            s.expose_secret(),
-            generate_secret().unwrap().expose_secret()
-        );
+        assert_ne!(s.expose_secret(), generate_secret().unwrap().expose_secret());
     }
 }

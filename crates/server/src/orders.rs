@@ -5,6 +5,9 @@ use time::Duration;
 use vmp_protocol::sign::{EmptyValues, signing_string};
 use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
 
+use vmp_protocol::sandbox::MagicOutcome;
+
+use crate::config::Mode;
 use crate::error::ApiError;
 use crate::merchant::Merchant;
 use crate::state::AppState;
@@ -19,9 +22,7 @@ pub fn request_fingerprint(params: &Params) -> String {
     let mut p = params.clone();
     p.remove("time");
     p.remove("sign");
-    hex::encode(Sha256::digest(
-        signing_string(&p, EmptyValues::Skip).as_bytes(),
-    ))
+    hex::encode(Sha256::digest(signing_string(&p, EmptyValues::Skip).as_bytes()))
 }
 
 /// Validates and stores an order; answers only after the durable commit.
@@ -33,12 +34,12 @@ pub fn request_fingerprint(params: &Params) -> String {
 /// # Errors
 /// [`ApiError::PreOrder`] for invalid fields, [`ApiError::DuplicateOrder`],
 /// [`ApiError::Store`] when the commit fails.
-pub async fn place_order(
-    state: &AppState,
-    merchant: &Merchant,
-    params: &Params,
-) -> Result<PreOrderAnswer, ApiError> {
+pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params) -> Result<PreOrderAnswer, ApiError> {
     let req = PreOrderRequest::try_from(params)?;
+    if state.mode() == Mode::Sandbox && MagicOutcome::of(req.amount) == Some(MagicOutcome::NoQrCode) {
+        // Sandbox magic amount `.44`: the wallet fails to produce a payment QR code.
+        return Err(ApiError::UpstreamNoQrCode);
+    }
     let fingerprint = request_fingerprint(params);
     let now = state.clock().now();
     let record = OrderRecord {
@@ -68,6 +69,9 @@ pub async fn place_order(
         created_at: now.unix_timestamp(),
         expires_at: (now + Duration::seconds(i64::from(req.active_time))).unix_timestamp(),
         state: STATE_PENDING.to_owned(),
+        final_at: None,
+        transaction_id: None,
+        card_scheme: None,
     };
     let fingerprint = record.fingerprint.clone();
     let stored = match state.store().place_order(record).await? {
@@ -87,12 +91,7 @@ pub async fn place_order(
 /// The answer fields for a stored order (deterministic, so replays match).
 pub fn answer_for(state: &AppState, o: &OrderRecord) -> PreOrderAnswer {
     PreOrderAnswer {
-        pay_apptrade: state.links().url(
-            state.public_url(),
-            &o.user_confirm_key,
-            &o.out_trade_no,
-            &o.eft_trade_no,
-        ),
+        pay_apptrade: state.links().url(state.public_url(), &o.user_confirm_key, &o.out_trade_no, &o.eft_trade_no),
         user_confirm_key: o.user_confirm_key.clone(),
         out_trade_no: o.out_trade_no.clone(),
         eft_trade_no: o.eft_trade_no.clone(),
@@ -111,15 +110,9 @@ mod tests {
 
     #[test]
     fn fingerprint_ignores_time_and_sign_only() {
-        let a = Params::new()
-            .with("out_trade_no", "1")
-            .with("time", "20240101000000")
-            .with("sign", "x")
-            .with("tid", "");
-        let b = Params::new()
-            .with("out_trade_no", "1")
-            .with("time", "20240101000100")
-            .with("sign", "y");
+        let a =
+            Params::new().with("out_trade_no", "1").with("time", "20240101000000").with("sign", "x").with("tid", "");
+        let b = Params::new().with("out_trade_no", "1").with("time", "20240101000100").with("sign", "y");
         assert_eq!(request_fingerprint(&a), request_fingerprint(&b));
         let c = b.clone().with("subject", "other");
         assert_ne!(request_fingerprint(&b), request_fingerprint(&c));

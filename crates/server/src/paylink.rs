@@ -33,9 +33,7 @@ impl std::fmt::Debug for PayLinks {
 impl PayLinks {
     /// Uses `key` (any length; 32 random bytes in practice).
     pub fn new(key: Vec<u8>) -> Self {
-        Self {
-            key: SecretBox::new(Box::new(key)),
-        }
+        Self { key: SecretBox::new(Box::new(key)) }
     }
 
     fn mac(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> HmacSha256 {
@@ -51,37 +49,19 @@ impl PayLinks {
 
     /// The token for one order (64 lowercase hex characters).
     pub fn token(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
-        hex::encode(
-            self.mac(userkey, out_trade_no, eft_trade_no)
-                .finalize()
-                .into_bytes(),
-        )
+        hex::encode(self.mac(userkey, out_trade_no, eft_trade_no).finalize().into_bytes())
     }
 
     /// Whether `given` is the token of this order (constant-time).
-    pub fn verify(
-        &self,
-        userkey: &str,
-        out_trade_no: &str,
-        eft_trade_no: &str,
-        given: &str,
-    ) -> bool {
+    pub fn verify(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str, given: &str) -> bool {
         let Ok(bytes) = hex::decode(given) else {
             return false;
         };
-        self.mac(userkey, out_trade_no, eft_trade_no)
-            .verify_slice(&bytes)
-            .is_ok()
+        self.mac(userkey, out_trade_no, eft_trade_no).verify_slice(&bytes).is_ok()
     }
 
     /// The full `pay_apptrade` URL.
-    pub fn url(
-        &self,
-        public_url: &url::Url,
-        userkey: &str,
-        out_trade_no: &str,
-        eft_trade_no: &str,
-    ) -> String {
+    pub fn url(&self, public_url: &url::Url, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
         let mut u = public_url.clone();
         let base = u.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{base}{PAY_PAGE_PATH}"));
@@ -120,9 +100,7 @@ mod tests {
         let base = url::Url::parse("https://pay.example/").unwrap();
         let u = links.url(&base, "12345678", "A&B=C", "E1");
         assert!(
-            u.starts_with(
-                "https://pay.example/VMP/wap/payPage?userkey=12345678&outTradeNo=A%26B%3DC&sign="
-            ),
+            u.starts_with("https://pay.example/VMP/wap/payPage?userkey=12345678&outTradeNo=A%26B%3DC&sign="),
             "{u}"
         );
         assert!(!format!("{links:?}").contains('1'));

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::config::{Mode, Settings};
 use crate::ids::EftTradeNoGenerator;
 use crate::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
+use crate::notifier::Notifier;
 use crate::paylink::{LINK_KEY_SETTING, PayLinks};
 use crate::state::AppState;
 use crate::store::{NewMerchant, SqliteStore, Store};
@@ -26,10 +28,7 @@ pub struct BootstrapMerchant {
 
 impl std::fmt::Debug for BootstrapMerchant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootstrapMerchant")
-            .field("key", &self.key)
-            .field("secret", &"[REDACTED]")
-            .finish()
+        f.debug_struct("BootstrapMerchant").field("key", &self.key).field("secret", &"[REDACTED]").finish()
     }
 }
 
@@ -39,6 +38,7 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     bootstrap: Option<BootstrapMerchant>,
+    notifier: Notifier,
 }
 
 impl Application {
@@ -75,15 +75,12 @@ impl Application {
             .context("loading the pay-link key")?;
         let link_key = hex::decode(link_key).context("stored pay-link key is not hex")?;
 
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
+        let listener =
+            TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
         let public_url = match settings.public_url {
             Some(u) => u,
-            None => {
-                url::Url::parse(&format!("http://{addr}")).context("deriving the public URL")?
-            }
+            None => url::Url::parse(&format!("http://{addr}")).context("deriving the public URL")?,
         };
         let state = AppState::new(
             store,
@@ -93,12 +90,8 @@ impl Application {
             public_url,
             settings.mode,
         );
-        Ok(Self {
-            listener,
-            addr,
-            state,
-            bootstrap,
-        })
+        let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
+        Ok(Self { listener, addr, state, bootstrap, notifier })
     }
 
     /// The bound port.
@@ -126,27 +119,23 @@ impl Application {
     ///
     /// # Errors
     /// When serving fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let app = crate::http::router(self.state.clone());
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        self.state
-            .store()
-            .close()
-            .await
-            .context("closing the store")?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let worker = tokio::spawn(self.notifier.run(stop_rx));
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        // HTTP has drained; now stop the worker between deliveries and let
+        // the ones in flight finish before the store closes.
+        let _ = stop_tx.send(true);
+        if let Err(e) = worker.await {
+            tracing::error!(error.message = %e, "notifier task failed");
+        }
+        self.state.store().close().await.context("closing the store")?;
         served.context("serving HTTP")
     }
 }
 
-async fn bootstrap_merchant(
-    store: &dyn Store,
-    clock: &Clock,
-) -> anyhow::Result<Option<BootstrapMerchant>> {
+async fn bootstrap_merchant(store: &dyn Store, clock: &Clock) -> anyhow::Result<Option<BootstrapMerchant>> {
     if !store.list_merchants().await?.is_empty() {
         return Ok(None);
     }
@@ -158,12 +147,7 @@ async fn bootstrap_merchant(
         secret: secret.clone(),
         status: MerchantStatus::Active,
     };
-    store
-        .add_merchant(NewMerchant {
-            merchant,
-            created_at: clock.now().unix_timestamp(),
-        })
-        .await?;
+    store.add_merchant(NewMerchant { merchant, created_at: clock.now().unix_timestamp() }).await?;
     tracing::info!(merchant = %key, "created the sandbox merchant");
     Ok(Some(BootstrapMerchant { key, secret }))
 }

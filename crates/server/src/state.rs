@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Notify;
+
 use crate::clock::Clock;
 use crate::config::Mode;
 use crate::ids::EftTradeNoGenerator;
@@ -21,6 +23,7 @@ struct Inner {
     links: PayLinks,
     public_url: url::Url,
     mode: Mode,
+    wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -33,16 +36,7 @@ impl AppState {
         public_url: url::Url,
         mode: Mode,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                ids,
-                links,
-                public_url,
-                mode,
-            }),
-        }
+        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake: Arc::new(Notify::new()) }) }
     }
 
     /// The store.
@@ -73,5 +67,15 @@ impl AppState {
     /// Sandbox or production.
     pub fn mode(&self) -> Mode {
         self.inner.mode
+    }
+
+    /// Tells the notifier there may be work (a new outbox row, a clock move).
+    pub fn wake_notifier(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The handle the notifier waits on.
+    pub fn notifier_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.wake)
     }
 }

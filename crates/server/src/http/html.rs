@@ -20,9 +20,6 @@ pub(crate) fn escape(s: &str) -> String {
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(
-            super::escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(super::escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     }
 }

@@ -21,36 +21,22 @@ pub(crate) async fn jsapi_service(State(state): State<AppState>, body: Body) -> 
     render(&state, result, merchant.as_ref())
 }
 
-async fn handle(
-    state: &AppState,
-    body: Body,
-    merchant_out: &mut Option<Merchant>,
-) -> Result<Params, ApiError> {
+async fn handle(state: &AppState, body: Body, merchant_out: &mut Option<Merchant>) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
     let merchant = authenticate(state, &params, merchant_out).await?;
     let service = params.get("service").ok_or(ApiError::MissingService)?;
     if pre_order_service(service).is_some() {
-        return Ok(orders::place_order(state, &merchant, &params)
-            .await?
-            .to_params());
+        return Ok(orders::place_order(state, &merchant, &params).await?.to_params());
     }
     Err(ApiError::UnknownService)
 }
 
 /// Merchant lookup, status, `time` window and signature, in that order. The
 /// merchant is handed out as soon as it is known so refusals can be signed.
-async fn authenticate(
-    state: &AppState,
-    params: &Params,
-    out: &mut Option<Merchant>,
-) -> Result<Merchant, ApiError> {
+async fn authenticate(state: &AppState, params: &Params, out: &mut Option<Merchant>) -> Result<Merchant, ApiError> {
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
-    let merchant = state
-        .store()
-        .merchant(key)
-        .await?
-        .ok_or(ApiError::UnknownMerchant)?;
+    let merchant = state.store().merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
     *out = Some(merchant.clone());
     if merchant.status == MerchantStatus::Disabled {
         return Err(ApiError::MerchantDisabled);
@@ -58,8 +44,7 @@ async fn authenticate(
     if !merchant.has_secret() {
         return Err(ApiError::NoSecret);
     }
-    let time = VmpTime::parse(params.get("time").ok_or(ApiError::BadTime)?)
-        .map_err(|_| ApiError::BadTime)?;
+    let time = VmpTime::parse(params.get("time").ok_or(ApiError::BadTime)?).map_err(|_| ApiError::BadTime)?;
     if !time.within_window_of(state.clock().now()) {
         return Err(ApiError::TimeOutOfWindow);
     }

@@ -2,7 +2,9 @@
 
 mod html;
 mod jsapi;
+mod pages;
 mod pay_page;
+mod sandbox;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,8 +23,11 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/VMP/Servlet/JSAPIService.do", post(jsapi::jsapi_service))
-        .route("/VMP/wap/payPage", get(pay_page::pay_page))
-        .route("/VMP/web/payPage", get(pay_page::pay_page))
+        .route("/VMP/wap/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
+        .route("/VMP/web/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
+        .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))
+        .route("/sandbox/clock", get(sandbox::clock))
+        .route("/sandbox/clock/advance", post(sandbox::advance))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -46,24 +51,15 @@ async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
 /// A VMP JSON answer (always HTTP 200, like eftPay).
 fn json_response(params: &Params) -> Response {
     let mut resp = params.to_json().into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
     resp
 }
 
 /// Renders the outcome of one VMP request. Codes `>= 00` are signed with the
 /// merchant's secret when the merchant is known; negative codes are not.
-fn render(
-    state: &AppState,
-    result: Result<Params, ApiError>,
-    merchant: Option<&Merchant>,
-) -> Response {
+fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Merchant>) -> Response {
     let now = state.clock().now();
-    let secret = merchant
-        .filter(|m| m.has_secret())
-        .map(|m| m.secret.expose_secret());
+    let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret.expose_secret());
     let out = match result {
         Ok(body) => match secret {
             Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", &body, now),
@@ -81,9 +77,7 @@ fn render(
                 }
             }
             match secret {
-                Some(secret) if status.is_signed() => {
-                    answer::signed(secret, status, &text, &Params::new(), now)
-                }
+                Some(secret) if status.is_signed() => answer::signed(secret, status, &text, &Params::new(), now),
                 _ => answer::unsigned(status, &text),
             }
         }

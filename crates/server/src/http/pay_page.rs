@@ -1,92 +1,312 @@
-//! The hosted page behind `pay_apptrade`. For now a plain "order pending"
-//! page; the interactive sandbox checkout pages come with the lifecycle.
+//! The hosted page behind `pay_apptrade`: GET shows the checkout for the
+//! order's wallet and scene; POST applies the buyer's choice (sandbox mode).
 
-use axum::extract::rejection::QueryRejection;
+use axum::Form;
+use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use qrcode::QrCode;
+use qrcode::render::svg;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
-use time::OffsetDateTime;
-use vmp_protocol::Amount;
 
-use super::html::escape;
+use super::pages::{self, LinkFields, PageKind};
+use crate::config::Mode;
+use crate::lifecycle::{self, ActionResult, BuyerAction};
+use crate::orders::STATE_PENDING;
+use crate::paylink::PAY_PAGE_PATH;
 use crate::state::AppState;
 use crate::store::OrderRecord;
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct PayPageQuery {
+pub(crate) struct LinkQuery {
     userkey: Option<String>,
     #[serde(rename = "outTradeNo")]
     out_trade_no: Option<String>,
     sign: Option<String>,
 }
 
-pub(crate) async fn pay_page(
-    State(state): State<AppState>,
-    query: Result<Query<PayPageQuery>, QueryRejection>,
-) -> Response {
-    let Ok(Query(q)) = query else {
-        return not_found();
-    };
-    let (Some(userkey), Some(out_trade_no), Some(sign)) = (q.userkey, q.out_trade_no, q.sign)
-    else {
-        return not_found();
-    };
-    let order = match state
-        .store()
-        .order_by_out_trade_no(&userkey, &out_trade_no)
-        .await
-    {
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionForm {
+    userkey: Option<String>,
+    #[serde(rename = "outTradeNo")]
+    out_trade_no: Option<String>,
+    sign: Option<String>,
+    outcome: Option<String>,
+    card_number: Option<String>,
+    card_expiry: Option<String>,
+    card_cvc: Option<String>,
+}
+
+/// Finds the order a link points at, if its token is right. "No such
+/// order" and "wrong token" look the same from outside.
+async fn linked_order(
+    state: &AppState,
+    userkey: Option<String>,
+    out: Option<String>,
+    sign: Option<String>,
+) -> Result<(OrderRecord, String), Response> {
+    let (Some(userkey), Some(out), Some(sign)) = (userkey, out, sign) else { return Err(not_found()) };
+    let order = match state.store().order_by_out_trade_no(&userkey, &out).await {
         Ok(Some(o)) => o,
-        Ok(None) => return not_found(),
+        Ok(None) => return Err(not_found()),
         Err(e) => {
             tracing::error!(error.message = %e, "pay page lookup failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response();
+            return Err((StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response());
         }
     };
-    // Same answer for "no such order" and "bad token": a link reveals nothing.
-    if !state.links().verify(
-        &order.user_confirm_key,
-        &order.out_trade_no,
-        &order.eft_trade_no,
-        &sign,
-    ) {
+    if !state.links().verify(&order.user_confirm_key, &order.out_trade_no, &order.eft_trade_no, &sign) {
+        return Err(not_found());
+    }
+    Ok((order, sign))
+}
+
+pub(crate) async fn pay_page(
+    State(state): State<AppState>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else { return not_found() };
+    let (order, sign) = match linked_order(&state, q.userkey, q.out_trade_no, q.sign).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let now = state.clock().now();
+    if order.state != STATE_PENDING || now.unix_timestamp() >= order.expires_at {
+        return page(pages::result(&order, None, now));
+    }
+    let qr = (PageKind::of(&order) == PageKind::PaymeQr).then(|| {
+        qr_svg(&state.links().url(
+            state.public_url(),
+            &order.user_confirm_key,
+            &order.out_trade_no,
+            &order.eft_trade_no,
+        ))
+    });
+    let link = LinkFields {
+        userkey: &order.user_confirm_key,
+        out_trade_no: &order.out_trade_no,
+        sign: &sign,
+        action: PAY_PAGE_PATH,
+    };
+    page(pages::checkout(&order, &link, qr.as_deref(), None, now))
+}
+
+pub(crate) async fn pay_action(
+    State(state): State<AppState>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    if state.mode() != Mode::Sandbox {
         return not_found();
     }
-    let mut resp = Html(render(&order, state.clock().now())).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let Ok(Form(f)) = form else { return (StatusCode::BAD_REQUEST, Html("<p>Malformed form.</p>")).into_response() };
+    let (order, sign) = match linked_order(&state, f.userkey, f.out_trade_no, f.sign).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let action = match f.outcome.as_deref() {
+        Some("success") => BuyerAction::Pay,
+        Some("fail") => BuyerAction::Fail,
+        Some("cancel") => BuyerAction::Cancel,
+        _ => return (StatusCode::BAD_REQUEST, Html("<p>Unknown outcome.</p>")).into_response(),
+    };
+    let now = state.clock().now();
+    let mut action = action;
+    let mut card_scheme = None;
+    let kind = PageKind::of(&order);
+    if kind.is_card() && action == BuyerAction::Pay && order.state == STATE_PENDING {
+        match check_card(kind, f.card_number.as_deref(), f.card_expiry.as_deref(), f.card_cvc.as_deref()) {
+            Ok(CardCheck::Approved(scheme)) => card_scheme = Some(scheme.to_owned()),
+            Ok(CardCheck::Declined) => action = BuyerAction::Fail,
+            Err(msg) => {
+                let link = LinkFields {
+                    userkey: &order.user_confirm_key,
+                    out_trade_no: &order.out_trade_no,
+                    sign: &sign,
+                    action: PAY_PAGE_PATH,
+                };
+                return page(pages::checkout(&order, &link, None, Some(msg), now));
+            }
+        }
+    }
+    let final_order = match lifecycle::buyer_action(&state, &order, action, card_scheme).await {
+        Ok(ActionResult::Settled(o) | ActionResult::AlreadyFinal(o) | ActionResult::Expired(o)) => o,
+        Ok(ActionResult::ServerErrorNoState) => {
+            return page(pages::result(
+                &order,
+                Some("Server error: the wallet returned no state (sandbox amount .45). The order stays pending."),
+                now,
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error.message = %e, "buyer action failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, Html("<p>Temporarily unavailable, please retry.</p>"))
+                .into_response();
+        }
+    };
+    back_to_merchant(&state, &final_order).await
+}
+
+/// After a final outcome: BOCPay `APP` returns to `app_link`; otherwise the
+/// browser POSTs the signed payload to `return_url`; without either, a
+/// result page.
+async fn back_to_merchant(state: &AppState, order: &OrderRecord) -> Response {
+    let now = state.clock().now();
+    let target = if PageKind::of(order) == PageKind::BocpayApp {
+        order.app_link.as_deref().or(order.return_url.as_deref())
+    } else {
+        order.return_url.as_deref()
+    };
+    let Some(target) = target else { return page(pages::result(order, None, now)) };
+    let payload = match signed_payload(state, order).await {
+        Some(p) => p,
+        None => return page(pages::result(order, None, now)),
+    };
+    if PageKind::of(order) == PageKind::BocpayApp && order.app_link.is_some() {
+        // An app link gets the signed parameters in its query; the app verifies them.
+        let mut location = target.to_owned();
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(payload.iter().map(|(k, v)| (k, v.as_str())))
+            .finish();
+        location.push(if location.contains('?') { '&' } else { '?' });
+        location.push_str(&query);
+        return Redirect::to(&location).into_response();
+    }
+    page(pages::return_form(order, target, &payload))
+}
+
+async fn signed_payload(state: &AppState, order: &OrderRecord) -> Option<vmp_protocol::Params> {
+    let now = state.clock().now();
+    let notification = lifecycle::trade_notification(order, now).ok()?;
+    // The merchant's secret signs what the browser carries back.
+    let merchant = state.store().merchant(&order.user_confirm_key).await.ok()??;
+    Some(notification.to_signed_params(merchant.secret.expose_secret()))
+}
+
+enum CardCheck {
+    Approved(&'static str),
+    Declined,
+}
+
+/// Sandbox card rules: Luhn-valid numbers of the page's schemes pay, the
+/// documented decline numbers fail. The number is checked and dropped; only
+/// the scheme is kept.
+fn check_card(
+    kind: PageKind,
+    number: Option<&str>,
+    expiry: Option<&str>,
+    cvc: Option<&str>,
+) -> Result<CardCheck, &'static str> {
+    let digits: String = number.unwrap_or_default().chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if digits.len() < 13 || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn(&digits) {
+        return Err("Card number is not valid.");
+    }
+    let expiry = expiry.unwrap_or_default().trim();
+    let valid_expiry = expiry.len() == 5
+        && expiry.as_bytes()[2] == b'/'
+        && expiry[..2].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+        && expiry[3..].parse::<u8>().is_ok();
+    if !valid_expiry {
+        return Err("Expiry must be MM/YY.");
+    }
+    let cvc = cvc.unwrap_or_default().trim();
+    let scheme = match digits.as_bytes()[0] {
+        b'4' => "VISA",
+        b'5' | b'2' => "MASTERCARD",
+        b'3' if digits.starts_with("34") || digits.starts_with("37") => "AMEX",
+        _ => return Err("Card scheme not accepted here."),
+    };
+    let cvc_len = if scheme == "AMEX" { 4 } else { 3 };
+    if cvc.len() != cvc_len || !cvc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("Security code is not valid.");
+    }
+    let accepted = match kind {
+        PageKind::Mpgs => scheme != "AMEX",
+        PageKind::Amex => scheme == "AMEX",
+        _ => false,
+    };
+    if !accepted {
+        return Err("Card scheme not accepted here.");
+    }
+    if matches!(digits.as_str(), "4000000000000002" | "340000000000009") {
+        return Ok(CardCheck::Declined);
+    }
+    Ok(CardCheck::Approved(scheme))
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let dd = d * 2;
+                if dd > 9 { dd - 9 } else { dd }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn qr_svg(content: &str) -> String {
+    match QrCode::new(content.as_bytes()) {
+        Ok(code) => code.render::<svg::Color<'_>>().min_dimensions(200, 200).build(),
+        Err(_) => String::new(),
+    }
+}
+
+fn page(html: String) -> Response {
+    let mut resp = Html(html).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
 fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html("<!doctype html><title>Not found</title><p>This payment link is not valid.</p>"),
-    )
+    (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>This payment link is not valid.</p>"))
         .into_response()
 }
 
-fn render(o: &OrderRecord, now: OffsetDateTime) -> String {
-    let amount = Amount::from_minor(o.amount_minor)
-        .map(Amount::to_decimal_string)
-        .unwrap_or_else(|| o.amount_text.clone());
-    let left = (o.expires_at - now.unix_timestamp()).max(0);
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>OpenVMP payment</title></head><body>\
-         <h1>Order pending</h1>\
-         <dl><dt>Amount</dt><dd id=\"amount\">{currency} {amount}</dd>\
-         <dt>Subject</dt><dd id=\"subject\">{subject}</dd>\
-         <dt>Order</dt><dd id=\"out_trade_no\">{out}</dd>\
-         <dt>Wallet</dt><dd>{wallet}</dd>\
-         <dt>Time left</dt><dd id=\"time_left\">{mins} min {secs} s</dd></dl>\
-         </body></html>",
-        currency = escape(&o.currency),
-        subject = escape(&o.subject),
-        out = escape(&o.out_trade_no),
-        wallet = escape(&o.wallet),
-        mins = left / 60,
-        secs = left % 60,
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_cards() {
+        assert!(matches!(
+            check_card(PageKind::Mpgs, Some("4111 1111 1111 1111"), Some("12/30"), Some("123")),
+            Ok(CardCheck::Approved("VISA"))
+        ));
+        assert!(matches!(
+            check_card(PageKind::Mpgs, Some("5123450000000008"), Some("01/29"), Some("999")),
+            Ok(CardCheck::Approved("MASTERCARD"))
+        ));
+        assert!(matches!(
+            check_card(PageKind::Mpgs, Some("4000000000000002"), Some("12/30"), Some("123")),
+            Ok(CardCheck::Declined)
+        ));
+        assert!(matches!(
+            check_card(PageKind::Amex, Some("378282246310005"), Some("12/30"), Some("1234")),
+            Ok(CardCheck::Approved("AMEX"))
+        ));
+        assert!(matches!(
+            check_card(PageKind::Amex, Some("340000000000009"), Some("12/30"), Some("1234")),
+            Ok(CardCheck::Declined)
+        ));
+        assert!(check_card(PageKind::Mpgs, Some("4111111111111112"), Some("12/30"), Some("123")).is_err(), "Luhn");
+        assert!(
+            check_card(PageKind::Mpgs, Some("378282246310005"), Some("12/30"), Some("1234")).is_err(),
+            "AmEx on MPGS"
+        );
+        assert!(
+            check_card(PageKind::Amex, Some("4111111111111111"), Some("12/30"), Some("123")).is_err(),
+            "Visa on AE"
+        );
+        assert!(check_card(PageKind::Mpgs, Some("4111111111111111"), Some("13/30"), Some("123")).is_err(), "month");
+        assert!(check_card(PageKind::Mpgs, Some("4111111111111111"), Some("12/30"), Some("12")).is_err(), "cvc");
+        assert!(check_card(PageKind::Mpgs, None, None, None).is_err());
+    }
 }

@@ -106,8 +106,15 @@ pub struct OrderRecord {
     pub created_at: i64,
     /// When the unpaid order expires, unix seconds.
     pub expires_at: i64,
-    /// Internal state (`PENDING` until the lifecycle moves it).
+    /// `PENDING`, or the final `trade_status` (`TRADE_SUCCESS`,
+    /// `TRADE_FAIL`, `TRADE_CLOSED`).
     pub state: String,
+    /// When the order reached its final state, unix seconds.
+    pub final_at: Option<i64>,
+    /// The wallet side's transaction number (sandbox-generated).
+    pub transaction_id: Option<String>,
+    /// Card scheme for card payments (MPGS, AE).
+    pub card_scheme: Option<String>,
 }
 
 /// What [`Store::place_order`] did.
@@ -119,20 +126,140 @@ pub enum PlaceOutcome {
     Existing(OrderRecord),
 }
 
+/// A state change for one pending order, with the notification it owes.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    /// The order.
+    pub eft_trade_no: String,
+    /// The final state to move to.
+    pub state: String,
+    /// When, unix seconds.
+    pub at: i64,
+    /// The wallet side's transaction number.
+    pub transaction_id: String,
+    /// Card scheme, for card payments.
+    pub card_scheme: Option<String>,
+    /// The outbox row to write in the same transaction, if a notification is owed.
+    pub notification: Option<NewNotification>,
+}
+
+/// What [`Store::settle`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleOutcome {
+    /// The order moved to the new state (and the notification, if any, was queued).
+    Applied(OrderRecord),
+    /// The order was already final; nothing changed. Carries the stored order.
+    AlreadyFinal(OrderRecord),
+    /// No such order.
+    NotFound,
+}
+
+/// A notification to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotification {
+    /// Target URL (`notify_url`).
+    pub url: String,
+    /// The `trade_status` it reports.
+    pub trade_status: String,
+    /// Unsigned message JSON, without `time` (stamped per attempt).
+    pub payload: String,
+    /// First attempt due at, unix seconds.
+    pub due_at: i64,
+}
+
+/// A queued notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRow {
+    /// Outbox id.
+    pub id: i64,
+    /// The order it reports on.
+    pub eft_trade_no: String,
+    /// The merchant.
+    pub user_confirm_key: String,
+    /// Target URL.
+    pub url: String,
+    /// Reported `trade_status`.
+    pub trade_status: String,
+    /// Unsigned message JSON without `time`.
+    pub payload: String,
+    /// `pending`, `delivered` or `failed` (gave up).
+    pub status: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// Next attempt due at, unix seconds.
+    pub next_attempt_at: i64,
+    /// When delivered, unix seconds.
+    pub delivered_at: Option<i64>,
+}
+
+/// The result of one delivery attempt, and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// Outbox id.
+    pub notification_id: i64,
+    /// Attempt number (1-based).
+    pub attempt: i64,
+    /// When it started, unix seconds.
+    pub attempted_at: i64,
+    /// HTTP status, if an answer came.
+    pub http_status: Option<i64>,
+    /// How long it took.
+    pub latency_ms: i64,
+    /// `delivered`, `rejected` (answer was not a success ack) or `error` (no answer).
+    pub outcome: String,
+    /// First bytes of the answer, or the error.
+    pub excerpt: String,
+    /// `Some(t)`: retry at `t`; `None`: final (delivered, or given up).
+    pub retry_at: Option<i64>,
+}
+
+/// A recorded attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// Attempt number.
+    pub attempt: i64,
+    /// When, unix seconds.
+    pub attempted_at: i64,
+    /// HTTP status, if any.
+    pub http_status: Option<i64>,
+    /// Duration.
+    pub latency_ms: i64,
+    /// `delivered`, `rejected` or `error`.
+    pub outcome: String,
+    /// Answer excerpt or error.
+    pub excerpt: String,
+}
+
 /// Counters that show how the group-commit writer behaves.
 #[derive(Debug, Default)]
 pub struct WriterStats {
     commits: AtomicU64,
     writes: AtomicU64,
     largest_batch: AtomicU64,
+    order_commits: AtomicU64,
+    order_writes: AtomicU64,
 }
 
 impl WriterStats {
-    pub(crate) fn record(&self, batch: usize) {
-        let batch = batch as u64;
+    pub(crate) fn record(&self, batch: usize, orders: usize) {
+        let (batch, orders) = (batch as u64, orders as u64);
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.writes.fetch_add(batch, Ordering::Relaxed);
         self.largest_batch.fetch_max(batch, Ordering::Relaxed);
+        if orders > 0 {
+            self.order_commits.fetch_add(1, Ordering::Relaxed);
+            self.order_writes.fetch_add(orders, Ordering::Relaxed);
+        }
+    }
+
+    /// Transactions that committed at least one new order.
+    pub fn order_commits(&self) -> u64 {
+        self.order_commits.load(Ordering::Relaxed)
+    }
+
+    /// Place-order writes committed.
+    pub fn order_writes(&self) -> u64 {
+        self.order_writes.load(Ordering::Relaxed)
     }
 
     /// Transactions committed.
@@ -160,25 +287,33 @@ pub trait Store: Send + Sync + 'static {
     /// All merchants, oldest first, without secrets.
     fn list_merchants(&self) -> StoreFuture<'_, Vec<MerchantSummary>>;
     /// Sets a merchant's status; `false` if there is no such merchant.
-    fn set_merchant_status<'a>(
-        &'a self,
-        key: &'a str,
-        status: MerchantStatus,
-    ) -> StoreFuture<'a, bool>;
+    fn set_merchant_status<'a>(&'a self, key: &'a str, status: MerchantStatus) -> StoreFuture<'a, bool>;
     /// Inserts an order unless `(merchant, out_trade_no)` exists; resolves
     /// after the durable commit.
     fn place_order(&self, order: OrderRecord) -> StoreFuture<'_, PlaceOutcome>;
     /// Looks up an order by merchant and `out_trade_no`.
-    fn order_by_out_trade_no<'a>(
-        &'a self,
-        key: &'a str,
-        out_trade_no: &'a str,
-    ) -> StoreFuture<'a, Option<OrderRecord>>;
+    fn order_by_out_trade_no<'a>(&'a self, key: &'a str, out_trade_no: &'a str)
+    -> StoreFuture<'a, Option<OrderRecord>>;
     /// Number of orders stored.
     fn count_orders(&self) -> StoreFuture<'_, i64>;
     /// A gateway-wide setting, created with `init` if absent (atomic across
     /// instances sharing the store).
     fn setting_or_init<'a>(&'a self, name: &'a str, init: String) -> StoreFuture<'a, String>;
+    /// Looks up an order by `eft_trade_no`.
+    fn order_by_eft_trade_no<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Option<OrderRecord>>;
+    /// Moves a pending order to a final state and queues its notification,
+    /// atomically; a no-op if the order is already final.
+    fn settle(&self, settlement: Settlement) -> StoreFuture<'_, SettleOutcome>;
+    /// Pending orders whose `expires_at` is at or before `now`.
+    fn expired_pending(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<OrderRecord>>;
+    /// Leases up to `limit` due notifications until `lease_until`.
+    fn claim_notifications(&self, now: i64, lease_until: i64, limit: i64) -> StoreFuture<'_, Vec<NotificationRow>>;
+    /// Records an attempt and reschedules, completes or gives up the notification.
+    fn record_attempt(&self, attempt: AttemptRecord) -> StoreFuture<'_, ()>;
+    /// Notifications of one order, oldest first.
+    fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<NotificationRow>>;
+    /// Attempts of one notification, in order.
+    fn attempts_for_notification(&self, id: i64) -> StoreFuture<'_, Vec<AttemptRow>>;
     /// Group-commit counters.
     fn writer_stats(&self) -> &WriterStats;
     /// Finishes queued writes and closes connections.

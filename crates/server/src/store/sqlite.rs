@@ -14,23 +14,61 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::{NewMerchant, OrderRecord, PlaceOutcome, Store, StoreError, StoreFuture, WriterStats};
+use super::{
+    AttemptRecord, AttemptRow, NewMerchant, NotificationRow, OrderRecord, PlaceOutcome, SettleOutcome, Settlement,
+    Store, StoreError, StoreFuture, WriterStats,
+};
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "openvmp.db";
 
-type Reply = oneshot::Sender<Result<PlaceOutcome, StoreError>>;
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-struct WriteOp {
-    order: OrderRecord,
-    reply: Reply,
+/// One write for the group-commit writer, with where to send its result.
+enum WriteOp {
+    PlaceOrder(Box<OrderRecord>, Reply<PlaceOutcome>),
+    Settle(Box<Settlement>, Reply<SettleOutcome>),
+    Claim { now: i64, lease_until: i64, limit: i64, reply: Reply<Vec<NotificationRow>> },
+    Attempt(Box<AttemptRecord>, Reply<()>),
+}
+
+/// A write's result, held until the batch commits.
+enum Done {
+    PlaceOrder(Result<PlaceOutcome, StoreError>, Reply<PlaceOutcome>),
+    Settle(Result<SettleOutcome, StoreError>, Reply<SettleOutcome>),
+    Claim(Result<Vec<NotificationRow>, StoreError>, Reply<Vec<NotificationRow>>),
+    Attempt(Result<(), StoreError>, Reply<()>),
+}
+
+impl Done {
+    fn send(self) {
+        // A waiter that went away (client disconnected) is not an error.
+        match self {
+            Done::PlaceOrder(r, tx) => drop(tx.send(r)),
+            Done::Settle(r, tx) => drop(tx.send(r)),
+            Done::Claim(r, tx) => drop(tx.send(r)),
+            Done::Attempt(r, tx) => drop(tx.send(r)),
+        }
+    }
+
+    fn fail(self) {
+        fn err<T>() -> Result<T, StoreError> {
+            Err(StoreError::Database(sqlx::Error::Protocol("batch rolled back".into())))
+        }
+        match self {
+            Done::PlaceOrder(_, tx) => drop(tx.send(err())),
+            Done::Settle(_, tx) => drop(tx.send(err())),
+            Done::Claim(_, tx) => drop(tx.send(err())),
+            Done::Attempt(_, tx) => drop(tx.send(err())),
+        }
+    }
 }
 
 /// SQLite store with a group-commit writer.
@@ -69,22 +107,13 @@ impl SqliteStore {
     pub async fn open(data_dir: &Path, max_batch: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let options = connect_options(&data_dir.join(DB_FILE));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(options.clone())
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let conn = options.connect().await?;
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel(8192);
         let task = tokio::spawn(writer_loop(conn, rx, max_batch.max(1), Arc::clone(&stats)));
-        Ok(Self {
-            pool,
-            sender: std::sync::Mutex::new(Some(tx)),
-            task: Mutex::new(Some(task)),
-            stats,
-        })
+        Ok(Self { pool, sender: std::sync::Mutex::new(Some(tx)), task: Mutex::new(Some(task)), stats })
     }
 }
 
@@ -103,41 +132,201 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        match apply_batch(&mut conn, &batch).await {
-            Ok(results) => {
-                stats.record(batch.len());
-                for (op, result) in batch.drain(..).zip(results) {
-                    let _ = op.reply.send(result);
-                }
+        let size = batch.len();
+        let orders = batch.iter().filter(|op| matches!(op, WriteOp::PlaceOrder(..))).count();
+        let (result, done) = apply_batch(&mut conn, batch.drain(..)).await;
+        match result {
+            Ok(()) => {
+                stats.record(size, orders);
+                done.into_iter().for_each(Done::send);
             }
             Err(e) => {
-                tracing::error!(error.message = %e, batch = batch.len(), "group commit failed; batch rolled back");
-                for op in batch.drain(..) {
-                    let _ = op
-                        .reply
-                        .send(Err(StoreError::Database(sqlx::Error::Protocol(
-                            "batch rolled back".into(),
-                        ))));
-                }
+                tracing::error!(error.message = %e, batch = size, "group commit failed; batch rolled back");
+                done.into_iter().for_each(Done::fail);
             }
         }
     }
     let _ = conn.close().await;
 }
 
-/// Runs every write of the batch in one transaction. The outer error aborts
-/// (and rolls back) the whole batch; inner results are per write.
+/// Runs every write of the batch in one transaction and commits once. On a
+/// database error the whole batch is rolled back and every waiter is told.
 async fn apply_batch(
     conn: &mut SqliteConnection,
-    batch: &[WriteOp],
-) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
+    batch: impl Iterator<Item = WriteOp>,
+) -> (Result<(), sqlx::Error>, Vec<Done>) {
+    let mut done = Vec::new();
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            // Nothing ran: answer every waiter with the failure.
+            for op in batch {
+                done.push(match op {
+                    WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
+                    WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
+                    WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
+                    WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
+                });
+            }
+            return (Err(e), done);
+        }
+    };
+    let mut failure = None;
     for op in batch {
-        results.push(insert_order(&mut tx, &op.order).await?);
+        if failure.is_some() {
+            done.push(match op {
+                WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
+                WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
+                WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
+                WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
+            });
+            continue;
+        }
+        let item = match op {
+            WriteOp::PlaceOrder(order, reply) => match insert_order(&mut tx, &order).await {
+                Ok(r) => Done::PlaceOrder(r, reply),
+                Err(e) => {
+                    failure = Some(e);
+                    Done::PlaceOrder(Err(StoreError::WriterStopped), reply)
+                }
+            },
+            WriteOp::Settle(s, reply) => match settle(&mut tx, &s).await {
+                Ok(r) => Done::Settle(Ok(r), reply),
+                Err(e) => {
+                    failure = Some(e);
+                    Done::Settle(Err(StoreError::WriterStopped), reply)
+                }
+            },
+            WriteOp::Claim { now, lease_until, limit, reply } => match claim(&mut tx, now, lease_until, limit).await {
+                Ok(r) => Done::Claim(Ok(r), reply),
+                Err(e) => {
+                    failure = Some(e);
+                    Done::Claim(Err(StoreError::WriterStopped), reply)
+                }
+            },
+            WriteOp::Attempt(a, reply) => match record_attempt(&mut tx, &a).await {
+                Ok(()) => Done::Attempt(Ok(()), reply),
+                Err(e) => {
+                    failure = Some(e);
+                    Done::Attempt(Err(StoreError::WriterStopped), reply)
+                }
+            },
+        };
+        done.push(item);
     }
-    tx.commit().await?;
-    Ok(results)
+    if let Some(e) = failure {
+        let _ = tx.rollback().await;
+        return (Err(e), done);
+    }
+    (tx.commit().await, done)
+}
+
+async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
+         WHERE eft_trade_no = ?5 AND state = 'PENDING'",
+    )
+    .bind(s.state.clone())
+    .bind(s.at)
+    .bind(s.transaction_id.clone())
+    .bind(s.card_scheme.clone())
+    .bind(s.eft_trade_no.clone())
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
+    let Some(row) = row else { return Ok(SettleOutcome::NotFound) };
+    let order = order_from_row(&row)?;
+    if moved.rows_affected() == 0 {
+        return Ok(SettleOutcome::AlreadyFinal(order));
+    }
+    if let Some(n) = &s.notification {
+        sqlx::query(
+            "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
+             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7)",
+        )
+        .bind(order.eft_trade_no.clone())
+        .bind(order.user_confirm_key.clone())
+        .bind(n.url.clone())
+        .bind(n.trade_status.clone())
+        .bind(n.payload.clone())
+        .bind(n.due_at)
+        .bind(s.at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(SettleOutcome::Applied(order))
+}
+
+const NOTIFICATION_COLUMNS: &str =
+    "id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at";
+
+async fn claim(
+    conn: &mut SqliteConnection,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE notifications SET lease_until = ?1 WHERE id IN (SELECT id FROM notifications \
+         WHERE status = 'pending' AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) \
+         ORDER BY next_attempt_at, id LIMIT ?3) \
+         RETURNING id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let _ = NOTIFICATION_COLUMNS;
+    rows.iter().map(notification_from_row).collect()
+}
+
+async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notification_attempts (notification_id, attempt, attempted_at, http_status, latency_ms, outcome, excerpt) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(a.notification_id)
+    .bind(a.attempt)
+    .bind(a.attempted_at)
+    .bind(a.http_status)
+    .bind(a.latency_ms)
+    .bind(a.outcome.clone())
+    .bind(a.excerpt.clone())
+    .execute(&mut *conn)
+    .await?;
+    let (status, next, delivered_at) = match (a.outcome.as_str(), a.retry_at) {
+        ("delivered", _) => ("delivered", None, Some(a.attempted_at)),
+        (_, Some(t)) => ("pending", Some(t), None),
+        (_, None) => ("failed", None, None),
+    };
+    sqlx::query(
+        "UPDATE notifications SET attempts = ?1, status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
+         delivered_at = ?4, lease_until = NULL WHERE id = ?5",
+    )
+    .bind(a.attempt)
+    .bind(status)
+    .bind(next)
+    .bind(delivered_at)
+    .bind(a.notification_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn notification_from_row(r: &SqliteRow) -> Result<NotificationRow, sqlx::Error> {
+    Ok(NotificationRow {
+        id: r.try_get("id")?,
+        eft_trade_no: r.try_get("eft_trade_no")?,
+        user_confirm_key: r.try_get("user_confirm_key")?,
+        url: r.try_get("url")?,
+        trade_status: r.try_get("trade_status")?,
+        payload: r.try_get("payload")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        delivered_at: r.try_get("delivered_at")?,
+    })
 }
 
 async fn insert_order(
@@ -188,17 +377,27 @@ async fn insert_order(
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match existing {
-        Some(row) => order_from_row(&row).map(PlaceOutcome::Existing),
+        Some(row) => Ok(PlaceOutcome::Existing(order_from_row(&row)?)),
         None => Err(StoreError::IdCollision),
     })
 }
 
 const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
-     package_name, app_link, active_time, request_time, created_at, expires_at, state \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
      FROM orders WHERE user_confirm_key = ?1 AND out_trade_no = ?2";
 
-fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, StoreError> {
+const SELECT_ORDER_BY_EFT: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
+     pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
+     FROM orders WHERE eft_trade_no = ?1";
+
+const SELECT_EXPIRED: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
+     pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
+     FROM orders WHERE state = 'PENDING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2";
+
+fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
     Ok(OrderRecord {
         eft_trade_no: r.try_get("eft_trade_no")?,
         user_confirm_key: r.try_get("user_confirm_key")?,
@@ -226,6 +425,9 @@ fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, StoreError> {
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         state: r.try_get("state")?,
+        final_at: r.try_get("final_at")?,
+        transaction_id: r.try_get("transaction_id")?,
+        card_scheme: r.try_get("card_scheme")?,
     })
 }
 
@@ -240,13 +442,25 @@ fn merchant_from_row(r: &SqliteRow) -> Result<Merchant, StoreError> {
     })
 }
 
+impl SqliteStore {
+    /// Queues a write for the group-commit writer and waits for its commit.
+    async fn write<T>(&self, op: impl FnOnce(Reply<T>) -> WriteOp) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let sender = self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let sender = sender.ok_or(StoreError::WriterStopped)?;
+        sender.send(op(reply)).await.map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
 impl Store for SqliteStore {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT user_confirm_key, name, secret, status FROM merchants WHERE user_confirm_key = ?1")
-                .bind(key.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
+            let row =
+                sqlx::query("SELECT user_confirm_key, name, secret, status FROM merchants WHERE user_confirm_key = ?1")
+                    .bind(key.to_owned())
+                    .fetch_optional(&self.pool)
+                    .await?;
             row.as_ref().map(merchant_from_row).transpose()
         })
     }
@@ -283,8 +497,7 @@ impl Store for SqliteStore {
                     Ok(MerchantSummary {
                         key: r.try_get("user_confirm_key")?,
                         name: r.try_get("name")?,
-                        status: MerchantStatus::parse(&status)
-                            .ok_or(StoreError::Corrupt("merchants.status"))?,
+                        status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
                         created_at: r.try_get("created_at")?,
                     })
                 })
@@ -292,11 +505,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn set_merchant_status<'a>(
-        &'a self,
-        key: &'a str,
-        status: MerchantStatus,
-    ) -> StoreFuture<'a, bool> {
+    fn set_merchant_status<'a>(&'a self, key: &'a str, status: MerchantStatus) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let done = sqlx::query("UPDATE merchants SET status = ?1 WHERE user_confirm_key = ?2")
                 .bind(status.as_str())
@@ -308,20 +517,7 @@ impl Store for SqliteStore {
     }
 
     fn place_order(&self, order: OrderRecord) -> StoreFuture<'_, PlaceOutcome> {
-        Box::pin(async move {
-            let (reply, answer) = oneshot::channel();
-            let sender = self
-                .sender
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            let sender = sender.ok_or(StoreError::WriterStopped)?;
-            sender
-                .send(WriteOp { order, reply })
-                .await
-                .map_err(|_| StoreError::WriterStopped)?;
-            answer.await.map_err(|_| StoreError::WriterStopped)?
-        })
+        Box::pin(self.write(|reply| WriteOp::PlaceOrder(Box::new(order), reply)))
     }
 
     fn order_by_out_trade_no<'a>(
@@ -335,35 +531,91 @@ impl Store for SqliteStore {
                 .bind(out_trade_no.to_owned())
                 .fetch_optional(&self.pool)
                 .await?;
-            row.as_ref().map(order_from_row).transpose()
+            Ok(row.as_ref().map(order_from_row).transpose()?)
+        })
+    }
+
+    fn order_by_eft_trade_no<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Option<OrderRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(eft_trade_no.to_owned()).fetch_optional(&self.pool).await?;
+            Ok(row.as_ref().map(order_from_row).transpose()?)
+        })
+    }
+
+    fn settle(&self, settlement: Settlement) -> StoreFuture<'_, SettleOutcome> {
+        Box::pin(self.write(|reply| WriteOp::Settle(Box::new(settlement), reply)))
+    }
+
+    fn expired_pending(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<OrderRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(SELECT_EXPIRED).bind(now).bind(limit).fetch_all(&self.pool).await?;
+            Ok(rows.iter().map(order_from_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn claim_notifications(&self, now: i64, lease_until: i64, limit: i64) -> StoreFuture<'_, Vec<NotificationRow>> {
+        Box::pin(self.write(move |reply| WriteOp::Claim { now, lease_until, limit, reply }))
+    }
+
+    fn record_attempt(&self, attempt: AttemptRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(|reply| WriteOp::Attempt(Box::new(attempt), reply)))
+    }
+
+    fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<NotificationRow>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at \
+                 FROM notifications WHERE eft_trade_no = ?1 ORDER BY id",
+            )
+            .bind(eft_trade_no.to_owned())
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.iter().map(notification_from_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn attempts_for_notification(&self, id: i64) -> StoreFuture<'_, Vec<AttemptRow>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT attempt, attempted_at, http_status, latency_ms, outcome, excerpt FROM notification_attempts \
+                 WHERE notification_id = ?1 ORDER BY attempt",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AttemptRow {
+                        attempt: r.try_get("attempt")?,
+                        attempted_at: r.try_get("attempted_at")?,
+                        http_status: r.try_get("http_status")?,
+                        latency_ms: r.try_get("latency_ms")?,
+                        outcome: r.try_get("outcome")?,
+                        excerpt: r.try_get("excerpt")?,
+                    })
+                })
+                .collect()
         })
     }
 
     fn count_orders(&self) -> StoreFuture<'_, i64> {
         Box::pin(async move {
-            Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders")
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?)
+            Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders").fetch_one(&self.pool).await?.try_get("n")?)
         })
     }
 
     fn setting_or_init<'a>(&'a self, name: &'a str, init: String) -> StoreFuture<'a, String> {
         Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            )
-            .bind(name.to_owned())
-            .bind(init)
-            .execute(&self.pool)
-            .await?;
-            Ok(
-                sqlx::query("SELECT value FROM gateway_settings WHERE name = ?1")
-                    .bind(name.to_owned())
-                    .fetch_one(&self.pool)
-                    .await?
-                    .try_get("value")?,
-            )
+            sqlx::query("INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
+                .bind(name.to_owned())
+                .bind(init)
+                .execute(&self.pool)
+                .await?;
+            Ok(sqlx::query("SELECT value FROM gateway_settings WHERE name = ?1")
+                .bind(name.to_owned())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("value")?)
         })
     }
 
@@ -374,12 +626,7 @@ impl Store for SqliteStore {
     fn close(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             // Dropping our sender ends the writer loop after it drains the queue.
-            drop(
-                self.sender
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take(),
-            );
+            drop(self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
             if let Some(task) = self.task.lock().await.take() {
                 let _ = task.await;
             }

@@ -34,11 +34,28 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// A fresh gateway with adjusted settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut app = spawn_in_with(dir.path().to_path_buf(), adjust).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// Starts a gateway on an existing data directory (for restart tests).
 pub async fn spawn_in(data_dir: PathBuf) -> TestApp {
+    spawn_in_with(data_dir, |_| {}).await
+}
+
+/// [`spawn_in`] with adjusted settings.
+pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::new(data_dir.clone());
     settings.listen = "127.0.0.1:0".parse().expect("addr");
-    let app = Application::build(settings).await.expect("gateway starts");
+    settings.notifier.poll_interval = std::time::Duration::from_millis(50);
+    adjust(&mut settings);
+    // A frozen clock (moved only by the sandbox API) makes schedules exact.
+    let clock = vmp_server::Clock::fixed(OffsetDateTime::now_utc());
+    let app = Application::build_with_clock(settings, clock).await.expect("gateway starts");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (key, secret) = match app.bootstrap_merchant() {
@@ -79,9 +96,7 @@ impl TestApp {
                 .as_bytes(),
         )
         .expect("seed parses");
-        p.set("user_confirm_key", &self.key)
-            .set("out_trade_no", out_trade_no)
-            .set("time", vmp_now());
+        p.set("user_confirm_key", &self.key).set("out_trade_no", out_trade_no).set("time", vmp_now());
         self.sign(&mut p);
         p
     }
@@ -92,26 +107,15 @@ impl TestApp {
     }
 
     pub async fn post_raw(&self, body: Vec<u8>, content_type: Option<&str>) -> Params {
-        let mut req = self
-            .client
-            .post(format!("{}{ENDPOINT}", self.base))
-            .body(body);
+        let mut req = self.client.post(format!("{}{ENDPOINT}", self.base)).body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
         let resp = req.send().await.expect("request sent");
-        assert_eq!(
-            resp.status().as_u16(),
-            200,
-            "VMP answers are always HTTP 200"
-        );
+        assert_eq!(resp.status().as_u16(), 200, "VMP answers are always HTTP 200");
         let bytes = resp.bytes().await.expect("body");
-        Params::from_json(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "answer is a JSON object ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        })
+        Params::from_json(&bytes)
+            .unwrap_or_else(|e| panic!("answer is a JSON object ({e}): {}", String::from_utf8_lossy(&bytes)))
     }
 
     pub async fn post(&self, p: &Params) -> Params {
@@ -123,20 +127,8 @@ impl TestApp {
     }
 
     pub async fn add_merchant(&self, key: &str, secret: &str, status: MerchantStatus) {
-        let merchant = Merchant {
-            key: key.into(),
-            name: "test".into(),
-            secret: secret.to_owned().into(),
-            status,
-        };
-        self.state
-            .store()
-            .add_merchant(NewMerchant {
-                merchant,
-                created_at: 0,
-            })
-            .await
-            .expect("merchant added");
+        let merchant = Merchant { key: key.into(), name: "test".into(), secret: secret.to_owned().into(), status };
+        self.state.store().add_merchant(NewMerchant { merchant, created_at: 0 }).await.expect("merchant added");
     }
 
     /// Stops the server, waits for it (and the store) to finish.
@@ -160,15 +152,6 @@ impl Drop for TestApp {
 
 /// Asserts the answer's signature verifies with `secret`.
 pub fn assert_signed(answer: &Params, secret: &str) {
-    assert!(
-        answer.contains("time") && answer.contains("sign"),
-        "answer should be signed: {}",
-        answer.to_json()
-    );
-    assert_eq!(
-        sign::verify(secret, answer),
-        Ok(()),
-        "answer signature: {}",
-        answer.to_json()
-    );
+    assert!(answer.contains("time") && answer.contains("sign"), "answer should be signed: {}", answer.to_json());
+    assert_eq!(sign::verify(secret, answer), Ok(()), "answer signature: {}", answer.to_json());
 }

@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 mod helpers;
+mod lifecycle;
 mod pay_page;
 mod place_order;
+mod receiver;

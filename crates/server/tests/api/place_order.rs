@@ -16,12 +16,7 @@ async fn seed_example_request_gets_exactly_the_seed_answer_fields_signed() {
     let answer = app.post(&req).await;
 
     // Assert
-    assert_eq!(
-        answer.get("return_status"),
-        Some("00"),
-        "{}",
-        answer.to_json()
-    );
+    assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
     let mut keys: Vec<_> = answer.keys().collect();
     keys.sort_unstable();
     let mut seed_keys = vec![
@@ -51,15 +46,9 @@ async fn seed_example_request_gets_exactly_the_seed_answer_fields_signed() {
     assert_eq!(answer.get("wallet"), Some("ALIPAYHK"));
     assert_eq!(answer.get("user_confirm_key"), Some(app.key.as_str()));
     let eft = answer.get("eft_trade_no").unwrap();
-    assert!(
-        eft.len() <= 28 && eft.bytes().all(|b| b.is_ascii_digit()),
-        "{eft}"
-    );
+    assert!(eft.len() <= 28 && eft.bytes().all(|b| b.is_ascii_digit()), "{eft}");
     let link = answer.get("pay_apptrade").unwrap();
-    let prefix = format!(
-        "{}/VMP/wap/payPage?userkey={}&outTradeNo=20190824010716&sign=",
-        app.base, app.key
-    );
+    let prefix = format!("{}/VMP/wap/payPage?userkey={}&outTradeNo=20190824010716&sign=", app.base, app.key);
     assert!(link.starts_with(&prefix), "{link}");
     assert_eq!(link.len() - prefix.len(), 64);
     assert_signed(&answer, &app.secret);
@@ -69,23 +58,14 @@ async fn seed_example_request_gets_exactly_the_seed_answer_fields_signed() {
 #[tokio::test]
 async fn body_is_read_as_json_whatever_the_content_type_says() {
     let app = spawn_app().await;
-    for (i, ct) in [
-        None,
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        Some("application/json;charset=UTF-8"),
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, ct) in
+        [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/json;charset=UTF-8")]
+            .into_iter()
+            .enumerate()
     {
         let req = app.seed_request(&format!("CT{i}"));
         let answer = app.post_raw(req.to_json().into_bytes(), ct).await;
-        assert_eq!(
-            answer.get("return_status"),
-            Some("00"),
-            "content-type {ct:?}: {}",
-            answer.to_json()
-        );
+        assert_eq!(answer.get("return_status"), Some("00"), "content-type {ct:?}: {}", answer.to_json());
     }
     assert_eq!(app.order_count().await, 4);
 }
@@ -99,10 +79,7 @@ async fn every_seed_service_is_accepted_with_each_of_its_wallets_and_scenes() {
             for scene in s.pay_scenes {
                 n += 1;
                 let mut p = app.seed_request(&format!("SVC{n}"));
-                p.set("service", s.name)
-                    .set("payType", s.pay_type)
-                    .set("wallet", *wallet)
-                    .set("pay_scene", *scene);
+                p.set("service", s.name).set("payType", s.pay_type).set("wallet", *wallet).set("pay_scene", *scene);
                 if s.supports_lang {
                     p.set("lang", "hk");
                 }
@@ -135,283 +112,75 @@ enum Change {
 }
 
 fn hk_time(offset_minutes: i64) -> String {
-    vmp_protocol::format_time(
-        time::OffsetDateTime::now_utc() + time::Duration::minutes(offset_minutes),
-    )
+    vmp_protocol::format_time(time::OffsetDateTime::now_utc() + time::Duration::minutes(offset_minutes))
 }
 
 #[tokio::test]
 async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() {
     // Arrange
     let app = spawn_app().await;
-    app.add_merchant("DISABLED1", "disabled-secret", MerchantStatus::Disabled)
-        .await;
+    app.add_merchant("DISABLED1", "disabled-secret", MerchantStatus::Disabled).await;
     let utc_wall_clock = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
+        .format(time::macros::format_description!("[year][month][day][hour][minute][second]"))
         .unwrap();
     use Change::*;
     let cases: Vec<(&str, Change, &str, &str)> = vec![
-        (
-            "unknown merchant",
-            Set("user_confirm_key", "NOSUCHKEY".into()),
-            "-13",
-            "user_confirm_key",
-        ),
-        (
-            "missing merchant key",
-            Remove("user_confirm_key"),
-            "-13",
-            "user_confirm_key",
-        ),
-        (
-            "disabled merchant",
-            Set("user_confirm_key", "DISABLED1".into()),
-            "22",
-            "user_confirm_key",
-        ),
-        (
-            "wrong signature",
-            SetUnsigned("sign", "0".repeat(64)),
-            "10",
-            "sign",
-        ),
-        (
-            "tampered amount",
-            SetUnsigned("transaction_amount", "0.03".into()),
-            "10",
-            "sign",
-        ),
-        (
-            "missing signature",
-            SetUnsigned("sign", String::new()),
-            "10",
-            "sign",
-        ),
-        (
-            "malformed signature",
-            SetUnsigned("sign", "xyz".into()),
-            "10",
-            "sign",
-        ),
-        (
-            "time 31 minutes ahead",
-            Set("time", hk_time(31)),
-            "12",
-            "time",
-        ),
-        (
-            "time 31 minutes behind",
-            Set("time", hk_time(-31)),
-            "12",
-            "time",
-        ),
-        (
-            "time sent in UTC, not UTC+8",
-            Set("time", utc_wall_clock),
-            "12",
-            "time",
-        ),
-        (
-            "malformed time",
-            Set("time", "2024-01-01".into()),
-            "-13",
-            "time",
-        ),
+        ("unknown merchant", Set("user_confirm_key", "NOSUCHKEY".into()), "-13", "user_confirm_key"),
+        ("missing merchant key", Remove("user_confirm_key"), "-13", "user_confirm_key"),
+        ("disabled merchant", Set("user_confirm_key", "DISABLED1".into()), "22", "user_confirm_key"),
+        ("wrong signature", SetUnsigned("sign", "0".repeat(64)), "10", "sign"),
+        ("tampered amount", SetUnsigned("transaction_amount", "0.03".into()), "10", "sign"),
+        ("missing signature", SetUnsigned("sign", String::new()), "10", "sign"),
+        ("malformed signature", SetUnsigned("sign", "xyz".into()), "10", "sign"),
+        ("time 31 minutes ahead", Set("time", hk_time(31)), "12", "time"),
+        ("time 31 minutes behind", Set("time", hk_time(-31)), "12", "time"),
+        ("time sent in UTC, not UTC+8", Set("time", utc_wall_clock), "12", "time"),
+        ("malformed time", Set("time", "2024-01-01".into()), "-13", "time"),
         ("missing time", Remove("time"), "-13", "time"),
-        (
-            "unknown service",
-            Set("service", "service.alipay.wap.Nope".into()),
-            "-13",
-            "service",
-        ),
+        ("unknown service", Set("service", "service.alipay.wap.Nope".into()), "-13", "service"),
         ("missing service", Remove("service"), "-13", "service"),
-        (
-            "wallet of another service",
-            Set("wallet", "WECHATHK".into()),
-            "-16",
-            "wallet",
-        ),
-        (
-            "payType of another service",
-            Set("payType", "WeChat".into()),
-            "20",
-            "payType",
-        ),
-        (
-            "pay_scene not allowed",
-            Set("pay_scene", "WEB".into()),
-            "02",
-            "pay_scene",
-        ),
+        ("wallet of another service", Set("wallet", "WECHATHK".into()), "-16", "wallet"),
+        ("payType of another service", Set("payType", "WeChat".into()), "20", "payType"),
+        ("pay_scene not allowed", Set("pay_scene", "WEB".into()), "02", "pay_scene"),
         ("lang not cn/en/hk", Set("lang", "fr".into()), "-13", "lang"),
-        (
-            "lang on a service without lang",
-            Set("lang", "en".into()),
-            "-13",
-            "lang",
-        ),
+        ("lang on a service without lang", Set("lang", "en".into()), "-13", "lang"),
         ("missing subject", Remove("subject"), "-13", "subject"),
-        (
-            "missing out_trade_no",
-            Remove("out_trade_no"),
-            "-13",
-            "out_trade_no",
-        ),
-        (
-            "missing transaction_amount",
-            Remove("transaction_amount"),
-            "-13",
-            "transaction_amount",
-        ),
+        ("missing out_trade_no", Remove("out_trade_no"), "-13", "out_trade_no"),
+        ("missing transaction_amount", Remove("transaction_amount"), "-13", "transaction_amount"),
         ("missing payType", Remove("payType"), "-13", "payType"),
         ("missing wallet", Remove("wallet"), "-13", "wallet"),
         ("missing buyerType", Remove("buyerType"), "-13", "buyerType"),
-        (
-            "over-long out_trade_no",
-            Set("out_trade_no", "1".repeat(29)),
-            "-13",
-            "out_trade_no",
-        ),
-        (
-            "over-long subject",
-            Set("subject", "中".repeat(257)),
-            "-13",
-            "subject",
-        ),
-        (
-            "over-long body",
-            Set("body", "b".repeat(129)),
-            "-13",
-            "body",
-        ),
+        ("over-long out_trade_no", Set("out_trade_no", "1".repeat(29)), "-13", "out_trade_no"),
+        ("over-long subject", Set("subject", "中".repeat(257)), "-13", "subject"),
+        ("over-long body", Set("body", "b".repeat(129)), "-13", "body"),
         ("over-long tid", Set("tid", "t".repeat(21)), "-13", "tid"),
         (
             "over-long notify_url",
-            Set(
-                "notify_url",
-                format!("https://m.example/{}", "n".repeat(240)),
-            ),
+            Set("notify_url", format!("https://m.example/{}", "n".repeat(240))),
             "-13",
             "notify_url",
         ),
-        (
-            "amount with 3 decimals",
-            Set("transaction_amount", "1.234".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "negative amount",
-            Set("transaction_amount", "-1".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "zero amount",
-            Set("transaction_amount", "0".into()),
-            "09",
-            "transaction_amount",
-        ),
-        (
-            "exponent amount",
-            Set("transaction_amount", "1e2".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "alphabetic amount",
-            Set("transaction_amount", "abc".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "amount with leading space",
-            Set("transaction_amount", " 1".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "amount over 8 characters",
-            Set("transaction_amount", "123456789".into()),
-            "-13",
-            "transaction_amount",
-        ),
-        (
-            "unsupported currency",
-            Set("fee_type", "USD".into()),
-            "-24",
-            "fee_type",
-        ),
-        (
-            "return_url with parameters",
-            Set("return_url", "https://m.example/r?x=1".into()),
-            "-13",
-            "return_url",
-        ),
-        (
-            "notify_url not http",
-            Set("notify_url", "ftp://m.example/n".into()),
-            "-13",
-            "notify_url",
-        ),
-        (
-            "bad active_time",
-            Set("active_time", "soon".into()),
-            "-13",
-            "active_time",
-        ),
-        (
-            "control character in subject",
-            Set("subject", "a\u{1b}b".into()),
-            "-13",
-            "subject",
-        ),
-        (
-            "malformed JSON",
-            Raw(br#"{"service": "#.to_vec()),
-            "-13",
-            "JSON",
-        ),
+        ("amount with 3 decimals", Set("transaction_amount", "1.234".into()), "-13", "transaction_amount"),
+        ("negative amount", Set("transaction_amount", "-1".into()), "-13", "transaction_amount"),
+        ("zero amount", Set("transaction_amount", "0".into()), "09", "transaction_amount"),
+        ("exponent amount", Set("transaction_amount", "1e2".into()), "-13", "transaction_amount"),
+        ("alphabetic amount", Set("transaction_amount", "abc".into()), "-13", "transaction_amount"),
+        ("amount with leading space", Set("transaction_amount", " 1".into()), "-13", "transaction_amount"),
+        ("amount over 8 characters", Set("transaction_amount", "123456789".into()), "-13", "transaction_amount"),
+        ("unsupported currency", Set("fee_type", "USD".into()), "-24", "fee_type"),
+        ("return_url with parameters", Set("return_url", "https://m.example/r?x=1".into()), "-13", "return_url"),
+        ("notify_url not http", Set("notify_url", "ftp://m.example/n".into()), "-13", "notify_url"),
+        ("bad active_time", Set("active_time", "soon".into()), "-13", "active_time"),
+        ("control character in subject", Set("subject", "a\u{1b}b".into()), "-13", "subject"),
+        ("malformed JSON", Raw(br#"{"service": "#.to_vec()), "-13", "JSON"),
         ("JSON array", Raw(b"[1,2,3]".to_vec()), "-13", "JSON object"),
-        (
-            "JSON string",
-            Raw(br#""hello""#.to_vec()),
-            "-13",
-            "JSON object",
-        ),
-        (
-            "not UTF-8",
-            Raw(b"{\"subject\":\"\xff\xfe\"}".to_vec()),
-            "-13",
-            "UTF-8",
-        ),
+        ("JSON string", Raw(br#""hello""#.to_vec()), "-13", "JSON object"),
+        ("not UTF-8", Raw(b"{\"subject\":\"\xff\xfe\"}".to_vec()), "-13", "UTF-8"),
         ("empty body", Raw(Vec::new()), "-13", "empty"),
-        (
-            "duplicate key",
-            Raw(br#"{"service":"a","service":"b"}"#.to_vec()),
-            "-13",
-            "service",
-        ),
-        (
-            "body over 64 KiB",
-            Raw(format!(r#"{{"subject":"{}"}}"#, "x".repeat(70_000)).into_bytes()),
-            "-13",
-            "65536",
-        ),
-        (
-            "form-encoded body",
-            Raw(b"service=service.alipay.wap.PreOrder&user_confirm_key=1".to_vec()),
-            "-13",
-            "JSON",
-        ),
-        (
-            "amount as a JSON number",
-            Raw(Vec::new()),
-            "-13",
-            "transaction_amount",
-        ),
+        ("duplicate key", Raw(br#"{"service":"a","service":"b"}"#.to_vec()), "-13", "service"),
+        ("body over 64 KiB", Raw(format!(r#"{{"subject":"{}"}}"#, "x".repeat(70_000)).into_bytes()), "-13", "65536"),
+        ("form-encoded body", Raw(b"service=service.alipay.wap.PreOrder&user_confirm_key=1".to_vec()), "-13", "JSON"),
+        ("amount as a JSON number", Raw(Vec::new()), "-13", "transaction_amount"),
     ];
 
     for (i, (what, change, code, names)) in cases.into_iter().enumerate() {
@@ -433,10 +202,7 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
             }
             Raw(b) if what == "amount as a JSON number" => {
                 let _ = b;
-                let json = req.to_json().replace(
-                    r#""transaction_amount":"0.02""#,
-                    r#""transaction_amount":0.02"#,
-                );
+                let json = req.to_json().replace(r#""transaction_amount":"0.02""#, r#""transaction_amount":0.02"#);
                 let mut p = Params::from_json(json.as_bytes()).unwrap();
                 app.sign(&mut p);
                 p.to_json().into_bytes()
@@ -448,34 +214,19 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
         let answer = app.post_raw(body, None).await;
 
         // Assert
-        assert_eq!(
-            answer.get("return_status"),
-            Some(code),
-            "{what}: {}",
-            answer.to_json()
-        );
+        assert_eq!(answer.get("return_status"), Some(code), "{what}: {}", answer.to_json());
         let text = answer.get("return_char").unwrap_or_default();
-        assert!(
-            text.contains(names),
-            "{what}: return_char {text:?} should name {names:?}"
-        );
+        assert!(text.contains(names), "{what}: return_char {text:?} should name {names:?}");
         assert!(text.chars().count() <= 100, "{what}: return_char too long");
         if code.starts_with('-') {
-            assert!(
-                !answer.contains("sign"),
-                "{what}: negative codes are unsigned"
-            );
+            assert!(!answer.contains("sign"), "{what}: negative codes are unsigned");
         } else if what == "disabled merchant" {
             assert_signed(&answer, "disabled-secret");
         } else {
             assert_signed(&answer, &app.secret);
         }
     }
-    assert_eq!(
-        app.order_count().await,
-        0,
-        "no refused request may store anything"
-    );
+    assert_eq!(app.order_count().await, 0, "no refused request may store anything");
 }
 
 #[tokio::test]
@@ -487,12 +238,7 @@ async fn identical_resubmission_replays_and_a_different_request_gets_03() {
     // A retry with a new time and signature is the same request.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let again = app.post(&app.seed_request("IDEM1")).await;
-    assert_eq!(
-        again.get("return_status"),
-        Some("00"),
-        "{}",
-        again.to_json()
-    );
+    assert_eq!(again.get("return_status"), Some("00"), "{}", again.to_json());
     assert_eq!(again.get("eft_trade_no"), first.get("eft_trade_no"));
     assert_eq!(again.get("pay_apptrade"), first.get("pay_apptrade"));
     assert_signed(&again, &app.secret);
@@ -501,24 +247,13 @@ async fn identical_resubmission_replays_and_a_different_request_gets_03() {
     other.set("transaction_amount", "0.03");
     app.sign(&mut other);
     let conflict = app.post(&other).await;
-    assert_eq!(
-        conflict.get("return_status"),
-        Some("03"),
-        "{}",
-        conflict.to_json()
-    );
-    assert!(
-        conflict
-            .get("return_char")
-            .unwrap()
-            .contains("out_trade_no")
-    );
+    assert_eq!(conflict.get("return_status"), Some("03"), "{}", conflict.to_json());
+    assert!(conflict.get("return_char").unwrap().contains("out_trade_no"));
     assert_signed(&conflict, &app.secret);
     assert_eq!(app.order_count().await, 1);
 
     // Another merchant may use the same out_trade_no.
-    app.add_merchant("OTHER1", "other-secret", MerchantStatus::Active)
-        .await;
+    app.add_merchant("OTHER1", "other-secret", MerchantStatus::Active).await;
     let mut p = app.seed_request("IDEM1");
     p.set("user_confirm_key", "OTHER1");
     vmp_protocol::sign::sign_in_place("other-secret", &mut p);
@@ -547,13 +282,9 @@ async fn fifty_identical_and_fifty_conflicting_requests_at_once_make_one_order()
     let mut tasks = Vec::new();
     for (is_identical, p) in requests {
         let app = std::sync::Arc::clone(&app);
-        tasks.push(tokio::spawn(async move {
-            (
-                is_identical,
-                p.get("subject").unwrap().to_owned(),
-                app.post(&p).await,
-            )
-        }));
+        tasks.push(tokio::spawn(
+            async move { (is_identical, p.get("subject").unwrap().to_owned(), app.post(&p).await) },
+        ));
     }
     let mut answers = Vec::new();
     for t in tasks {
@@ -562,13 +293,7 @@ async fn fifty_identical_and_fifty_conflicting_requests_at_once_make_one_order()
 
     // Assert
     assert_eq!(app.order_count().await, 1);
-    let stored = app
-        .state
-        .store()
-        .order_by_out_trade_no(&app.key, "RACE1")
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.state.store().order_by_out_trade_no(&app.key, "RACE1").await.unwrap().unwrap();
     let winner_is_identical = stored.subject == "中文测试 test";
     for (is_identical, subject, answer) in &answers {
         let won = subject == &stored.subject;
@@ -580,27 +305,15 @@ async fn fifty_identical_and_fifty_conflicting_requests_at_once_make_one_order()
             answer.to_json()
         );
         if won {
-            assert_eq!(
-                answer.get("eft_trade_no"),
-                Some(stored.eft_trade_no.as_str())
-            );
+            assert_eq!(answer.get("eft_trade_no"), Some(stored.eft_trade_no.as_str()));
         }
         assert_signed(answer, &app.secret);
     }
-    let accepted = answers
-        .iter()
-        .filter(|(_, _, a)| a.get("return_status") == Some("00"))
-        .count();
+    let accepted = answers.iter().filter(|(_, _, a)| a.get("return_status") == Some("00")).count();
     assert_eq!(accepted, if winner_is_identical { 50 } else { 1 });
-    let links: std::collections::HashSet<_> = answers
-        .iter()
-        .filter_map(|(_, _, a)| a.get("pay_apptrade").map(str::to_owned))
-        .collect();
-    assert_eq!(
-        links.len(),
-        1,
-        "every accepted answer carries the same pay_apptrade"
-    );
+    let links: std::collections::HashSet<_> =
+        answers.iter().filter_map(|(_, _, a)| a.get("pay_apptrade").map(str::to_owned)).collect();
+    assert_eq!(links.len(), 1, "every accepted answer carries the same pay_apptrade");
 }
 
 #[tokio::test]
@@ -609,21 +322,19 @@ async fn concurrent_orders_are_committed_in_shared_batches() {
     let mut tasks = Vec::new();
     for i in 0..200 {
         let app = std::sync::Arc::clone(&app);
-        tasks.push(tokio::spawn(async move {
-            app.post(&app.seed_request(&format!("GC{i}"))).await
-        }));
+        tasks.push(tokio::spawn(async move { app.post(&app.seed_request(&format!("GC{i}"))).await }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap().get("return_status"), Some("00"));
     }
     let stats = app.state.store().writer_stats();
     assert_eq!(app.order_count().await, 200);
-    assert_eq!(stats.writes(), 200);
+    assert_eq!(stats.order_writes(), 200);
     assert!(
-        stats.commits() < stats.writes(),
-        "group commit: {} commits for {} writes",
-        stats.commits(),
-        stats.writes()
+        stats.order_commits() < stats.order_writes(),
+        "group commit: {} commits for {} orders",
+        stats.order_commits(),
+        stats.order_writes()
     );
     assert!(stats.largest_batch() > 1);
 }
@@ -638,32 +349,16 @@ async fn answered_orders_survive_a_restart_and_replay_identically() {
     app.stop().await;
 
     let mut again = spawn_in(dir.path().to_path_buf()).await;
-    assert!(
-        again.key.is_empty(),
-        "no second sandbox merchant on restart"
-    );
+    assert!(again.key.is_empty(), "no second sandbox merchant on restart");
     again.key = key;
     again.secret = secret;
     assert_eq!(again.order_count().await, 1);
     let replay = again.post(&again.seed_request("DURABLE1")).await;
-    assert_eq!(
-        replay.get("return_status"),
-        Some("00"),
-        "{}",
-        replay.to_json()
-    );
+    assert_eq!(replay.get("return_status"), Some("00"), "{}", replay.to_json());
     assert_eq!(replay.get("eft_trade_no"), first.get("eft_trade_no"));
     // The port differs (port 0), the link's query with its token does not.
-    let query = |a: &Params| {
-        a.get("pay_apptrade")
-            .and_then(|l| l.split_once('?'))
-            .map(|(_, q)| q.to_owned())
-    };
-    assert_eq!(
-        query(&replay),
-        query(&first),
-        "the link key persists across restarts"
-    );
+    let query = |a: &Params| a.get("pay_apptrade").and_then(|l| l.split_once('?')).map(|(_, q)| q.to_owned());
+    assert_eq!(query(&replay), query(&first), "the link key persists across restarts");
     again.stop().await;
 }
 

@@ -1,0 +1,309 @@
+//! HTML of the hosted sandbox checkout pages, one look per wallet.
+//!
+//! Server-rendered, no JavaScript needed (the return-to-merchant form
+//! auto-submits when scripts run, and offers a button when they don't).
+//! Every merchant-supplied text goes through [`escape`]. No external
+//! assets: the QR code is an inline SVG.
+
+use time::OffsetDateTime;
+use vmp_protocol::Params;
+
+use super::html::escape;
+use crate::store::OrderRecord;
+
+/// The look of a checkout page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageKind {
+    Alipay,
+    WechatH5,
+    WechatOauth,
+    Icbc,
+    Unionpay,
+    Octopus,
+    Mpgs,
+    Amex,
+    PaymeQr,
+    PaymeApp,
+    BocpayH5,
+    BocpayApp,
+}
+
+impl PageKind {
+    pub(crate) fn of(order: &OrderRecord) -> Self {
+        match (order.service.as_str(), order.pay_scene.as_str()) {
+            ("service.wechat.web.MobileH5", _) => Self::WechatH5,
+            ("service.wechat.oauth2.Authorize", _) => Self::WechatOauth,
+            ("service.icbc.wap.PreOrder", _) => Self::Icbc,
+            ("service.unionpay.online.web.PreOrder", _) => Self::Unionpay,
+            ("service.oct.online.PreOrder", _) => Self::Octopus,
+            ("service.mpgs.web.PreOrder", _) => Self::Mpgs,
+            ("service.ae.web.PreOrder", _) => Self::Amex,
+            ("service.payme.web.PreOrder", "APP") => Self::PaymeApp,
+            ("service.payme.web.PreOrder", _) => Self::PaymeQr,
+            ("service.bocvmp.upi.wap.PreOrder", "APP") => Self::BocpayApp,
+            ("service.bocvmp.upi.wap.PreOrder", _) => Self::BocpayH5,
+            _ => Self::Alipay,
+        }
+    }
+
+    /// Stable name, exposed as `data-page-kind` for tests and screenshots.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Alipay => "alipay",
+            Self::WechatH5 => "wechat-h5",
+            Self::WechatOauth => "wechat-oauth",
+            Self::Icbc => "icbc",
+            Self::Unionpay => "unionpay",
+            Self::Octopus => "octopus",
+            Self::Mpgs => "mpgs",
+            Self::Amex => "amex",
+            Self::PaymeQr => "payme-qr",
+            Self::PaymeApp => "payme-app",
+            Self::BocpayH5 => "bocpay-h5",
+            Self::BocpayApp => "bocpay-app",
+        }
+    }
+
+    fn brand(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Alipay => ("Alipay", "#1677ff"),
+            Self::WechatH5 => ("WeChat Pay", "#07c160"),
+            Self::WechatOauth => ("WeChat Pay (in WeChat)", "#07c160"),
+            Self::Icbc => ("ICBC", "#c7000b"),
+            Self::Unionpay => ("UnionPay online", "#e21836"),
+            Self::Octopus => ("Octopus", "#f39800"),
+            Self::Mpgs => ("Visa / Mastercard", "#1a1f71"),
+            Self::Amex => ("American Express", "#2e77bb"),
+            Self::PaymeQr => ("PayMe", "#db0011"),
+            Self::PaymeApp => ("PayMe app", "#db0011"),
+            Self::BocpayH5 => ("BOCPay", "#a6192e"),
+            Self::BocpayApp => ("BOCPay app", "#a6192e"),
+        }
+    }
+
+    pub(crate) fn is_card(self) -> bool {
+        matches!(self, Self::Mpgs | Self::Amex)
+    }
+}
+
+/// Page texts in one language.
+pub(crate) struct Texts {
+    lang: &'static str,
+    amount: &'static str,
+    subject: &'static str,
+    order: &'static str,
+    time_left: &'static str,
+    pay: &'static str,
+    fail: &'static str,
+    cancel: &'static str,
+    card_number: &'static str,
+    expiry: &'static str,
+    cvc: &'static str,
+    sandbox: &'static str,
+    status: &'static str,
+    back: &'static str,
+}
+
+const EN: Texts = Texts {
+    lang: "en",
+    amount: "Amount",
+    subject: "Subject",
+    order: "Order no.",
+    time_left: "Time left",
+    pay: "Pay",
+    fail: "Simulate failure",
+    cancel: "Cancel",
+    card_number: "Card number",
+    expiry: "Expiry (MM/YY)",
+    cvc: "Security code",
+    sandbox: "Sandbox: no real money moves.",
+    status: "Status",
+    back: "Return to merchant",
+};
+const CN: Texts = Texts {
+    lang: "zh-CN",
+    amount: "金额",
+    subject: "商品",
+    order: "订单号",
+    time_left: "剩余时间",
+    pay: "支付",
+    fail: "模拟失败",
+    cancel: "取消",
+    card_number: "卡号",
+    expiry: "有效期 (MM/YY)",
+    cvc: "安全码",
+    sandbox: "沙箱环境：不会产生真实扣款。",
+    status: "状态",
+    back: "返回商户",
+};
+const HK: Texts = Texts {
+    lang: "zh-HK",
+    amount: "金額",
+    subject: "商品",
+    order: "訂單號",
+    time_left: "剩餘時間",
+    pay: "付款",
+    fail: "模擬失敗",
+    cancel: "取消",
+    card_number: "卡號",
+    expiry: "有效期 (MM/YY)",
+    cvc: "安全碼",
+    sandbox: "沙盒環境：不會產生真實扣款。",
+    status: "狀態",
+    back: "返回商戶",
+};
+
+pub(crate) fn texts(lang: Option<&str>) -> &'static Texts {
+    match lang {
+        Some("cn") => &CN,
+        Some("hk") => &HK,
+        _ => &EN,
+    }
+}
+
+fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{brand} · OpenVMP sandbox</title><style>\
+         body{{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#222}}\
+         header{{background:{color};color:#fff;padding:16px 20px;font-size:20px;font-weight:600}}\
+         main{{max-width:420px;margin:20px auto;background:#fff;border-radius:10px;padding:20px;box-shadow:0 1px 4px #0002}}\
+         dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 14px}}dt{{color:#666}}dd{{margin:0;word-break:break-all}}\
+         #amount{{font-size:24px;font-weight:700}}\
+         button{{width:100%;padding:12px;margin-top:10px;border:0;border-radius:8px;font-size:16px;cursor:pointer}}\
+         #pay{{background:{color};color:#fff}}#fail{{background:#fbe9e7}}#cancel{{background:#eee}}\
+         label{{display:block;margin-top:10px;font-size:14px;color:#444}}input{{width:100%;padding:10px;box-sizing:border-box;font-size:16px}}\
+         .note{{font-size:12px;color:#888;margin-top:14px}}.error{{color:#b00020;font-weight:600}}#qr svg{{display:block;margin:10px auto}}\
+         </style></head><body data-page-kind=\"{kind_name}\"><header>{brand}</header><main>{body}\
+         </main></body></html>"
+    )
+}
+
+fn details(o: &OrderRecord, t: &Texts, now: OffsetDateTime) -> String {
+    let left = (o.expires_at - now.unix_timestamp()).max(0);
+    format!(
+        "<dl><dt>{l_amount}</dt><dd id=\"amount\">{currency} {amount}</dd>\
+         <dt>{l_subject}</dt><dd id=\"subject\">{subject}</dd>\
+         <dt>{l_order}</dt><dd id=\"out_trade_no\">{out}</dd>\
+         <dt>{l_left}</dt><dd id=\"time_left\">{m:02}:{s:02}</dd></dl>",
+        l_amount = t.amount,
+        l_subject = t.subject,
+        l_order = t.order,
+        l_left = t.time_left,
+        currency = escape(&o.currency),
+        amount = escape(&display_amount(o)),
+        subject = escape(&o.subject),
+        out = escape(&o.out_trade_no),
+        m = left / 60,
+        s = left % 60,
+    )
+}
+
+fn display_amount(o: &OrderRecord) -> String {
+    format!("{}.{:02}", o.amount_minor / 100, o.amount_minor % 100)
+}
+
+/// Hidden fields that carry the link token through the form.
+pub(crate) struct LinkFields<'a> {
+    pub userkey: &'a str,
+    pub out_trade_no: &'a str,
+    pub sign: &'a str,
+    pub action: &'a str,
+}
+
+/// The checkout page of a pending order.
+pub(crate) fn checkout(
+    o: &OrderRecord,
+    link: &LinkFields<'_>,
+    qr_svg: Option<&str>,
+    error: Option<&str>,
+    now: OffsetDateTime,
+) -> String {
+    let kind = PageKind::of(o);
+    let (brand, color) = kind.brand();
+    let t = texts(o.lang.as_deref());
+    let intro = match kind {
+        PageKind::PaymeQr => "Scan with the PayMe app to pay.",
+        PageKind::PaymeApp => "The PayMe app opened this payment (sandbox app).",
+        PageKind::BocpayH5 | PageKind::BocpayApp => "The BOCPay app opened this payment (sandbox app).",
+        PageKind::WechatOauth => "Paying inside WeChat (sandbox).",
+        PageKind::Octopus => "Pay with Octopus (sandbox).",
+        _ => "Confirm the payment (sandbox).",
+    };
+    let mut body = String::new();
+    body.push_str(&format!("<p id=\"intro\">{intro}</p>"));
+    body.push_str(&details(o, t, now));
+    if let Some(svg) = qr_svg {
+        body.push_str(&format!("<div id=\"qr\">{svg}</div>"));
+    }
+    if let Some(e) = error {
+        body.push_str(&format!("<p class=\"error\" id=\"error\">{}</p>", escape(e)));
+    }
+    body.push_str(&format!(
+        "<form id=\"pay-form\" method=\"post\" action=\"{action}\" autocomplete=\"off\">\
+         <input type=\"hidden\" name=\"userkey\" value=\"{uk}\"><input type=\"hidden\" name=\"outTradeNo\" value=\"{out}\">\
+         <input type=\"hidden\" name=\"sign\" value=\"{sign}\">",
+        action = escape(link.action),
+        uk = escape(link.userkey),
+        out = escape(link.out_trade_no),
+        sign = escape(link.sign),
+    ));
+    if kind.is_card() {
+        body.push_str(&format!(
+            "<label for=\"card_number\">{}</label><input id=\"card_number\" name=\"card_number\" inputmode=\"numeric\" autocomplete=\"off\">\
+             <label for=\"card_expiry\">{}</label><input id=\"card_expiry\" name=\"card_expiry\" placeholder=\"12/30\" autocomplete=\"off\">\
+             <label for=\"card_cvc\">{}</label><input id=\"card_cvc\" name=\"card_cvc\" inputmode=\"numeric\" autocomplete=\"off\">",
+            t.card_number, t.expiry, t.cvc
+        ));
+    }
+    body.push_str(&format!(
+        "<button id=\"pay\" name=\"outcome\" value=\"success\">{}</button>\
+         <button id=\"fail\" name=\"outcome\" value=\"fail\">{}</button>\
+         <button id=\"cancel\" name=\"outcome\" value=\"cancel\">{}</button></form>",
+        t.pay, t.fail, t.cancel
+    ));
+    let cards = match kind {
+        PageKind::Mpgs => {
+            " Test cards: 4111 1111 1111 1111 (Visa), 5123 4500 0000 0008 (Mastercard) pay; 4000 0000 0000 0002 is declined."
+        }
+        PageKind::Amex => " Test cards: 3782 822463 10005, 3714 496353 98431 pay; 3400 000000 00009 is declined.",
+        _ => "",
+    };
+    body.push_str(&format!("<p class=\"note\">{}{cards}</p>", t.sandbox));
+    shell(kind.name(), brand, color, t.lang, &body)
+}
+
+/// The page shown once an order is final (or when paying errs).
+pub(crate) fn result(o: &OrderRecord, message: Option<&str>, now: OffsetDateTime) -> String {
+    let kind = PageKind::of(o);
+    let (brand, color) = kind.brand();
+    let t = texts(o.lang.as_deref());
+    let mut body = details(o, t, now);
+    body.push_str(&format!("<p>{}: <strong id=\"order-status\">{}</strong></p>", t.status, escape(&o.state)));
+    if let Some(m) = message {
+        body.push_str(&format!("<p class=\"error\" id=\"error\">{}</p>", escape(m)));
+    }
+    shell("result", brand, color, t.lang, &body)
+}
+
+/// Auto-submitting POST of the signed `trade_status_sync` payload to the
+/// merchant's `return_url` (spec §4.4). Works without JavaScript too.
+pub(crate) fn return_form(o: &OrderRecord, return_url: &str, payload: &Params) -> String {
+    let (brand, color) = PageKind::of(o).brand();
+    let t = texts(o.lang.as_deref());
+    let mut body = format!(
+        "<p>{}: <strong id=\"order-status\">{}</strong></p><form id=\"return-form\" method=\"post\" action=\"{}\">",
+        t.status,
+        escape(&o.state),
+        escape(return_url)
+    );
+    for (k, v) in payload.iter() {
+        body.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v.as_str())));
+    }
+    body.push_str(&format!(
+        "<button id=\"return\" type=\"submit\">{}</button></form><script>document.getElementById('return-form').submit();</script>",
+        t.back
+    ));
+    shell("return", brand, color, t.lang, &body)
+}

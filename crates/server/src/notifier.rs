@@ -1,0 +1,211 @@
+//! Notification delivery: a loop around a public, testable step.
+//!
+//! [`Notifier::run_once`] expires overdue orders, claims due outbox rows
+//! (with a lease, so no two workers send the same attempt at once), and
+//! starts one delivery task per row, bounded by a semaphore. Each delivery
+//! has its own timeout, so a hanging merchant never blocks the others.
+//! Every attempt is recorded (time, HTTP status, answer excerpt, latency)
+//! and rescheduled by the pure [`RetrySchedule`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use vmp_protocol::Params;
+use vmp_protocol::notify::is_ack_success;
+use vmp_protocol::retry::RetrySchedule;
+use vmp_protocol::sign::sign_in_place;
+use vmp_protocol::vmptime::format_time;
+
+use crate::lifecycle;
+use crate::state::AppState;
+use crate::store::{AttemptRecord, NotificationRow, StoreError};
+
+/// Delivery tuning.
+#[derive(Debug, Clone)]
+pub struct NotifierSettings {
+    /// When to retry.
+    pub schedule: RetrySchedule,
+    /// Per-attempt timeout (connect + answer).
+    pub timeout: Duration,
+    /// Most deliveries in flight at once.
+    pub max_in_flight: usize,
+    /// How often to look for due work when nothing wakes the loop.
+    pub poll_interval: Duration,
+}
+
+impl Default for NotifierSettings {
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::default(),
+            timeout: Duration::from_secs(10),
+            max_in_flight: 64,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Most bytes of a merchant's answer kept in the attempt log.
+const EXCERPT_MAX: usize = 256;
+
+/// Sends owed notifications.
+pub struct Notifier {
+    state: AppState,
+    http: reqwest::Client,
+    settings: NotifierSettings,
+    permits: Arc<Semaphore>,
+    in_flight: JoinSet<()>,
+}
+
+impl Notifier {
+    /// A notifier for `state`.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(state: AppState, settings: NotifierSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // Never follow a redirect: the merchant's URL is the only target.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("OpenVMP/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let permits = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
+        Ok(Self { state, http, settings, permits, in_flight: JoinSet::new() })
+    }
+
+    /// One step: close expired orders, then start delivering whatever is
+    /// due. Returns the number of deliveries started.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn run_once(&mut self) -> Result<usize, StoreError> {
+        while self.in_flight.try_join_next().is_some() {}
+        lifecycle::expire_due(&self.state).await?;
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let now = self.state.clock().now().unix_timestamp();
+        // The lease outlives the attempt's own timeout by a wide margin.
+        let lease = now + i64::try_from(self.settings.timeout.as_secs()).unwrap_or(60).saturating_mul(3).max(60);
+        let rows = self.state.store().claim_notifications(now, lease, i64::try_from(free).unwrap_or(64)).await?;
+        let started = rows.len();
+        for row in rows {
+            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else { break };
+            let (state, http, schedule) = (self.state.clone(), self.http.clone(), self.settings.schedule.clone());
+            self.in_flight.spawn(async move {
+                deliver(&state, &http, &schedule, row).await;
+                drop(permit);
+            });
+        }
+        Ok(started)
+    }
+
+    /// Waits for every delivery in flight to finish.
+    pub async fn drain(&mut self) {
+        while self.in_flight.join_next().await.is_some() {}
+    }
+
+    /// Runs until `shutdown` turns true; then lets in-flight deliveries
+    /// finish (each is bounded by its timeout).
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let wake = self.state.notifier_wake();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self.run_once().await {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "notifier step failed; backing off");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        self.drain().await;
+    }
+}
+
+/// Wakes the notifier early (new outbox row, clock moved).
+pub type Wake = Arc<Notify>;
+
+async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: NotificationRow) {
+    let attempt = row.attempts + 1;
+    let now = state.clock().now();
+    let secret = match state.store().merchant(&row.user_confirm_key).await {
+        Ok(Some(m)) => m.secret,
+        Ok(None) | Err(_) => {
+            tracing::error!(notification = row.id, "merchant of a queued notification is missing; will retry");
+            return;
+        }
+    };
+    let mut message = match Params::from_json(row.payload.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(notification = row.id, error.message = %e, "stored notification payload unreadable");
+            return;
+        }
+    };
+    message.set("time", format_time(now));
+    sign_in_place(secret.expose_secret(), &mut message);
+
+    let started = Instant::now();
+    let sent = http.post(&row.url).header("content-type", "application/json").body(message.to_json()).send().await;
+    let (http_status, outcome, excerpt) = match sent {
+        Ok(resp) => {
+            let status = resp.status();
+            let body = read_limited(resp).await;
+            let acked = status.is_success() && is_ack_success(&body, Some(secret.expose_secret()));
+            let excerpt: String = String::from_utf8_lossy(&body).chars().take(EXCERPT_MAX).collect();
+            (Some(i64::from(status.as_u16())), if acked { "delivered" } else { "rejected" }, excerpt)
+        }
+        Err(e) => {
+            let what = if e.is_timeout() {
+                "timeout"
+            } else if e.is_connect() {
+                "connect error"
+            } else {
+                "request error"
+            };
+            (None, "error", what.to_owned())
+        }
+    };
+    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let retry_at = if outcome == "delivered" {
+        None
+    } else {
+        u32::try_from(attempt).ok().and_then(|a| schedule.next_delay(a)).map(|d| now.unix_timestamp() + i64::from(d))
+    };
+    tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome, http_status, latency_ms, retry_at, "notification attempt");
+    let record = AttemptRecord {
+        notification_id: row.id,
+        attempt,
+        attempted_at: now.unix_timestamp(),
+        http_status,
+        latency_ms,
+        outcome: outcome.to_owned(),
+        excerpt,
+        retry_at,
+    };
+    if let Err(e) = state.store().record_attempt(record).await {
+        // The lease expires and the attempt is made again: at-least-once.
+        tracing::error!(notification = row.id, error.message = %e, "could not record a notification attempt");
+    }
+}
+
+/// Reads at most a few KiB of the answer; the rest is ignored.
+async fn read_limited(mut resp: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= 4096 {
+            break;
+        }
+    }
+    body
+}
