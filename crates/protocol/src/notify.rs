@@ -315,16 +315,12 @@ impl TryFrom<&Params> for TradeNotification {
     fn try_from(p: &Params) -> Result<Self, NotificationError> {
         let notify_type = required(p, "notify_type")?;
         if notify_type != NOTIFY_TYPE_TRADE_STATUS_SYNC {
-            return Err(NotificationError::Malformed(format!(
-                "notify_type must be {NOTIFY_TYPE_TRADE_STATUS_SYNC}"
-            )));
+            return Err(NotificationError::Malformed(format!("notify_type must be {NOTIFY_TYPE_TRADE_STATUS_SYNC}")));
         }
         let total_fee = required(p, "total_fee")?;
-        let amount = Amount::parse(total_fee).map_err(|e| {
-            NotificationError::Malformed(format!("total_fee is not an amount ({e})"))
-        })?;
-        let time = VmpTime::parse(required(p, "time")?)
-            .map_err(|e| NotificationError::Malformed(e.to_string()))?;
+        let amount = Amount::parse(total_fee)
+            .map_err(|e| NotificationError::Malformed(format!("total_fee is not an amount ({e})")))?;
+        let time = VmpTime::parse(required(p, "time")?).map_err(|e| NotificationError::Malformed(e.to_string()))?;
         Ok(Self {
             user_confirm_key: required(p, "user_confirm_key")?.to_owned(),
             trade_no: required(p, "trade_no")?.to_owned(),
@@ -360,12 +356,9 @@ pub fn verify_params(
 ) -> Result<TradeNotification, NotificationError> {
     sign::verify(secret, params)?;
     let time_text = required(params, "time")?;
-    let time =
-        VmpTime::parse(time_text).map_err(|e| NotificationError::Malformed(e.to_string()))?;
+    let time = VmpTime::parse(time_text).map_err(|e| NotificationError::Malformed(e.to_string()))?;
     if !time.within_window_of(now) {
-        return Err(NotificationError::Stale {
-            time: time_text.to_owned(),
-        });
+        return Err(NotificationError::Stale { time: time_text.to_owned() });
     }
     TradeNotification::try_from(params)
 }
@@ -446,10 +439,7 @@ pub fn verify_return_form(
 /// ```
 pub fn ack(secret: &str, success: bool, now: OffsetDateTime) -> Params {
     let mut p = Params::new()
-        .with(
-            "return_code",
-            if success { ACK_SUCCESS } else { ACK_FAILURE },
-        )
+        .with("return_code", if success { ACK_SUCCESS } else { ACK_FAILURE })
         .with("time", format_time(now));
     sign::sign_in_place(secret, &mut p);
     p
@@ -483,9 +473,7 @@ pub fn is_ack_success(http_body: &[u8], secret: Option<&str>) -> bool {
     let Ok(params) = Params::from_json(text.as_bytes()) else {
         return false;
     };
-    let success = params
-        .get("return_code")
-        .is_some_and(|c| c.trim().eq_ignore_ascii_case(ACK_SUCCESS));
+    let success = params.get("return_code").is_some_and(|c| c.trim().eq_ignore_ascii_case(ACK_SUCCESS));
     if !success {
         return false;
     }
@@ -581,10 +569,7 @@ mod tests {
         with_options.tid = Some("T-9".into());
         with_options.card_scheme = Some("MASTER".into());
         let body = with_options.to_signed_params(SECRET).to_json();
-        assert_eq!(
-            verify_notification(body.as_bytes(), SECRET, NOW).unwrap(),
-            with_options
-        );
+        assert_eq!(verify_notification(body.as_bytes(), SECRET, NOW).unwrap(), with_options);
     }
 
     #[test]
@@ -605,18 +590,12 @@ mod tests {
                 let mut p = signed.clone();
                 p.set(&key, &value);
                 let err = verify_params(&p, SECRET, NOW).expect_err(&key);
-                assert!(
-                    matches!(err, NotificationError::BadSignature(_)),
-                    "{key}={value:?}: {err:?}"
-                );
+                assert!(matches!(err, NotificationError::BadSignature(_)), "{key}={value:?}: {err:?}");
             }
             let mut removed = signed.clone();
             removed.remove(&key);
             assert!(
-                matches!(
-                    verify_params(&removed, SECRET, NOW),
-                    Err(NotificationError::BadSignature(_))
-                ),
+                matches!(verify_params(&removed, SECRET, NOW), Err(NotificationError::BadSignature(_))),
                 "removing {key}"
             );
         }
@@ -651,13 +630,7 @@ mod tests {
             if ok {
                 assert!(got.is_ok(), "{now}: {got:?}");
             } else {
-                assert_eq!(
-                    got,
-                    Err(NotificationError::Stale {
-                        time: "20240101120103".into()
-                    }),
-                    "{now}"
-                );
+                assert_eq!(got, Err(NotificationError::Stale { time: "20240101120103".into() }), "{now}");
             }
         }
     }
@@ -683,56 +656,29 @@ mod tests {
             let mut p = vector().to_params();
             p.remove(name);
             sign::sign_in_place(SECRET, &mut p);
-            assert_eq!(
-                verify_params(&p, SECRET, NOW),
-                Err(NotificationError::MissingField(name)),
-                "{name}"
-            );
+            assert_eq!(verify_params(&p, SECRET, NOW), Err(NotificationError::MissingField(name)), "{name}");
             // Sent but empty counts as missing too.
             let mut p = vector().to_params();
             p.set(name, "");
             sign::sign_in_place(SECRET, &mut p);
-            assert_eq!(
-                verify_params(&p, SECRET, NOW),
-                Err(NotificationError::MissingField(name)),
-                "empty {name}"
-            );
+            assert_eq!(verify_params(&p, SECRET, NOW), Err(NotificationError::MissingField(name)), "empty {name}");
         }
     }
 
     #[test]
     fn unreadable_values_and_bodies_are_malformed() {
-        for (key, value) in [
-            ("notify_type", "refund_status_sync"),
-            ("total_fee", "0.101"),
-            ("total_fee", "abc"),
-        ] {
+        for (key, value) in [("notify_type", "refund_status_sync"), ("total_fee", "0.101"), ("total_fee", "abc")] {
             let mut p = vector().to_params();
             p.set(key, value);
             sign::sign_in_place(SECRET, &mut p);
-            assert!(
-                matches!(
-                    verify_params(&p, SECRET, NOW),
-                    Err(NotificationError::Malformed(_))
-                ),
-                "{key}={value}"
-            );
+            assert!(matches!(verify_params(&p, SECRET, NOW), Err(NotificationError::Malformed(_))), "{key}={value}");
         }
         let mut p = vector().to_params();
         p.set("time", "2024-01-01");
         sign::sign_in_place(SECRET, &mut p);
-        assert!(matches!(
-            verify_params(&p, SECRET, NOW),
-            Err(NotificationError::Malformed(_))
-        ));
+        assert!(matches!(verify_params(&p, SECRET, NOW), Err(NotificationError::Malformed(_))));
         for body in [&b""[..], b"[]", b"{", b"\xff", b"success"] {
-            assert!(
-                matches!(
-                    verify_notification(body, SECRET, NOW),
-                    Err(NotificationError::Malformed(_))
-                ),
-                "{body:?}"
-            );
+            assert!(matches!(verify_notification(body, SECRET, NOW), Err(NotificationError::Malformed(_))), "{body:?}");
         }
     }
 
@@ -750,10 +696,7 @@ mod tests {
         ] {
             assert_eq!(TradeStatus::parse(s).as_str(), s);
         }
-        assert_eq!(
-            TradeStatus::parse("trade_success"),
-            TradeStatus::Unknown("trade_success".into())
-        );
+        assert_eq!(TradeStatus::parse("trade_success"), TradeStatus::Unknown("trade_success".into()));
         assert!(!TradeStatus::parse("TRADE_CLOSED").is_paid());
         for t in ["SALE", "REFUND", "OTHER"] {
             assert_eq!(TradeType::parse(t).to_string(), t);
@@ -770,39 +713,24 @@ mod tests {
             .extend_pairs(signed.iter().map(|(k, v)| (k, v.as_str())))
             .finish();
         assert!(form.contains("gmt_payment=2024-01-01+12%3A01%3A02"));
-        assert_eq!(
-            verify_return_form(form.as_bytes(), SECRET, NOW),
-            Ok(vector())
-        );
+        assert_eq!(verify_return_form(form.as_bytes(), SECRET, NOW), Ok(vector()));
         let tampered = form.replace("0.10", "0.01");
         assert!(matches!(
             verify_return_form(tampered.as_bytes(), SECRET, NOW),
             Err(NotificationError::BadSignature(_))
         ));
         for bad in [&b""[..], b"  ", b"a=1&a=2", b"\xff=1"] {
-            assert!(
-                matches!(
-                    verify_return_form(bad, SECRET, NOW),
-                    Err(NotificationError::Malformed(_))
-                ),
-                "{bad:?}"
-            );
+            assert!(matches!(verify_return_form(bad, SECRET, NOW), Err(NotificationError::Malformed(_))), "{bad:?}");
         }
     }
 
     #[test]
     fn the_ack_matches_the_spec_vector() {
         let a = ack(SECRET, true, datetime!(2024-01-01 04:01:04 UTC));
-        assert_eq!(
-            a.keys().collect::<Vec<_>>(),
-            ["return_code", "time", "sign"]
-        );
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["return_code", "time", "sign"]);
         assert_eq!(a.get("return_code"), Some("success"));
         assert_eq!(a.get("time"), Some("20240101120104"));
-        assert_eq!(
-            a.get("sign"),
-            Some("b38a7b2456e76803b10c55e7bf46b3374eb8dcabd01c8ca8d3d66314d35097aa")
-        );
+        assert_eq!(a.get("sign"), Some("b38a7b2456e76803b10c55e7bf46b3374eb8dcabd01c8ca8d3d66314d35097aa"));
         let no = ack(SECRET, false, NOW);
         assert_eq!(no.get("return_code"), Some("false"));
         assert_eq!(sign::verify(SECRET, &no), Ok(()));
@@ -815,52 +743,17 @@ mod tests {
         let forged = good.replace("success", "SUCCESS");
         let cases: &[(&[u8], Option<&str>, bool, &str)] = &[
             (good.as_bytes(), Some(SECRET), true, "signed ack"),
-            (
-                good.as_bytes(),
-                None,
-                true,
-                "signed ack, no secret to check",
-            ),
-            (
-                good.as_bytes(),
-                Some("other"),
-                false,
-                "signed with another secret",
-            ),
-            (
-                forged.as_bytes(),
-                Some(SECRET),
-                false,
-                "case changed after signing",
-            ),
-            (
-                forged.as_bytes(),
-                None,
-                true,
-                "unverified, case-insensitive",
-            ),
+            (good.as_bytes(), None, true, "signed ack, no secret to check"),
+            (good.as_bytes(), Some("other"), false, "signed with another secret"),
+            (forged.as_bytes(), Some(SECRET), false, "case changed after signing"),
+            (forged.as_bytes(), None, true, "unverified, case-insensitive"),
             (refused.as_bytes(), Some(SECRET), false, "return_code=false"),
-            (
-                br#"{"return_code":"SUCCESS"}"#,
-                Some(SECRET),
-                true,
-                "unsigned JSON",
-            ),
-            (
-                br#"{"return_code":"success","sign":""}"#,
-                Some(SECRET),
-                true,
-                "empty sign",
-            ),
+            (br#"{"return_code":"SUCCESS"}"#, Some(SECRET), true, "unsigned JSON"),
+            (br#"{"return_code":"success","sign":""}"#, Some(SECRET), true, "empty sign"),
             (br#"{"return_code":"fail"}"#, None, false, "other code"),
             (br#"{"result":"success"}"#, None, false, "no return_code"),
             (b"success", None, true, "plain text"),
-            (
-                b"  Success \r\n",
-                Some(SECRET),
-                true,
-                "plain text, any case, trimmed",
-            ),
+            (b"  Success \r\n", Some(SECRET), true, "plain text, any case, trimmed"),
             (b"\xef\xbb\xbfsuccess", None, true, "BOM"),
             (b"successful", None, false, "longer word"),
             (b"\"success\"", None, false, "JSON string"),

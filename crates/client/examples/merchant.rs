@@ -1,0 +1,108 @@
+//! A complete merchant integration: place an order, print the pay link, and
+//! run a small receiver that verifies notifications (JSON to `notify_url`)
+//! and `return_url` form posts, then answers the signed ack.
+//!
+//! Against a local OpenVMP gateway:
+//!
+//! ```text
+//! # 1. Start a sandbox gateway; it prints the sandbox merchant's
+//! #    user_confirm_key and secret once, on first start.
+//! cargo run -p vmp-cli -- serve --listen 127.0.0.1:8080 --data-dir /tmp/vmp-demo
+//!
+//! # 2. In another terminal, with those credentials:
+//! VMP_BASE_URL=http://127.0.0.1:8080 VMP_KEY=<user_confirm_key> VMP_SECRET=<secret> \
+//!     cargo run -p vmp-client --features axum --example merchant
+//! ```
+//!
+//! The example prints the pay link on its first line; open it in a browser.
+//! Notifications and return posts are printed as they arrive. Stop it with
+//! Ctrl-C. `VMP_NOTIFY_PORT` picks the receiver's port (default: any free
+//! one on 127.0.0.1).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::post;
+use vmp_client::axum::{Ack, DeliveryKind, NotificationReceiver, VerifiedNotification};
+use vmp_client::{Amount, BuyerType, Client, ClientError, Currency, PlaceOrder, SecretString, Service, Wallet};
+
+/// Runs the receiver's handler: by now the signature and the time window
+/// are verified, so the fields can be trusted.
+async fn on_delivery(n: VerifiedNotification) -> Ack {
+    let t = &n.notification;
+    let via = match n.kind {
+        DeliveryKind::Notify => "notification",
+        DeliveryKind::ReturnForm => "return_url post",
+    };
+    println!(
+        "verified {via}: out_trade_no={} eft_trade_no={} trade_status={} total_fee={} {}",
+        t.out_trade_no, t.eft_trade_no, t.trade_status, t.total_fee, t.currency
+    );
+    if t.is_paid_sale() {
+        // A real shop marks the order paid here, idempotently (the same
+        // notification can arrive more than once), and only then acks.
+        println!("order {} is paid", t.out_trade_no);
+    }
+    n.ack()
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("set {name} (see the header of examples/merchant.rs)"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let base_url = std::env::var("VMP_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let key = env("VMP_KEY")?;
+    let secret = SecretString::from(env("VMP_SECRET")?);
+    let port: u16 = match std::env::var("VMP_NOTIFY_PORT") {
+        Ok(p) => p.parse()?,
+        Err(_) => 0,
+    };
+
+    // 1. The receiver, first, so its address can go into the order.
+    let receiver = NotificationReceiver::new(secret.clone());
+    let app = Router::new()
+        .route("/vmp/notify", post(on_delivery))
+        .route("/vmp/return", post(on_delivery))
+        .with_state(receiver);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let receiver_addr = listener.local_addr()?;
+
+    // 2. The order. Amounts are minor units: 1050 is HKD 10.50.
+    let client = Client::new(&base_url, key, secret)?.with_timeout(Duration::from_secs(10));
+    let out_trade_no = format!("DEMO{}", SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis());
+    let amount = Amount::from_minor(1050).ok_or("amount must be positive")?;
+    let order = PlaceOrder::new(
+        Service::AlipayWap,
+        Wallet::AlipayHk,
+        &out_trade_no,
+        amount,
+        Currency::Hkd,
+        "OpenVMP demo order",
+    )
+    .buyer_type(BuyerType::Others)
+    .body("1 x demo item")
+    .notify_url(format!("http://{receiver_addr}/vmp/notify"))
+    .return_url(format!("http://{receiver_addr}/vmp/return"));
+
+    let placed = match client.place_order(&order).await {
+        Ok(placed) => placed,
+        Err(e @ ClientError::Api { .. }) => {
+            return Err(format!("{e} (is VMP_SECRET the secret of VMP_KEY?)").into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!("{}", placed.pay_apptrade);
+    println!("out_trade_no: {}", placed.out_trade_no);
+    println!("eft_trade_no: {}", placed.eft_trade_no);
+    println!("waiting for notifications on http://{receiver_addr}/vmp/notify (Ctrl-C to stop)");
+
+    // 3. Serve until Ctrl-C.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

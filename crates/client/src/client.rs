@@ -1,0 +1,360 @@
+//! [`Client`]: holds the merchant's credentials and talks to the gateway.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
+use secrecy::{ExposeSecret, SecretString};
+use time::OffsetDateTime;
+use vmp_protocol::fields::UserConfirmKey;
+use vmp_protocol::{Params, ReturnStatus, sign};
+
+use crate::error::{ClientError, InvalidRequest};
+use crate::order::{OrderPlaced, PlaceOrder};
+
+/// Path of the Place an Order endpoint, appended to the base URL.
+pub const JSAPI_SERVICE_PATH: &str = "/VMP/Servlet/JSAPIService.do";
+
+/// How long a call may take, connection to last byte, unless changed.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest answer read, in bytes; VMP answers are a few hundred.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+type ClockFn = dyn Fn() -> OffsetDateTime + Send + Sync;
+
+/// A VMP API client for one merchant.
+///
+/// Cheap to clone (the connection pool is shared). `Debug` never shows
+/// the secret.
+///
+/// ```
+/// use vmp_client::{Client, SecretString};
+/// let client = Client::new("https://vmp.eftpay.com.cn", "MERCHANTKEY1",
+///     SecretString::from("s3cret"))
+///     .unwrap()
+///     .with_timeout(std::time::Duration::from_secs(10))
+///     .with_user_agent("my-shop/2.1");
+/// assert!(!format!("{client:?}").contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    user_confirm_key: String,
+    secret: SecretString,
+    timeout: Duration,
+    user_agent: String,
+    clock: Arc<ClockFn>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("user_confirm_key", &self.user_confirm_key)
+            .field("secret", &"[REDACTED]")
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the gateway at `base_url` (scheme, host and optional
+    /// port, e.g. `http://127.0.0.1:8080` or `https://vmp.eftpay.com.cn`;
+    /// endpoint paths such as [`JSAPI_SERVICE_PATH`] are appended).
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidRequest`] for a bad base URL or
+    /// `user_confirm_key`; [`ClientError::Transport`] when the HTTP stack
+    /// cannot be set up (e.g. no TLS roots).
+    pub fn new(
+        base_url: impl AsRef<str>,
+        user_confirm_key: impl Into<String>,
+        secret: SecretString,
+    ) -> Result<Self, ClientError> {
+        let base_url = normalise_base_url(base_url.as_ref())?;
+        let user_confirm_key = user_confirm_key.into();
+        UserConfirmKey::parse(&user_confirm_key).map_err(|_| InvalidRequest::UserConfirmKey)?;
+        if user_confirm_key.is_empty() {
+            return Err(InvalidRequest::UserConfirmKey.into());
+        }
+        let http = reqwest::Client::builder()
+            // A VMP call is one POST; following a redirect would turn it
+            // into a GET somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| transport(&base_url, e))?;
+        Ok(Self {
+            http,
+            base_url,
+            user_confirm_key,
+            secret,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: concat!("vmp-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            clock: Arc::new(OffsetDateTime::now_utc),
+        })
+    }
+
+    /// Sets the timeout of each call (connection to last byte of the answer).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the `User-Agent` header (default `vmp-client/VERSION`). An
+    /// invalid header value makes calls fail with
+    /// [`InvalidRequest::UserAgent`].
+    #[must_use]
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Replaces the clock that stamps `time` (default: the system clock).
+    /// Whatever the clock's offset, `time` is written in UTC+8.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Uses a preconfigured `reqwest::Client` (proxies, custom roots…).
+    /// Redirects should stay disabled on it.
+    #[must_use]
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The merchant's `user_confirm_key`.
+    pub fn user_confirm_key(&self) -> &str {
+        &self.user_confirm_key
+    }
+
+    /// Checks and signs a Place an Order request without sending it: the
+    /// exact parameters [`Client::place_order`] would POST.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidRequest`] as [`PlaceOrder::to_params`].
+    pub fn prepare_order(&self, order: &PlaceOrder) -> Result<Params, ClientError> {
+        let mut params = order.to_params(&self.user_confirm_key, (self.clock)())?;
+        sign::sign_in_place(self.secret.expose_secret(), &mut params);
+        Ok(params)
+    }
+
+    /// Places an order: checks the request (nothing is sent when it is
+    /// invalid), signs it, POSTs it to `JSAPIService.do`, verifies the
+    /// answer's signature and returns the pay link.
+    ///
+    /// The call is idempotent at the gateway: re-sending the same order
+    /// (same `out_trade_no`, same fields) after a [`ClientError::Transport`]
+    /// or [`ClientError::Timeout`] returns the first answer again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
+    /// use vmp_client::{Amount, Currency, PlaceOrder, ReturnStatus, Service, Wallet, ClientError};
+    /// let order = PlaceOrder::new(Service::PaymeWeb, Wallet::Payme, "ORDER-9",
+    ///     Amount::parse("0.81").unwrap(), Currency::Hkd, "Sandbox success");
+    /// match client.place_order(&order).await {
+    ///     Ok(placed) => println!("{}", placed.pay_apptrade),
+    ///     Err(e) if e.api_code() == Some(ReturnStatus::DuplicateOrder) => {
+    ///         eprintln!("ORDER-9 was already used for another order")
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// See [`ClientError`]: `InvalidRequest` (nothing sent), `Transport`,
+    /// `Timeout`, `HttpStatus`, `Decode`, `BadAnswerSignature`, and `Api`
+    /// for every `return_status` other than `00`.
+    pub async fn place_order(&self, order: &PlaceOrder) -> Result<OrderPlaced, ClientError> {
+        let params = self.prepare_order(order)?;
+        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
+        OrderPlaced::from_answer(answer, order.out_trade_no(), &self.user_confirm_key)
+            .map_err(|message| ClientError::Decode { message })
+    }
+
+    /// POSTs signed `params` to `path` and returns the verified answer when
+    /// its `return_status` is `00`.
+    async fn call(&self, path: &str, params: &Params) -> Result<Params, ClientError> {
+        let user_agent = HeaderValue::try_from(self.user_agent.as_str()).map_err(|_| InvalidRequest::UserAgent)?;
+        let url = format!("{}{path}", self.base_url);
+        let sent = self
+            .http
+            .post(&url)
+            .timeout(self.timeout)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(USER_AGENT, user_agent)
+            .body(params.to_json())
+            .send()
+            .await;
+        let mut response = sent.map_err(|e| self.request_error(&url, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ClientError::HttpStatus { status: status.as_u16() });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_error(&url, e))? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(ClientError::Decode { message: format!("answer larger than {MAX_ANSWER_BYTES} bytes") });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        self.check_answer(&body)
+    }
+
+    /// Reads and verifies an answer body.
+    ///
+    /// Answers with `return_status >= 00` are signed and must verify, with
+    /// one exception: a `10` (signature refused) answer is signed with the
+    /// secret the gateway holds, which by definition is not ours, so it is
+    /// reported as the refusal it is. Negative codes are unsigned.
+    fn check_answer(&self, body: &[u8]) -> Result<Params, ClientError> {
+        let answer = Params::from_json(body).map_err(|e| ClientError::Decode { message: e.to_string() })?;
+        let status = answer
+            .get("return_status")
+            .ok_or_else(|| ClientError::Decode { message: "the answer has no return_status".to_owned() })?
+            .to_owned();
+        let code = ReturnStatus::from_code(&status);
+        let api_error = |answer: &Params| ClientError::Api {
+            status: status.clone(),
+            code,
+            message: answer.get("return_char").unwrap_or_default().to_owned(),
+        };
+        if !status.starts_with('-')
+            && let Err(e) = sign::verify(self.secret.expose_secret(), &answer)
+        {
+            return Err(if code == Some(ReturnStatus::SignatureError) {
+                api_error(&answer)
+            } else {
+                ClientError::BadAnswerSignature(e)
+            });
+        }
+        if code == Some(ReturnStatus::Accepted) { Ok(answer) } else { Err(api_error(&answer)) }
+    }
+
+    fn request_error(&self, url: &str, e: reqwest::Error) -> ClientError {
+        if e.is_timeout() { ClientError::Timeout { after: self.timeout } } else { transport(url, e) }
+    }
+}
+
+fn transport(url: &str, e: reqwest::Error) -> ClientError {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    ClientError::Transport { url: url.to_owned(), detail, source: e }
+}
+
+fn normalise_base_url(s: &str) -> Result<String, InvalidRequest> {
+    let bad = || InvalidRequest::BaseUrl(s.to_owned());
+    let url = url::Url::parse(s).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none_or(str::is_empty)
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::new("http://127.0.0.1:9", "KEY1", SecretString::from("s3cret-value")).unwrap()
+    }
+
+    #[test]
+    fn base_urls_are_normalised_and_checked() {
+        for (given, want) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("https://vmp.eftpay.com.cn", "https://vmp.eftpay.com.cn"),
+            ("https://gw.example/prefix/", "https://gw.example/prefix"),
+        ] {
+            assert_eq!(normalise_base_url(given).unwrap(), want, "{given}");
+        }
+        for bad in ["", "vmp.eftpay.com.cn", "ftp://x.example", "http://x.example/?a=1", "http://u:p@x.example"] {
+            assert!(normalise_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_checked() {
+        for bad in ["", "with space", "thirteen-char"] {
+            assert!(Client::new("http://127.0.0.1:9", bad, SecretString::from("s")).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let text = format!("{:?}", client());
+        assert!(!text.contains("s3cret-value"), "{text}");
+        assert!(text.contains("[REDACTED]"));
+        assert!(text.contains("KEY1"));
+    }
+
+    #[test]
+    fn answers_are_verified_before_they_are_believed() {
+        let c = client();
+        let signed = |p: Params, secret: &str| {
+            let mut p = p;
+            sign::sign_in_place(secret, &mut p);
+            p.to_json()
+        };
+        let ok = Params::new().with("return_status", "00").with("return_char", "").with("time", "20240101120000");
+        assert!(c.check_answer(signed(ok.clone(), "s3cret-value").as_bytes()).is_ok());
+        assert!(matches!(
+            c.check_answer(signed(ok.clone(), "other").as_bytes()),
+            Err(ClientError::BadAnswerSignature(_))
+        ));
+        assert!(matches!(
+            c.check_answer(ok.to_json().as_bytes()),
+            Err(ClientError::BadAnswerSignature(vmp_protocol::SignatureError::Missing))
+        ));
+        let dup = ok.clone().with("return_status", "03");
+        assert!(matches!(
+            c.check_answer(signed(dup.clone(), "other").as_bytes()),
+            Err(ClientError::BadAnswerSignature(_))
+        ));
+        assert_eq!(
+            c.check_answer(signed(dup, "s3cret-value").as_bytes()).unwrap_err().api_code(),
+            Some(ReturnStatus::DuplicateOrder)
+        );
+        // A `10` cannot verify with our secret: it is reported as a `10`.
+        let refused = ok.clone().with("return_status", "10");
+        assert_eq!(
+            c.check_answer(signed(refused, "gateway-secret").as_bytes()).unwrap_err().api_code(),
+            Some(ReturnStatus::SignatureError)
+        );
+        // Negative codes are unsigned.
+        let neg = Params::new().with("return_status", "-13").with("return_char", "parameter error");
+        let err = c.check_answer(neg.to_json().as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Api { status, code: Some(ReturnStatus::InvalidParameter), message } if status == "-13" && message == "parameter error"),
+            "{err:?}"
+        );
+        for bad in [&b"<html>"[..], b"", br#"{"a":"1"}"#] {
+            assert!(matches!(c.check_answer(bad), Err(ClientError::Decode { .. })), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The SDK against the real gateway, spawned in-process on 127.0.0.1:0,
+//! plus a few fake gateways for answers the real one never gives.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use vmp_client::{
+    Amount, Client, ClientError, Currency, InvalidRequest, Lang, Params, PayScene, PlaceOrder, ReturnStatus,
+    SecretString, Service, Wallet,
+};
+use vmp_protocol::sign;
+use vmp_server::{Application, Settings};
+
+/// A gateway on a free port with a fresh store; stops when dropped.
+struct Gateway {
+    base_url: String,
+    key: String,
+    secret: String,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::new(dir.path());
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(settings).await.unwrap();
+        let base_url = format!("http://{}", app.local_addr());
+        let merchant = app.bootstrap_merchant().unwrap();
+        let key = merchant.key.clone();
+        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self { base_url, key, secret, _stop: stop, _dir: dir }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.base_url, &self.key, SecretString::from(self.secret.clone())).unwrap()
+    }
+}
+
+fn amount(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+fn order(service: Service, wallet: Wallet, out_trade_no: &str) -> PlaceOrder {
+    PlaceOrder::new(service, wallet, out_trade_no, amount(1050), Currency::Hkd, "SDK test")
+}
+
+#[tokio::test]
+async fn places_an_order_for_every_seed_service() {
+    // Arrange
+    let gw = Gateway::start().await;
+    let client = gw.client();
+    for (i, service) in Service::ALL.iter().copied().enumerate() {
+        let wallet = service.wallets()[0];
+        let out_trade_no = format!("SDK{i:03}");
+        let mut o = order(service, wallet, &out_trade_no)
+            .body("1 x item")
+            .tid("T-1")
+            .notify_url("http://127.0.0.1:9/notify")
+            .return_url("http://127.0.0.1:9/return")
+            .active_time(600);
+        if service.supports_lang() {
+            o = o.lang(Lang::En);
+        }
+
+        // Act
+        let placed = client.place_order(&o).await.unwrap_or_else(|e| panic!("{service}: {e}"));
+
+        // Assert
+        assert!(
+            placed.pay_apptrade.starts_with(&format!("{}/VMP/", gw.base_url)),
+            "{service}: {}",
+            placed.pay_apptrade
+        );
+        assert!(placed.pay_apptrade.contains(&out_trade_no), "{service}");
+        assert!(
+            !placed.eft_trade_no.is_empty() && placed.eft_trade_no.bytes().all(|b| b.is_ascii_digit()),
+            "{service}: eft_trade_no {}",
+            placed.eft_trade_no
+        );
+        assert_eq!(placed.out_trade_no, out_trade_no);
+        assert_eq!(placed.user_confirm_key, gw.key);
+        assert_eq!(placed.pay_type.as_deref(), Some(service.pay_type()));
+        assert_eq!(placed.wallet.as_deref(), Some(wallet.code()));
+        assert_eq!(placed.fee_type.as_deref(), Some("HKD"));
+        assert_eq!(placed.transaction_amount.as_deref(), Some("10.50"));
+        assert_eq!(placed.tid.as_deref(), Some("T-1"));
+        assert_eq!(placed.answer.get("return_status"), Some("00"));
+    }
+}
+
+#[tokio::test]
+async fn every_wallet_and_scene_of_every_service_is_accepted() {
+    let gw = Gateway::start().await;
+    let client = gw.client();
+    let mut n = 0;
+    for service in Service::ALL.iter().copied() {
+        let scenes = service.spec().unwrap().pay_scenes;
+        for wallet in service.wallets() {
+            for scene in scenes {
+                n += 1;
+                let o = order(service, wallet, &format!("COMBO{n}")).pay_scene(scene.parse::<PayScene>().unwrap());
+                client.place_order(&o).await.unwrap_or_else(|e| panic!("{service} {wallet} {scene}: {e}"));
+            }
+        }
+    }
+    assert!(n >= 13, "{n} combinations");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_reported_as_api_error_code_10() {
+    let gw = Gateway::start().await;
+    let client = Client::new(&gw.base_url, &gw.key, SecretString::from("not-the-secret")).unwrap();
+
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "WRONGSECRET")).await.unwrap_err();
+
+    match &err {
+        ClientError::Api { status, code, message } => {
+            assert_eq!(status, "10");
+            assert_eq!(*code, Some(ReturnStatus::SignatureError));
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected Api 10, got {other:?}"),
+    }
+    assert!(err.to_string().contains("return_status 10"), "{err}");
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_reported_as_api_error_code_minus_13() {
+    let gw = Gateway::start().await;
+    let client = Client::new(&gw.base_url, "NOSUCHKEY", SecretString::from("x")).unwrap();
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "NOKEY")).await.unwrap_err();
+    assert_eq!(err.api_code(), Some(ReturnStatus::InvalidParameter), "{err}");
+}
+
+#[tokio::test]
+async fn a_reused_out_trade_no_is_code_03_and_an_identical_retry_replays() {
+    let gw = Gateway::start().await;
+    let client = gw.client();
+    let first = order(Service::OctOnline, Wallet::Oct, "DUP1");
+    let placed = client.place_order(&first).await.unwrap();
+
+    let again = client.place_order(&first).await.unwrap();
+    assert_eq!(again.eft_trade_no, placed.eft_trade_no);
+
+    let different = PlaceOrder::new(Service::OctOnline, Wallet::Oct, "DUP1", amount(2000), Currency::Hkd, "SDK test");
+    let err = client.place_order(&different).await.unwrap_err();
+    assert_eq!(err.api_code(), Some(ReturnStatus::DuplicateOrder), "{err}");
+}
+
+#[tokio::test]
+async fn a_wrong_combination_is_refused_before_anything_is_sent() {
+    // Nothing listens on this port: a request that went out would be a
+    // Transport error, not InvalidRequest.
+    let unreachable = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let client = Client::new(format!("http://{unreachable}"), "KEY1", SecretString::from("s")).unwrap();
+    let cases = [
+        (order(Service::AlipayWap, Wallet::WechatHk, "C1"), "wallet WECHATHK"),
+        (order(Service::AlipayWap, Wallet::AlipayHk, "C2").pay_scene(PayScene::Web), "pay_scene WEB"),
+        (order(Service::WechatMobileH5, Wallet::WechatHk, "C3").lang(Lang::Cn), "lang"),
+        (order(Service::AlipayWap, Wallet::AlipayHk, "C4").return_url("https://m.example/r?a=1"), "return_url"),
+    ];
+    for (o, what) in cases {
+        let err = client.place_order(&o).await.unwrap_err();
+        assert!(matches!(err, ClientError::InvalidRequest(_)), "{what}: {err:?}");
+        assert!(err.to_string().contains(what), "{what}: {err}");
+    }
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::WechatHk, "C5")).await.unwrap_err();
+    assert!(matches!(err, ClientError::InvalidRequest(InvalidRequest::Wallet { .. })));
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_is_a_transport_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let client = Client::new(format!("http://127.0.0.1:{port}"), "KEY1", SecretString::from("s")).unwrap();
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "T1")).await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    let text = err.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[tokio::test]
+async fn a_silent_gateway_is_a_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accepts connections and never answers.
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let client = Client::new(format!("http://{addr}"), "KEY1", SecretString::from("s"))
+        .unwrap()
+        .with_timeout(Duration::from_millis(300));
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "T2")).await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
+    hold.abort();
+}
+
+/// Request bodies and user agents a fake gateway received.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A fake gateway answering `answer(request_body)`; records what it got.
+async fn fake_gateway(answer: impl Fn(&Params) -> String + Clone + Send + Sync + 'static) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let app = Router::new().route(
+        "/VMP/Servlet/JSAPIService.do",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let answer = answer.clone();
+            let record = record.clone();
+            async move {
+                let ua = headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                record.lock().unwrap().push((body.clone(), ua));
+                answer(&Params::from_json(body.as_bytes()).unwrap())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), seen)
+}
+
+fn signed_answer(secret: &str, request: &Params, tweak: impl Fn(&mut Params)) -> String {
+    let mut a = Params::new()
+        .with("return_status", "00")
+        .with("return_char", "")
+        .with("pay_apptrade", "http://gw.example/VMP/wap/payPage?x=1")
+        .with("user_confirm_key", request.get("user_confirm_key").unwrap())
+        .with("out_trade_no", request.get("out_trade_no").unwrap())
+        .with("eft_trade_no", "0100000000000001")
+        .with("time", request.get("time").unwrap());
+    tweak(&mut a);
+    sign::sign_in_place(secret, &mut a);
+    a.to_json()
+}
+
+#[tokio::test]
+async fn requests_are_compact_signed_json_with_utc8_time_and_no_empty_fields() {
+    let (base, seen) = fake_gateway(|req| signed_answer("s3cret", req, |_| {})).await;
+    let fixed = time::macros::datetime!(2024-01-01 04:00:00 UTC);
+    let client = Client::new(&base, "KEY1", SecretString::from("s3cret"))
+        .unwrap()
+        .with_clock(move || fixed)
+        .with_user_agent("shop/1.0");
+
+    let placed =
+        client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "REQ1").body("").tid("")).await.unwrap();
+
+    assert_eq!(placed.eft_trade_no, "0100000000000001");
+    let seen = seen.lock().unwrap();
+    let (body, ua) = &seen[0];
+    assert_eq!(ua.as_deref(), Some("shop/1.0"));
+    assert!(!body.contains(": ") && !body.contains('\n'), "compact: {body}");
+    let p = Params::from_json(body.as_bytes()).unwrap();
+    assert_eq!(sign::verify("s3cret", &p), Ok(()));
+    assert_eq!(p.get("time"), Some("20240101120000"));
+    assert_eq!(p.get("payType"), Some("Alipay"));
+    assert_eq!(p.get("fee_type"), Some("HKD"));
+    assert_eq!(p.get("transaction_amount"), Some("10.50"));
+    assert!(!p.contains("body") && !p.contains("tid"), "{body}");
+    assert!(p.iter().all(|(_, v)| !v.is_empty()), "{body}");
+}
+
+#[tokio::test]
+async fn a_forged_answer_is_rejected() {
+    let (base, _) = fake_gateway(|req| signed_answer("someone-else", req, |_| {})).await;
+    let client = Client::new(&base, "KEY1", SecretString::from("s3cret")).unwrap();
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "F1")).await.unwrap_err();
+    assert!(matches!(err, ClientError::BadAnswerSignature(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_answer_for_another_order_is_rejected() {
+    let (base, _) = fake_gateway(|req| {
+        signed_answer("s3cret", req, |a| {
+            a.set("out_trade_no", "SOMETHING-ELSE");
+        })
+    })
+    .await;
+    let client = Client::new(&base, "KEY1", SecretString::from("s3cret")).unwrap();
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "F2")).await.unwrap_err();
+    assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_clock_far_off_gets_code_12_from_the_gateway() {
+    let gw = Gateway::start().await;
+    let client = gw.client().with_clock(|| OffsetDateTime::now_utc() - time::Duration::hours(8));
+    let err = client.place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "CLOCK1")).await.unwrap_err();
+    assert_eq!(err.api_code(), Some(ReturnStatus::TimeMismatch), "{err}");
+}
+
+#[test]
+fn debug_of_the_client_does_not_show_the_secret() {
+    let client = Client::new("http://127.0.0.1:9", "KEY1", SecretString::from("very-secret-value")).unwrap();
+    let text = format!("{client:?} {client:#?}");
+    assert!(!text.contains("very-secret-value"), "{text}");
+}
