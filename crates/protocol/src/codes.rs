@@ -37,6 +37,8 @@ pub enum ReturnStatus {
     MerchantUnusable,
     /// `24` — upstream (wallet channel) failure.
     UpstreamError,
+    /// `31` — refund failed: the order does not exist.
+    RefundOrderNotExist,
     /// `54` — close failed, order already paid.
     CloseFailedPaid,
     /// `-1` — system exception.
@@ -59,7 +61,7 @@ pub enum ReturnStatus {
 
 impl ReturnStatus {
     /// Every variant, for tables and tests.
-    pub const ALL: [ReturnStatus; 24] = [
+    pub const ALL: [ReturnStatus; 25] = [
         Self::Accepted,
         Self::PaySceneNotSupported,
         Self::DuplicateOrder,
@@ -75,6 +77,7 @@ impl ReturnStatus {
         Self::InvalidPayType,
         Self::MerchantUnusable,
         Self::UpstreamError,
+        Self::RefundOrderNotExist,
         Self::CloseFailedPaid,
         Self::SystemError,
         Self::NoSecret,
@@ -104,6 +107,7 @@ impl ReturnStatus {
             Self::InvalidPayType => "20",
             Self::MerchantUnusable => "22",
             Self::UpstreamError => "24",
+            Self::RefundOrderNotExist => "31",
             Self::CloseFailedPaid => "54",
             Self::SystemError => "-1",
             Self::NoSecret => "-11",

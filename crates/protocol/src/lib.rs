@@ -15,6 +15,7 @@
 //! - [`catalogue`] — the ten Place an Order services as data.
 //! - [`codes`] — [`ReturnStatus`], every `return_status` code.
 //! - [`preorder`] — the typed Place an Order request and answer.
+//! - [`ops`] — Query, Refund, RefundStatusQuery and Close requests.
 //! - [`answer`] — building signed and unsigned answers.
 //! - [`retry`] — the notification retry schedule (pure policy).
 //! - [`sandbox`] — magic amounts that force sandbox outcomes.
@@ -27,6 +28,7 @@ pub mod catalogue;
 pub mod codes;
 pub mod fields;
 pub mod notify;
+pub mod ops;
 pub mod params;
 pub mod preorder;
 pub mod retry;

@@ -1,5 +1,6 @@
 //! [`ApiError`]: every way a VMP request can fail, mapped to the wire once.
 
+use vmp_protocol::ops::OpsError;
 use vmp_protocol::{ParamsError, PreOrderError, ReturnStatus, SignatureError};
 
 use crate::store::StoreError;
@@ -52,6 +53,42 @@ pub enum ApiError {
     /// `out_trade_no` already used by a different order.
     #[error("transaction already exists: out_trade_no must be unique")]
     DuplicateOrder,
+    /// Query / refund / close validation failed.
+    #[error("{0}")]
+    Ops(#[from] OpsError),
+    /// The order does not exist (for this merchant).
+    #[error("TRADE_NOT_EXIST: no such order for this merchant")]
+    TradeNotExist,
+    /// The refund does not exist.
+    #[error("REFUND_TRADE_NOT_EXIST: no such refund for this order")]
+    RefundNotExist,
+    /// A refund names an order that does not exist.
+    #[error("refund failed: the order does not exist")]
+    RefundOrderNotExist,
+    /// Refund of an order that is not paid.
+    #[error("refund failed: only paid orders can be refunded (trade awaiting payment or failed)")]
+    NotPaid,
+    /// Refund of a closed order.
+    #[error("refund failed: the trade is closed")]
+    TradeClosed,
+    /// Cumulative refunds would exceed the order amount.
+    #[error("refund amount wrong: refunds may not exceed the order amount (refundable now: {0})")]
+    RefundExceeds(String),
+    /// `out_refund_no` already used by a different refund.
+    #[error("duplicate refund: out_refund_no already used by a different refund")]
+    DuplicateRefund,
+    /// `wallet` does not match the order or the service.
+    #[error("wallet must match the original order ({0})")]
+    WalletMismatch(String),
+    /// `payType` does not match the order.
+    #[error("payType must match the original order ({0})")]
+    PayTypeMismatch(String),
+    /// `total_fee` is not the order amount.
+    #[error("parameter error: check total_fee (the order amount is {0})")]
+    TotalFeeMismatch(String),
+    /// Close of a paid order.
+    #[error("close failed: the trade is already paid")]
+    CloseFailedPaid,
     /// Sandbox magic amount `.44`: the wallet produced no payment QR code.
     #[error("upstream error: server error, no payment QR code (sandbox amount .44)")]
     UpstreamNoQrCode,
@@ -75,6 +112,17 @@ impl ApiError {
             Self::PreOrder(e) => e.return_status(),
             Self::DuplicateOrder => ReturnStatus::DuplicateOrder,
             Self::UpstreamNoQrCode => ReturnStatus::UpstreamError,
+            Self::Ops(e) => e.return_status(),
+            Self::TradeNotExist | Self::RefundNotExist => ReturnStatus::TradeNotExist,
+            Self::RefundOrderNotExist => ReturnStatus::RefundOrderNotExist,
+            Self::NotPaid => ReturnStatus::NotPaid,
+            Self::TradeClosed => ReturnStatus::AlreadyPaidOrClosed,
+            Self::RefundExceeds(_) => ReturnStatus::RefundExceedsAmount,
+            Self::DuplicateRefund => ReturnStatus::DuplicateRefund,
+            Self::WalletMismatch(_) => ReturnStatus::WalletRestricted,
+            Self::PayTypeMismatch(_) => ReturnStatus::InvalidPayType,
+            Self::TotalFeeMismatch(_) => ReturnStatus::InvalidParameter,
+            Self::CloseFailedPaid => ReturnStatus::CloseFailedPaid,
             Self::Store(_) => ReturnStatus::SystemError,
         }
     }

@@ -11,6 +11,7 @@
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`orders`] — Place an Order as a domain operation.
 //! - [`lifecycle`] — the order state machine and sandbox outcomes.
+//! - [`aftersale`] — query, refund, refund status and close.
 //! - [`notifier`] — the notification outbox worker.
 //! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aftersale;
 pub mod clock;
 pub mod config;
 pub mod error;

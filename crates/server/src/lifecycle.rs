@@ -93,6 +93,18 @@ pub async fn buyer_action(
     }
 }
 
+/// Closes a pending order at the merchant's request (no notification: the
+/// merchant asked). A no-op on final orders.
+///
+/// # Errors
+/// When the store fails.
+pub async fn close_unpaid(state: &AppState, order: &OrderRecord) -> Result<SettleOutcome, StoreError> {
+    let now = state.clock().now();
+    let mut copy = order.clone();
+    copy.notify_url = None;
+    settle(state, &copy, TRADE_CLOSED, None, now).await
+}
+
 /// Closes every pending order whose `active_time` has run out. Returns how
 /// many were closed by this call.
 ///

@@ -84,6 +84,7 @@ impl Notifier {
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
         while self.in_flight.try_join_next().is_some() {}
         lifecycle::expire_due(&self.state).await?;
+        crate::aftersale::complete_due_refunds(&self.state).await?;
         let free = self.permits.available_permits();
         if free == 0 {
             return Ok(0);

@@ -72,6 +72,7 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         final_at: None,
         transaction_id: None,
         card_scheme: None,
+        refunded_minor: 0,
     };
     let fingerprint = record.fingerprint.clone();
     let stored = match state.store().place_order(record).await? {

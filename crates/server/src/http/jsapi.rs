@@ -1,4 +1,5 @@
-//! `POST /VMP/Servlet/JSAPIService.do`: the request path of DESIGN.md.
+//! `POST /VMP/Servlet/JSAPIService.do` and `QRcodeTradeQuery.do`: the
+//! request path of DESIGN.md.
 //!
 //! body → [`Params`] → merchant → `time` window → signature → service
 //! dispatch → domain → signed answer.
@@ -7,29 +8,64 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response;
 use secrecy::ExposeSecret;
-use vmp_protocol::{Params, VmpTime, pre_order_service, sign};
+use vmp_protocol::{Params, VmpTime, ops, pre_order_service, sign};
 
 use super::{read_body, render};
 use crate::error::ApiError;
 use crate::merchant::{Merchant, MerchantStatus};
-use crate::orders;
 use crate::state::AppState;
+use crate::{aftersale, orders};
+
+/// Which servlet a request came to.
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    /// `JSAPIService.do`: dispatch on `service`.
+    JsApi,
+    /// `QRcodeTradeQuery.do`: a query, no `service`.
+    TradeQuery,
+}
 
 pub(crate) async fn jsapi_service(State(state): State<AppState>, body: Body) -> Response {
+    serve(state, body, Endpoint::JsApi).await
+}
+
+pub(crate) async fn trade_query(State(state): State<AppState>, body: Body) -> Response {
+    serve(state, body, Endpoint::TradeQuery).await
+}
+
+async fn serve(state: AppState, body: Body, endpoint: Endpoint) -> Response {
     let mut merchant = None;
-    let result = handle(&state, body, &mut merchant).await;
+    let result = handle(&state, body, endpoint, &mut merchant).await;
     render(&state, result, merchant.as_ref())
 }
 
-async fn handle(state: &AppState, body: Body, merchant_out: &mut Option<Merchant>) -> Result<Params, ApiError> {
+async fn handle(
+    state: &AppState,
+    body: Body,
+    endpoint: Endpoint,
+    merchant_out: &mut Option<Merchant>,
+) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
     let merchant = authenticate(state, &params, merchant_out).await?;
+    if let Endpoint::TradeQuery = endpoint {
+        return aftersale::query(state, &merchant, &params).await;
+    }
     let service = params.get("service").ok_or(ApiError::MissingService)?;
     if pre_order_service(service).is_some() {
         return Ok(orders::place_order(state, &merchant, &params).await?.to_params());
     }
-    Err(ApiError::UnknownService)
+    if let Some(refund) = ops::refund_service(service) {
+        return aftersale::refund(state, &merchant, refund, &params).await;
+    }
+    if let Some(wallets) = ops::close_service(service) {
+        return aftersale::close(state, &merchant, wallets, &params).await;
+    }
+    match service {
+        ops::SERVICE_COMMON_QUERY => aftersale::query(state, &merchant, &params).await,
+        ops::SERVICE_REFUND_STATUS_QUERY => aftersale::refund_status(state, &merchant, &params).await,
+        _ => Err(ApiError::UnknownService),
+    }
 }
 
 /// Merchant lookup, status, `time` window and signature, in that order. The

@@ -23,6 +23,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/VMP/Servlet/JSAPIService.do", post(jsapi::jsapi_service))
+        .route("/VMP/Servlet/QRcodeTradeQuery.do", post(jsapi::trade_query))
         .route("/VMP/wap/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
         .route("/VMP/web/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
         .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))

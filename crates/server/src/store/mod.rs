@@ -115,6 +115,8 @@ pub struct OrderRecord {
     pub transaction_id: Option<String>,
     /// Card scheme for card payments (MPGS, AE).
     pub card_scheme: Option<String>,
+    /// Sum of refunds (completed and in progress), minor units.
+    pub refunded_minor: i64,
 }
 
 /// What [`Store::place_order`] did.
@@ -230,6 +232,85 @@ pub struct AttemptRow {
     pub excerpt: String,
 }
 
+/// A refund to apply to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    /// The order.
+    pub eft_trade_no: String,
+    /// The merchant.
+    pub user_confirm_key: String,
+    /// The merchant's refund number.
+    pub out_refund_no: String,
+    /// Idempotency fingerprint of the request.
+    pub fingerprint: String,
+    /// Refund service.
+    pub service: String,
+    /// Amount, minor units.
+    pub amount_minor: i64,
+    /// Amount as sent.
+    pub amount_text: String,
+    /// Reason, if sent.
+    pub reason: Option<String>,
+    /// Apply-refund: stored `PROCESSING`, completed at `complete_after`.
+    pub complete_after: Option<i64>,
+    /// Where to notify an apply-refund's completion.
+    pub notify_url: Option<String>,
+    /// Now, unix seconds.
+    pub at: i64,
+}
+
+/// A stored refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    /// Row id.
+    pub id: i64,
+    /// The order.
+    pub eft_trade_no: String,
+    /// The merchant.
+    pub user_confirm_key: String,
+    /// The merchant's refund number.
+    pub out_refund_no: String,
+    /// Idempotency fingerprint.
+    pub fingerprint: String,
+    /// Refund service.
+    pub service: String,
+    /// Amount, minor units.
+    pub amount_minor: i64,
+    /// Amount as sent.
+    pub amount_text: String,
+    /// Reason.
+    pub reason: Option<String>,
+    /// `SUCCESS`, `PROCESSING` or `FAIL`.
+    pub status: String,
+    /// `TRADE_REFUND` or `TRADE_CLOSED`.
+    pub trade_status: String,
+    /// Completion notification target.
+    pub notify_url: Option<String>,
+    /// Created, unix seconds.
+    pub created_at: i64,
+    /// When an apply-refund completes.
+    pub complete_after: Option<i64>,
+    /// Completed, unix seconds.
+    pub completed_at: Option<i64>,
+}
+
+/// What [`Store::refund`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Stored; the order as updated.
+    Applied(RefundRecord, OrderRecord),
+    /// This `out_refund_no` exists already; the stored refund and order.
+    Existing(RefundRecord, OrderRecord),
+    /// The order is not paid (pending or failed).
+    NotPaid(OrderRecord),
+    /// The order is closed (fully refunded, or closed unpaid).
+    Closed(OrderRecord),
+    /// The refund would take the total past the order amount.
+    Exceeds(OrderRecord),
+    /// No such order.
+    NotFound,
+}
+
 /// Counters that show how the group-commit writer behaves.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -314,6 +395,22 @@ pub trait Store: Send + Sync + 'static {
     fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<NotificationRow>>;
     /// Attempts of one notification, in order.
     fn attempts_for_notification(&self, id: i64) -> StoreFuture<'_, Vec<AttemptRow>>;
+    /// Applies a refund atomically: uniqueness of `out_refund_no`, the order
+    /// state, and the running total are all checked in the writer's transaction.
+    fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome>;
+    /// Completes an in-progress apply-refund and queues its notification.
+    /// `false` if it was not in progress.
+    fn complete_refund(&self, id: i64, at: i64, notification: Option<NewNotification>) -> StoreFuture<'_, bool>;
+    /// A refund by merchant and `out_refund_no`.
+    fn refund_by_out_refund_no<'a>(
+        &'a self,
+        key: &'a str,
+        out_refund_no: &'a str,
+    ) -> StoreFuture<'a, Option<RefundRecord>>;
+    /// Apply-refunds due for completion.
+    fn due_refunds(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<RefundRecord>>;
+    /// Sum of refund amounts of an order (from the refunds table).
+    fn refunds_total<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, i64>;
     /// Group-commit counters.
     fn writer_stats(&self) -> &WriterStats;
     /// Finishes queued writes and closes connections.

@@ -17,12 +17,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{
-    AttemptRecord, AttemptRow, NewMerchant, NotificationRow, OrderRecord, PlaceOutcome, SettleOutcome, Settlement,
-    Store, StoreError, StoreFuture, WriterStats,
+    AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
+    RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
@@ -37,14 +37,20 @@ enum WriteOp {
     Settle(Box<Settlement>, Reply<SettleOutcome>),
     Claim { now: i64, lease_until: i64, limit: i64, reply: Reply<Vec<NotificationRow>> },
     Attempt(Box<AttemptRecord>, Reply<()>),
+    Refund(Box<NewRefund>, Reply<RefundOutcome>),
+    CompleteRefund { id: i64, at: i64, notification: Option<Box<NewNotification>>, reply: Reply<bool> },
 }
 
 /// A write's result, held until the batch commits.
+// Results live for one batch in one Vec; boxing them would only add allocations.
+#[allow(clippy::large_enum_variant)]
 enum Done {
     PlaceOrder(Result<PlaceOutcome, StoreError>, Reply<PlaceOutcome>),
     Settle(Result<SettleOutcome, StoreError>, Reply<SettleOutcome>),
     Claim(Result<Vec<NotificationRow>, StoreError>, Reply<Vec<NotificationRow>>),
     Attempt(Result<(), StoreError>, Reply<()>),
+    Refund(Result<RefundOutcome, StoreError>, Reply<RefundOutcome>),
+    CompleteRefund(Result<bool, StoreError>, Reply<bool>),
 }
 
 impl Done {
@@ -55,6 +61,8 @@ impl Done {
             Done::Settle(r, tx) => drop(tx.send(r)),
             Done::Claim(r, tx) => drop(tx.send(r)),
             Done::Attempt(r, tx) => drop(tx.send(r)),
+            Done::Refund(r, tx) => drop(tx.send(r)),
+            Done::CompleteRefund(r, tx) => drop(tx.send(r)),
         }
     }
 
@@ -67,6 +75,8 @@ impl Done {
             Done::Settle(_, tx) => drop(tx.send(err())),
             Done::Claim(_, tx) => drop(tx.send(err())),
             Done::Attempt(_, tx) => drop(tx.send(err())),
+            Done::Refund(_, tx) => drop(tx.send(err())),
+            Done::CompleteRefund(_, tx) => drop(tx.send(err())),
         }
     }
 }
@@ -149,70 +159,72 @@ async fn writer_loop(
     let _ = conn.close().await;
 }
 
+impl WriteOp {
+    /// The op was not run (its batch failed before or around it).
+    fn skipped(self) -> Done {
+        match self {
+            WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
+            WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
+            WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
+            WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
+            WriteOp::Refund(_, r) => Done::Refund(Err(StoreError::WriterStopped), r),
+            WriteOp::CompleteRefund { reply, .. } => Done::CompleteRefund(Err(StoreError::WriterStopped), reply),
+        }
+    }
+
+    /// Runs the op inside the batch transaction. A database error aborts
+    /// the batch; the op's waiter is answered when the batch ends.
+    async fn run(self, conn: &mut SqliteConnection) -> Result<Done, (sqlx::Error, Done)> {
+        macro_rules! step {
+            ($fut:expr, $variant:ident, $reply:expr) => {
+                match $fut.await {
+                    Ok(v) => Ok(Done::$variant(Ok(v), $reply)),
+                    Err(e) => Err((e, Done::$variant(Err(StoreError::WriterStopped), $reply))),
+                }
+            };
+        }
+        match self {
+            WriteOp::PlaceOrder(order, reply) => match insert_order(conn, &order).await {
+                Ok(r) => Ok(Done::PlaceOrder(r, reply)),
+                Err(e) => Err((e, Done::PlaceOrder(Err(StoreError::WriterStopped), reply))),
+            },
+            WriteOp::Settle(s, reply) => step!(settle(conn, &s), Settle, reply),
+            WriteOp::Claim { now, lease_until, limit, reply } => {
+                step!(claim(conn, now, lease_until, limit), Claim, reply)
+            }
+            WriteOp::Attempt(a, reply) => step!(record_attempt(conn, &a), Attempt, reply),
+            WriteOp::Refund(r, reply) => step!(refund(conn, &r), Refund, reply),
+            WriteOp::CompleteRefund { id, at, notification, reply } => {
+                step!(complete_refund(conn, id, at, notification.as_deref()), CompleteRefund, reply)
+            }
+        }
+    }
+}
+
 /// Runs every write of the batch in one transaction and commits once. On a
 /// database error the whole batch is rolled back and every waiter is told.
 async fn apply_batch(
     conn: &mut SqliteConnection,
     batch: impl Iterator<Item = WriteOp>,
 ) -> (Result<(), sqlx::Error>, Vec<Done>) {
-    let mut done = Vec::new();
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
-        Err(e) => {
-            // Nothing ran: answer every waiter with the failure.
-            for op in batch {
-                done.push(match op {
-                    WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
-                    WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
-                    WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
-                    WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
-                });
-            }
-            return (Err(e), done);
-        }
+        Err(e) => return (Err(e), batch.map(WriteOp::skipped).collect()),
     };
+    let mut done = Vec::new();
     let mut failure = None;
     for op in batch {
         if failure.is_some() {
-            done.push(match op {
-                WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
-                WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
-                WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
-                WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
-            });
+            done.push(op.skipped());
             continue;
         }
-        let item = match op {
-            WriteOp::PlaceOrder(order, reply) => match insert_order(&mut tx, &order).await {
-                Ok(r) => Done::PlaceOrder(r, reply),
-                Err(e) => {
-                    failure = Some(e);
-                    Done::PlaceOrder(Err(StoreError::WriterStopped), reply)
-                }
-            },
-            WriteOp::Settle(s, reply) => match settle(&mut tx, &s).await {
-                Ok(r) => Done::Settle(Ok(r), reply),
-                Err(e) => {
-                    failure = Some(e);
-                    Done::Settle(Err(StoreError::WriterStopped), reply)
-                }
-            },
-            WriteOp::Claim { now, lease_until, limit, reply } => match claim(&mut tx, now, lease_until, limit).await {
-                Ok(r) => Done::Claim(Ok(r), reply),
-                Err(e) => {
-                    failure = Some(e);
-                    Done::Claim(Err(StoreError::WriterStopped), reply)
-                }
-            },
-            WriteOp::Attempt(a, reply) => match record_attempt(&mut tx, &a).await {
-                Ok(()) => Done::Attempt(Ok(()), reply),
-                Err(e) => {
-                    failure = Some(e);
-                    Done::Attempt(Err(StoreError::WriterStopped), reply)
-                }
-            },
-        };
-        done.push(item);
+        match op.run(&mut tx).await {
+            Ok(d) => done.push(d),
+            Err((e, d)) => {
+                failure = Some(e);
+                done.push(d);
+            }
+        }
     }
     if let Some(e) = failure {
         let _ = tx.rollback().await;
@@ -255,6 +267,130 @@ async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOut
         .await?;
     }
     Ok(SettleOutcome::Applied(order))
+}
+
+const REFUND_COLUMNS: &str = "id, eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, \
+     amount_text, reason, status, trade_status, notify_url, created_at, complete_after, completed_at";
+
+fn refund_from_row(r: &SqliteRow) -> Result<RefundRecord, sqlx::Error> {
+    Ok(RefundRecord {
+        id: r.try_get("id")?,
+        eft_trade_no: r.try_get("eft_trade_no")?,
+        user_confirm_key: r.try_get("user_confirm_key")?,
+        out_refund_no: r.try_get("out_refund_no")?,
+        fingerprint: r.try_get("fingerprint")?,
+        service: r.try_get("service")?,
+        amount_minor: r.try_get("amount_minor")?,
+        amount_text: r.try_get("amount_text")?,
+        reason: r.try_get("reason")?,
+        status: r.try_get("status")?,
+        trade_status: r.try_get("trade_status")?,
+        notify_url: r.try_get("notify_url")?,
+        created_at: r.try_get("created_at")?,
+        complete_after: r.try_get("complete_after")?,
+        completed_at: r.try_get("completed_at")?,
+    })
+}
+
+async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
+    let Some(order) = sqlx::query(SELECT_ORDER_BY_EFT).bind(n.eft_trade_no.clone()).fetch_optional(&mut *conn).await?
+    else {
+        return Ok(RefundOutcome::NotFound);
+    };
+    let order = order_from_row(&order)?;
+    let existing = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {REFUND_COLUMNS} FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"
+    )))
+    .bind(n.user_confirm_key.clone())
+    .bind(n.out_refund_no.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = existing {
+        let r = refund_from_row(&row)?;
+        let of_order =
+            match sqlx::query(SELECT_ORDER_BY_EFT).bind(r.eft_trade_no.clone()).fetch_optional(&mut *conn).await? {
+                Some(o) => order_from_row(&o)?,
+                None => order,
+            };
+        return Ok(RefundOutcome::Existing(r, of_order));
+    }
+    match order.state.as_str() {
+        "TRADE_SUCCESS" | "TRADE_REFUND" => {}
+        "TRADE_CLOSED" => return Ok(RefundOutcome::Closed(order)),
+        _ => return Ok(RefundOutcome::NotPaid(order)),
+    }
+    let total = order.refunded_minor + n.amount_minor;
+    if total > order.amount_minor {
+        return Ok(RefundOutcome::Exceeds(order));
+    }
+    let trade_status = if total == order.amount_minor { "TRADE_CLOSED" } else { "TRADE_REFUND" };
+    let status = if n.complete_after.is_some() { "PROCESSING" } else { "SUCCESS" };
+    let completed_at = if n.complete_after.is_some() { None } else { Some(n.at) };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, amount_text, \
+         reason, status, trade_status, notify_url, created_at, complete_after, completed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING {REFUND_COLUMNS}"
+    )))
+    .bind(n.eft_trade_no.clone())
+    .bind(n.user_confirm_key.clone())
+    .bind(n.out_refund_no.clone())
+    .bind(n.fingerprint.clone())
+    .bind(n.service.clone())
+    .bind(n.amount_minor)
+    .bind(n.amount_text.clone())
+    .bind(n.reason.clone())
+    .bind(status)
+    .bind(trade_status)
+    .bind(n.notify_url.clone())
+    .bind(n.at)
+    .bind(n.complete_after)
+    .bind(completed_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    let refund = refund_from_row(&row)?;
+    sqlx::query("UPDATE orders SET refunded_minor = ?1, state = ?2 WHERE eft_trade_no = ?3")
+        .bind(total)
+        .bind(trade_status)
+        .bind(n.eft_trade_no.clone())
+        .execute(&mut *conn)
+        .await?;
+    let mut updated = order;
+    updated.refunded_minor = total;
+    updated.state = trade_status.to_owned();
+    Ok(RefundOutcome::Applied(refund, updated))
+}
+
+async fn complete_refund(
+    conn: &mut SqliteConnection,
+    id: i64,
+    at: i64,
+    notification: Option<&NewNotification>,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE refunds SET status = 'SUCCESS', completed_at = ?1 WHERE id = ?2 AND status = 'PROCESSING'")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if let Some(n) = notification {
+        sqlx::query(
+            "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
+             next_attempt_at, created_at) SELECT eft_trade_no, user_confirm_key, ?1, ?2, ?3, 'pending', 0, ?4, ?5 \
+             FROM refunds WHERE id = ?6",
+        )
+        .bind(n.url.clone())
+        .bind(n.trade_status.clone())
+        .bind(n.payload.clone())
+        .bind(n.due_at)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
 }
 
 const NOTIFICATION_COLUMNS: &str =
@@ -384,17 +520,17 @@ async fn insert_order(
 
 const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
-     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE user_confirm_key = ?1 AND out_trade_no = ?2";
 
 const SELECT_ORDER_BY_EFT: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
-     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE eft_trade_no = ?1";
 
 const SELECT_EXPIRED: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
-     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme \
+     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE state = 'PENDING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2";
 
 fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
@@ -428,6 +564,7 @@ fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
         final_at: r.try_get("final_at")?,
         transaction_id: r.try_get("transaction_id")?,
         card_scheme: r.try_get("card_scheme")?,
+        refunded_minor: r.try_get("refunded_minor")?,
     })
 }
 
@@ -616,6 +753,61 @@ impl Store for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?
                 .try_get("value")?)
+        })
+    }
+
+    fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome> {
+        Box::pin(self.write(|reply| WriteOp::Refund(Box::new(refund), reply)))
+    }
+
+    fn complete_refund(&self, id: i64, at: i64, notification: Option<NewNotification>) -> StoreFuture<'_, bool> {
+        Box::pin(self.write(move |reply| WriteOp::CompleteRefund {
+            id,
+            at,
+            notification: notification.map(Box::new),
+            reply,
+        }))
+    }
+
+    fn refund_by_out_refund_no<'a>(
+        &'a self,
+        key: &'a str,
+        out_refund_no: &'a str,
+    ) -> StoreFuture<'a, Option<RefundRecord>> {
+        Box::pin(async move {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {REFUND_COLUMNS} FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"
+            )))
+            .bind(key.to_owned())
+            .bind(out_refund_no.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.as_ref().map(refund_from_row).transpose()?)
+        })
+    }
+
+    fn due_refunds(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<RefundRecord>> {
+        Box::pin(async move {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {REFUND_COLUMNS} FROM refunds WHERE status = 'PROCESSING' AND complete_after <= ?1 \
+                 ORDER BY complete_after LIMIT ?2"
+            )))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.iter().map(refund_from_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn refunds_total<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let row =
+                sqlx::query("SELECT COALESCE(SUM(amount_minor), 0) AS total FROM refunds WHERE eft_trade_no = ?1")
+                    .bind(eft_trade_no.to_owned())
+                    .fetch_one(&self.pool)
+                    .await?;
+            Ok(row.try_get("total")?)
         })
     }
 

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
+mod aftersale;
 mod helpers;
 mod lifecycle;
 mod pay_page;

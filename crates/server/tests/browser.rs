@@ -1,0 +1,240 @@
+//! Real-browser end-to-end tests: Debian's headless chromium, driven over
+//! the DevTools protocol, pays on the hosted checkout pages and lands on the
+//! merchant's `return_url`; one test screenshots every page kind.
+//!
+//! Needs `/usr/bin/chromium` (`apt-get install chromium`); without it the
+//! tests fail, unless `VMP_SKIP_BROWSER=1`. `VMP_UPDATE_SCREENSHOTS=1`
+//! rewrites `docs/screenshots/*.png`.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+#[path = "browser/cdp.rs"]
+mod cdp;
+#[path = "browser/gateway.rs"]
+mod gateway;
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use vmp_protocol::PRE_ORDER_SERVICES;
+use vmp_protocol::notify::{TradeStatus, verify_notification, verify_return_form};
+
+use crate::cdp::Chromium;
+use crate::gateway::{Gateway, Merchant, Order};
+
+/// Waits until the browser shows the merchant's page at `return_url`.
+fn wait_for_merchant_page(browser: &mut Chromium, return_url: &str) {
+    browser.wait_until(
+        &format!(
+            "location.href === {} && document.readyState === 'complete' \
+             && document.body.dataset.pageKind === 'merchant'",
+            json!(return_url)
+        ),
+        "the browser to land on return_url",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_an_alipay_order_in_chromium_posts_a_verified_success_to_return_url_and_notifies() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let mut order = Order::new("service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", "BROWSER1");
+    order.amount = "12.30";
+    order.return_url = Some(&merchant.return_url);
+    order.notify_url = Some(&merchant.notify_url);
+    let link = gw.place(&order).await;
+
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("alipay"));
+    assert_eq!(browser.text("#amount").as_deref(), Some("HKD 12.30"));
+    browser.click("#pay");
+    wait_for_merchant_page(&mut browser, &merchant.return_url);
+
+    let back = merchant.returned().await;
+    assert!(
+        back.content_type.starts_with("application/x-www-form-urlencoded"),
+        "return_url gets a form POST, got {:?}",
+        back.content_type
+    );
+    let now = OffsetDateTime::now_utc();
+    let returned = verify_return_form(&back.body, &gw.secret, now).expect("the return_url payload verifies");
+    assert_eq!(returned.trade_status, TradeStatus::TradeSuccess);
+    assert_eq!(returned.out_trade_no, "BROWSER1");
+    assert_eq!(returned.total_fee, "12.30");
+    assert_eq!(returned.wallet, "ALIPAYHK");
+
+    let note = merchant.notification().await;
+    assert!(note.content_type.starts_with("application/json"), "notify_url gets JSON, got {:?}", note.content_type);
+    let notified = verify_notification(&note.body, &gw.secret, now).expect("the notification verifies");
+    assert_eq!(notified.trade_status, TradeStatus::TradeSuccess);
+    assert_eq!(notified.eft_trade_no, returned.eft_trade_no, "both tell about the same order");
+    assert_eq!(notified.out_trade_no, "BROWSER1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_the_visa_test_card_on_the_mpgs_page_returns_to_the_merchant_with_card_scheme_visa() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let mut order = Order::new("service.mpgs.web.PreOrder", "Mpgs", "MPGS", "WEB", "BROWSER2");
+    order.return_url = Some(&merchant.return_url);
+    let link = gw.place(&order).await;
+
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("mpgs"));
+    assert_eq!(browser.type_into("#card_number", "4111111111111111"), "4111111111111111");
+    assert_eq!(browser.type_into("#card_expiry", "12/30"), "12/30");
+    assert_eq!(browser.type_into("#card_cvc", "123"), "123");
+    browser.click("#pay");
+    wait_for_merchant_page(&mut browser, &merchant.return_url);
+
+    let back = merchant.returned().await;
+    let returned = verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc())
+        .expect("the return_url payload verifies");
+    assert_eq!(returned.trade_status, TradeStatus::TradeSuccess);
+    assert_eq!(returned.card_scheme.as_deref(), Some("VISA"));
+    assert_eq!(returned.out_trade_no, "BROWSER2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payme_web_page_shows_an_svg_qr_code_and_simulating_failure_returns_trade_fail() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let mut order = Order::new("service.payme.web.PreOrder", "PAYME", "PAYME", "WEB", "BROWSER3");
+    order.return_url = Some(&merchant.return_url);
+    let link = gw.place(&order).await;
+
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("payme-qr"));
+    // The QR code is an inline <svg>, drawn at a scannable size.
+    let size = browser.eval(
+        "(() => { const s = document.querySelector('#qr svg'); if (!s) return null; \
+         const r = s.getBoundingClientRect(); return [r.width, r.height]; })()",
+    );
+    let (w, h) = (size[0].as_f64().unwrap_or(0.0), size[1].as_f64().unwrap_or(0.0));
+    assert!(w >= 150.0 && h >= 150.0, "the QR code is shown, got {size}");
+    browser.click("#fail");
+    wait_for_merchant_page(&mut browser, &merchant.return_url);
+
+    let back = merchant.returned().await;
+    let returned = verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc())
+        .expect("the return_url payload verifies");
+    assert_eq!(returned.trade_status, TradeStatus::TradeFail);
+    assert_eq!(returned.out_trade_no, "BROWSER3");
+}
+
+/// Every checkout look: (kind, service, payType, wallet, pay_scene, desktop viewport).
+const KINDS: [(&str, &str, &str, &str, &str, bool); 12] = [
+    ("alipay", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", false),
+    ("wechat-h5", "service.wechat.web.MobileH5", "WeChat", "WECHATHK", "WEB", false),
+    ("wechat-oauth", "service.wechat.oauth2.Authorize", "WeChat", "WECHATHK", "WXWEB", false),
+    ("icbc", "service.icbc.wap.PreOrder", "ICBC", "ICBCWAP", "WEB", false),
+    ("unionpay", "service.unionpay.online.web.PreOrder", "UnionPay", "UNIONPAY", "ONLINE_WEB", true),
+    ("octopus", "service.oct.online.PreOrder", "OCT", "OCT", "WEB", false),
+    ("mpgs", "service.mpgs.web.PreOrder", "Mpgs", "MPGS", "WEB", true),
+    ("amex", "service.ae.web.PreOrder", "AE", "AE", "WEB", true),
+    ("payme-qr", "service.payme.web.PreOrder", "PAYME", "PAYME", "WEB", true),
+    ("payme-app", "service.payme.web.PreOrder", "PAYME", "PAYME", "APP", false),
+    ("bocpay-h5", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "H5", false),
+    ("bocpay-app", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "APP", false),
+];
+
+const PHONE: (u32, u32) = (420, 800);
+const DESKTOP: (u32, u32) = (1024, 800);
+
+/// Asserts the loaded page fetched nothing but from the gateway, nothing
+/// failed, and no script threw.
+fn assert_self_contained(browser: &mut Chromium, base: &str, kind: &str) {
+    let origin = format!("{base}/");
+    let resources = browser.eval("performance.getEntriesByType('resource').map(e => e.name)");
+    for r in resources.as_array().unwrap() {
+        assert!(r.as_str().unwrap().starts_with(&origin), "{kind} loads {r}, not from the gateway");
+    }
+    for e in browser.take_events() {
+        let (method, params) = (e["method"].as_str().unwrap_or_default(), &e["params"]);
+        match method {
+            "Network.requestWillBeSent" => {
+                let url = params["request"]["url"].as_str().unwrap_or_default();
+                assert!(url.starts_with(&origin), "{kind} requests {url}, not from the gateway");
+            }
+            "Network.loadingFailed" => panic!("{kind}: a resource failed to load: {params}"),
+            "Network.responseReceived" => {
+                // Chromium asks for /favicon.ico by itself; the pages link no icon.
+                let url = params["response"]["url"].as_str().unwrap_or_default();
+                let status = params["response"]["status"].as_u64().unwrap_or(0);
+                assert!(status < 400 || url == format!("{base}/favicon.ico"), "{kind}: {url} answered {status}");
+            }
+            "Runtime.exceptionThrown" => panic!("{kind}: a script threw: {params}"),
+            _ => {}
+        }
+    }
+}
+
+/// Saves a screenshot after checking it is a real PNG of the expected width.
+fn save_png(dir: &std::path::Path, name: &str, png: &[u8], width: u32) -> PathBuf {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: not a PNG");
+    assert!(png.len() > 2048, "{name}: only {} bytes, the page looks empty", png.len());
+    let ihdr_width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert_eq!(ihdr_width, width, "{name}: screenshot width");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screenshot() {
+    // The table covers exactly the catalogue's (service, pay_scene) pairs.
+    let mut pairs: Vec<(&str, &str)> =
+        PRE_ORDER_SERVICES.iter().flat_map(|s| s.pay_scenes.iter().map(|scene| (s.name, *scene))).collect();
+    let mut ours: Vec<(&str, &str)> = KINDS.iter().map(|k| (k.1, k.4)).collect();
+    pairs.sort_unstable();
+    ours.sort_unstable();
+    assert_eq!(ours, pairs, "one screenshot per (service, pay_scene)");
+
+    let Some(mut browser) = Chromium::launch() else { return };
+    let update = std::env::var("VMP_UPDATE_SCREENSHOTS").as_deref() == Ok("1");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = if update {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        tmp.path().to_path_buf()
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let gw = Gateway::spawn().await;
+
+    for (i, (kind, service, pay_type, wallet, scene, desktop)) in KINDS.into_iter().enumerate() {
+        let out = format!("DEMO{:04}", i + 1);
+        let link = gw.place(&Order::new(service, pay_type, wallet, scene, &out)).await;
+        let (w, h) = if desktop { DESKTOP } else { PHONE };
+        browser.set_viewport(w, h, !desktop);
+        browser.take_events();
+        browser.goto(&link);
+        assert_eq!(browser.page_kind().as_deref(), Some(kind), "{service} {scene}");
+        assert_eq!(browser.text("#amount").as_deref(), Some("HKD 88.00"), "{kind}");
+        for button in ["#pay", "#fail", "#cancel"] {
+            let shown = browser.eval(&format!(
+                "(() => {{ const b = document.querySelector('{button}'); \
+                 return !!b && b.getBoundingClientRect().height > 0; }})()"
+            ));
+            assert_eq!(shown, Value::Bool(true), "{kind} shows {button}");
+        }
+        assert_self_contained(&mut browser, &gw.base, kind);
+        let png = browser.screenshot();
+        let path = save_png(&dir, kind, &png, w);
+        eprintln!("{kind}: {} ({} bytes)", path.display(), png.len());
+    }
+
+    // The result page: paid, no return_url.
+    let link = gw.place(&Order::new("service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", "DEMO0013")).await;
+    browser.set_viewport(PHONE.0, PHONE.1, true);
+    browser.goto(&link);
+    browser.navigating("the result page", |b| b.click("#pay"));
+    assert_eq!(browser.page_kind().as_deref(), Some("result"));
+    assert_eq!(browser.text("#order-status").as_deref(), Some("TRADE_SUCCESS"));
+    assert_self_contained(&mut browser, &gw.base, "result");
+    let png = browser.screenshot();
+    save_png(&dir, "result", &png, PHONE.0);
+}
