@@ -21,6 +21,15 @@ pub enum Command {
     /// Administer merchants in the store.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Merchant side: place orders on a gateway (--base-url, --key, --secret).
+    #[command(subcommand)]
+    Order(crate::order_cmd::OrderCommand),
+    /// Sign a JSON message read from stdin with a merchant secret.
+    Sign(crate::sign_cmd::SignArgs),
+    /// Verify the sign of a JSON message read from stdin (exit 1 if invalid).
+    Verify(crate::sign_cmd::VerifyArgs),
+    /// Receive notifications and return_url posts on 127.0.0.1; verify and ack them.
+    Listen(crate::listen_cmd::ListenArgs),
 }
 
 #[derive(Debug, Args)]

@@ -5,17 +5,17 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod listen_cmd;
 mod merchant_cmd;
+mod order_cmd;
 mod serve;
+mod sign_cmd;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -26,6 +26,10 @@ fn main() -> std::process::ExitCode {
         match args.command {
             cli::Command::Serve(a) => serve::run(a).await,
             cli::Command::Merchant(m) => merchant_cmd::run(m).await,
+            cli::Command::Order(o) => order_cmd::run(o).await,
+            cli::Command::Sign(a) => sign_cmd::run_sign(a),
+            cli::Command::Verify(a) => sign_cmd::run_verify(a),
+            cli::Command::Listen(a) => listen_cmd::run(a).await,
         }
     });
     match result {

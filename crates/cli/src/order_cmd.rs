@@ -1,0 +1,200 @@
+//! `vmp order create`: Place an Order against a gateway with the merchant
+//! SDK (`vmp-client`), as a merchant would.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use vmp_client::{
+    Amount, BuyerType, Client, ClientError, Currency, Lang, PayScene, PlaceOrder, ReturnStatus, Service, Wallet,
+};
+use vmp_protocol::format_time;
+
+use crate::sign_cmd::SecretArg;
+
+/// `vmp order …`.
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Place an order; prints the pay link on the first line, then the answer.
+    Create(Box<CreateArgs>),
+}
+
+/// Where the gateway is and who the merchant is.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Base URL of the gateway (paths such as /VMP/Servlet/JSAPIService.do are appended).
+    #[arg(long, env = "VMP_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+    /// The merchant's user_confirm_key (default: $VMP_KEY).
+    #[arg(long, env = "VMP_KEY")]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub secret: SecretArg,
+    /// Seconds to wait for the gateway's answer.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// `vmp order create`: one flag per Place an Order field.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+    /// service, e.g. service.alipay.wap.PreOrder (payType follows from it).
+    #[arg(long)]
+    pub service: Service,
+    /// wallet, e.g. ALIPAYHK (default: the service's only wallet).
+    #[arg(long)]
+    pub wallet: Option<Wallet>,
+    /// transaction_amount in major units with at most 2 decimals, e.g. 10.50.
+    #[arg(long, value_parser = parse_amount)]
+    pub amount: Amount,
+    /// fee_type: HKD or CNY.
+    #[arg(long, default_value = "HKD", value_parser = parse_currency)]
+    pub currency: Currency,
+    /// out_trade_no (default: generated from the current time).
+    #[arg(long)]
+    pub out_trade_no: Option<String>,
+    /// subject: what is being paid for.
+    #[arg(long)]
+    pub subject: String,
+    /// body: goods description.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// buyerType: ios, android or others.
+    #[arg(long, default_value = "others")]
+    pub buyer_type: BuyerType,
+    /// pay_scene (default: the service's default).
+    #[arg(long)]
+    pub pay_scene: Option<PayScene>,
+    /// tid: merchant terminal number.
+    #[arg(long)]
+    pub tid: Option<String>,
+    /// notify_url: where the gateway POSTs the signed notification.
+    #[arg(long)]
+    pub notify_url: Option<String>,
+    /// return_url: where the buyer lands after paying (no query string).
+    #[arg(long)]
+    pub return_url: Option<String>,
+    /// active_time: link validity in seconds.
+    #[arg(long)]
+    pub active_time: Option<u32>,
+    /// lang of the hosted page: cn, en or hk (OCT, MPGS and AE only).
+    #[arg(long, value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+    /// scheme: app scheme for webview payments (UnionPay only).
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// packageName: app package for webview payments (UnionPay only).
+    #[arg(long)]
+    pub package_name: Option<String>,
+    /// app_link: where BOCPay returns (wallet BOCVMPUPI only).
+    #[arg(long)]
+    pub app_link: Option<String>,
+}
+
+fn parse_amount(s: &str) -> Result<Amount, String> {
+    Amount::parse(s).map_err(|e| format!("{e} (e.g. 10.50)"))
+}
+
+fn parse_currency(s: &str) -> Result<Currency, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| "cn, en or hk".to_owned())
+}
+
+pub async fn run(cmd: OrderCommand) -> anyhow::Result<()> {
+    match cmd {
+        OrderCommand::Create(args) => create(*args).await,
+    }
+}
+
+impl GatewayArgs {
+    /// A client for these flags; errors are one line.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let key = self.key.clone().ok_or_else(|| anyhow!("no merchant key: pass --key or set VMP_KEY"))?;
+        let secret = self.secret.require()?;
+        let client = Client::new(&self.base_url, key, secret).map_err(one_line)?;
+        Ok(client
+            .with_timeout(Duration::from_secs(self.timeout.max(1)))
+            .with_user_agent(concat!("vmp-cli/", env!("CARGO_PKG_VERSION"))))
+    }
+}
+
+async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    let client = args.gateway.client()?;
+    let wallet = match args.wallet {
+        Some(w) => w,
+        None => match args.service.wallets().as_slice() {
+            [only] => *only,
+            many => {
+                let names: Vec<&str> = many.iter().map(|w| w.code()).collect();
+                bail!("{} takes several wallets: choose one with --wallet ({})", args.service, names.join(", "));
+            }
+        },
+    };
+    let out_trade_no = args.out_trade_no.unwrap_or_else(generated_out_trade_no);
+    let mut order = PlaceOrder::new(args.service, wallet, out_trade_no, args.amount, args.currency, args.subject)
+        .buyer_type(args.buyer_type);
+    if let Some(v) = args.pay_scene {
+        order = order.pay_scene(v);
+    }
+    if let Some(v) = args.body {
+        order = order.body(v);
+    }
+    if let Some(v) = args.tid {
+        order = order.tid(v);
+    }
+    if let Some(v) = args.notify_url {
+        order = order.notify_url(v);
+    }
+    if let Some(v) = args.return_url {
+        order = order.return_url(v);
+    }
+    if let Some(v) = args.active_time {
+        order = order.active_time(v);
+    }
+    if let Some(v) = args.lang {
+        order = order.lang(v);
+    }
+    if let Some(v) = args.scheme {
+        order = order.scheme(v);
+    }
+    if let Some(v) = args.package_name {
+        order = order.package_name(v);
+    }
+    if let Some(v) = args.app_link {
+        order = order.app_link(v);
+    }
+
+    let placed = client.place_order(&order).await.map_err(one_line)?;
+    println!("{}", placed.pay_apptrade);
+    for (k, v) in placed.answer.iter() {
+        if k == "pay_apptrade" || k == "sign" || v.is_empty() {
+            continue;
+        }
+        println!("{k}: {}", v.as_str());
+    }
+    Ok(())
+}
+
+/// `yyyyMMddHHmmss` (UTC+8) plus milliseconds: unique enough for manual use.
+fn generated_out_trade_no() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{}{:03}", format_time(now), now.millisecond())
+}
+
+/// A client error as one line, with a hint where one helps.
+pub fn one_line(e: ClientError) -> anyhow::Error {
+    let hint = match &e {
+        ClientError::Api { code, .. } if *code == Some(ReturnStatus::SignatureError) => {
+            " (check --secret / VMP_SECRET: it must be this merchant's secret)"
+        }
+        ClientError::Api { code, .. } if *code == Some(ReturnStatus::TimeMismatch) => " (check this machine's clock)",
+        ClientError::Transport { .. } => " (is the gateway running? check --base-url / VMP_BASE_URL)",
+        _ => "",
+    };
+    anyhow!("{e}{hint}")
+}

@@ -1,0 +1,381 @@
+//! The merchant-side commands as real processes: `vmp order create` against
+//! a real `vmp serve`, `vmp sign` / `vmp verify`, and `vmp listen`.
+//! Every process is killed when its test ends; only 127.0.0.1 is used.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use vmp_protocol::notify::{TradeNotification, TradeStatus, TradeType, is_ack_success};
+use vmp_protocol::{Amount, Params, VmpTime, sign};
+
+const VMP: &str = env!("CARGO_BIN_EXE_vmp");
+
+/// Environment variables that would change what the commands do.
+const VMP_ENV: [&str; 6] = ["VMP_BASE_URL", "VMP_KEY", "VMP_SECRET", "VMP_DATA_DIR", "VMP_LISTEN", "VMP_LOG"];
+
+/// Kills the process when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn vmp() -> Command {
+    let mut c = Command::new(VMP);
+    for name in VMP_ENV {
+        c.env_remove(name);
+    }
+    c.env("RUST_BACKTRACE", "1");
+    c
+}
+
+/// Starts a long-running `vmp` command; its stdout lines arrive on the channel.
+fn spawn(cmd: &mut Command) -> (Killed, Receiver<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Killed(child), rx)
+}
+
+/// Reads lines until `pred` matches one (returned), or panics after 30 s.
+fn wait_for(rx: &Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if pred(&line) {
+                return line;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("no line with {what} in {seen:#?}");
+}
+
+struct Gateway {
+    _proc: Killed,
+    base_url: String,
+    key: String,
+    secret: String,
+}
+
+/// `vmp serve` on a free port with a fresh data directory.
+fn serve(data_dir: &Path) -> Gateway {
+    let (proc, rx) = spawn(vmp().args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir));
+    let line = wait_for(&rx, "listening on", |l| l.contains("listening on "));
+    let base_url = line.split("listening on ").nth(1).unwrap().trim().to_owned();
+    let line = wait_for(&rx, "user_confirm_key", |l| l.trim().starts_with("user_confirm_key:"));
+    let key = line.split(':').nth(1).unwrap().trim().to_owned();
+    let line = wait_for(&rx, "secret", |l| l.trim().starts_with("secret:"));
+    let secret = line.split(':').nth(1).unwrap().trim().to_owned();
+    Gateway { _proc: proc, base_url, key, secret }
+}
+
+/// Runs a short `vmp` command to completion (at most 60 s), feeding `stdin`.
+fn run(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = Killed(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap());
+    // Written then dropped, so the command sees end of input.
+    child.0.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.0.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.0.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "vmp did not finish within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The error output is exactly one `error: …` line, without a panic.
+fn assert_one_line_error(out: &Output, contains: &str) -> String {
+    assert!(!out.status.success(), "should fail: {out:?}");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr:?}");
+    assert!(lines[0].starts_with("error: "), "{stderr:?}");
+    assert!(lines[0].contains(contains), "{stderr:?} should contain {contains:?}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr:?}");
+    stderr
+}
+
+fn order_create(gw_base: &str, key: &str, secret: &str, extra: &[&str]) -> Output {
+    let mut cmd = vmp();
+    cmd.args(["order", "create", "--base-url", gw_base, "--key", key, "--secret", secret])
+        .args(["--amount", "10.50", "--subject", "CLI test"])
+        .args(extra);
+    if !extra.contains(&"--service") {
+        cmd.args(["--service", "service.alipay.wap.PreOrder", "--wallet", "ALIPAYHK"]);
+    }
+    run(&mut cmd, "")
+}
+
+#[test]
+fn order_create_prints_the_pay_link_first_then_the_answer() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+
+    // Act
+    let out = order_create(&gw.base_url, &gw.key, &gw.secret, &["--out-trade-no", "CLI0001", "--tid", "T9"]);
+
+    // Assert
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    let link = lines.next().unwrap();
+    assert!(link.starts_with(&format!("{}/VMP/", gw.base_url)), "{stdout}");
+    assert!(link.contains("CLI0001") && !link.contains(' '), "{link}");
+    let rest: Vec<&str> = lines.collect();
+    for want in
+        ["return_status: 00", "out_trade_no: CLI0001", "payType: Alipay", "transaction_amount: 10.50", "tid: T9"]
+    {
+        assert!(rest.contains(&want), "{want} in {stdout}");
+    }
+    assert!(rest.iter().any(|l| l.starts_with("eft_trade_no: ")), "{stdout}");
+    assert!(!rest.iter().any(|l| l.starts_with("sign:")), "{stdout}");
+}
+
+#[test]
+fn order_create_takes_credentials_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+    let out = run(
+        vmp()
+            .env("VMP_BASE_URL", &gw.base_url)
+            .env("VMP_KEY", &gw.key)
+            .env("VMP_SECRET", &gw.secret)
+            .args(["order", "create", "--service", "service.oct.online.PreOrder", "--amount", "1"])
+            .args(["--subject", "env test", "--lang", "en"]),
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().next().unwrap().starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn order_create_with_a_wrong_secret_fails_with_one_line_naming_code_10() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+    let out = order_create(&gw.base_url, &gw.key, "definitely-wrong", &[]);
+    let stderr = assert_one_line_error(&out, "return_status 10");
+    assert!(stderr.contains("secret"), "{stderr}");
+    assert!(!stderr.contains("definitely-wrong"), "the secret is never printed: {stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn order_create_against_an_unreachable_gateway_fails_with_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = order_create(&format!("http://127.0.0.1:{port}"), "KEY1", "s", &[]);
+    assert_one_line_error(&out, &format!("127.0.0.1:{port}"));
+}
+
+#[test]
+fn order_create_refuses_bad_input_in_one_line() {
+    // Nothing listens there: these must fail before any request.
+    let base = "http://127.0.0.1:9";
+    let cases: [(&[&str], &str); 4] = [
+        (&["--service", "service.payme.web.PreOrder", "--wallet", "WECHATHK"], "wallet WECHATHK is not supported"),
+        (&["--lang", "en"], "lang is not supported"),
+        (&["--return-url", "https://m.example/r?x=1"], "return_url"),
+        (&["--pay-scene", "WEB"], "pay_scene WEB"),
+    ];
+    for (extra, want) in cases {
+        let out = order_create(base, "KEY1", "s", extra);
+        assert_one_line_error(&out, want);
+    }
+    let out = run(
+        vmp().args(["order", "create", "--base-url", base, "--secret", "s"]).args([
+            "--service",
+            "service.oct.online.PreOrder",
+            "--amount",
+            "1",
+            "--subject",
+            "x",
+        ]),
+        "",
+    );
+    assert_one_line_error(&out, "--key or set VMP_KEY");
+    let out = run(
+        vmp().args(["order", "create", "--base-url", base, "--key", "K"]).args([
+            "--service",
+            "service.oct.online.PreOrder",
+            "--amount",
+            "1",
+            "--subject",
+            "x",
+        ]),
+        "",
+    );
+    assert_one_line_error(&out, "--secret or set VMP_SECRET");
+    let out = run(
+        vmp().args(["order", "create", "--base-url", base, "--key", "K", "--secret", "s"]).args([
+            "--service",
+            "service.alipay.wap.PreOrder",
+            "--amount",
+            "1",
+            "--subject",
+            "x",
+        ]),
+        "",
+    );
+    assert_one_line_error(&out, "choose one with --wallet");
+}
+
+#[test]
+fn sign_then_verify_round_trips_and_a_tampered_message_exits_1() {
+    // Arrange: the spec's notify vector (§2.3).
+    let message = r#"{"notify_type":"trade_status_sync","user_confirm_key":"12345678","trade_no":"T1","transaction_id":"T1","out_trade_no":"20240101120000","eft_trade_no":"E123","eftpay_trade_no":"E123","total_fee":"0.10","currency":"HKD","trade_status":"TRADE_SUCCESS","gmt_payment":"2024-01-01 12:01:02","wallet":"ALIPAYHK","trade_type":"SALE","time":"20240101120103"}"#;
+
+    // Act
+    let signed = run(vmp().args(["sign", "--secret", "testsignkey1234"]), message);
+
+    // Assert
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let signed_json = text(&signed.stdout).trim().to_owned();
+    let p = Params::from_json(signed_json.as_bytes()).unwrap();
+    assert_eq!(p.get("sign"), Some("14d3fa5f71be09584a7acc9b40f6c599823e0272e39610d186cb27965da1a05a"));
+
+    let ok = run(vmp().args(["verify"]).env("VMP_SECRET", "testsignkey1234"), &signed_json);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).lines().count(), 1);
+    assert!(text(&ok.stdout).starts_with("valid"), "{}", text(&ok.stdout));
+
+    let tampered = signed_json.replace("0.10", "0.01");
+    let bad = run(vmp().args(["verify", "--secret", "testsignkey1234"]), &tampered);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_one_line_error(&bad, "invalid: sign does not match");
+
+    let wrong_secret = run(vmp().args(["verify", "--secret", "other"]), &signed_json);
+    assert_eq!(wrong_secret.status.code(), Some(1));
+
+    let garbage = run(vmp().args(["verify", "--secret", "x"]), "not json");
+    assert_eq!(garbage.status.code(), Some(1));
+    assert_one_line_error(&garbage, "not a VMP message");
+
+    let no_secret = run(vmp().args(["sign"]), message);
+    assert_one_line_error(&no_secret, "--secret or set VMP_SECRET");
+}
+
+#[test]
+fn sign_can_stamp_the_time_and_verify_can_check_it() {
+    let signed = run(vmp().args(["sign", "--secret", "k", "--stamp-time"]), r#"{"a":"1","time":"20000101000000"}"#);
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let json = text(&signed.stdout);
+    let p = Params::from_json(json.trim().as_bytes()).unwrap();
+    assert_ne!(p.get("time"), Some("20000101000000"));
+    let fresh = run(vmp().args(["verify", "--secret", "k", "--check-time"]), &json);
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+
+    let old = run(vmp().args(["sign", "--secret", "k"]), r#"{"a":"1","time":"20000101000000"}"#);
+    let stale = run(vmp().args(["verify", "--secret", "k", "--check-time"]), &text(&old.stdout));
+    assert_eq!(stale.status.code(), Some(1));
+    assert_one_line_error(&stale, "30 minutes");
+}
+
+fn notification(now: OffsetDateTime) -> TradeNotification {
+    TradeNotification {
+        user_confirm_key: "KEY1".into(),
+        trade_no: "T1".into(),
+        transaction_id: "T1".into(),
+        out_trade_no: "LISTEN1".into(),
+        eft_trade_no: "0100000000000001".into(),
+        eftpay_trade_no: "0100000000000001".into(),
+        total_fee: "10.50".into(),
+        amount: Amount::from_minor(1050).unwrap(),
+        currency: "HKD".into(),
+        trade_status: TradeStatus::TradeSuccess,
+        gmt_payment: "2024-01-01 12:00:00".into(),
+        wallet: "ALIPAYHK".into(),
+        tid: None,
+        trade_type: TradeType::Sale,
+        card_scheme: None,
+        time: VmpTime::from_datetime(now),
+    }
+}
+
+#[tokio::test]
+async fn listen_verifies_deliveries_and_answers_the_signed_ack() {
+    // Arrange
+    let secret = "listen-secret";
+    let (_proc, rx) = spawn(vmp().args(["listen", "--port", "0", "--secret", secret]));
+    let line = wait_for(&rx, "listening on", |l| l.starts_with("listening on "));
+    let base = line.trim_start_matches("listening on ").trim().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let http = reqwest::Client::new();
+    let signed = notification(OffsetDateTime::now_utc()).to_signed_params(secret);
+
+    // Act: a notification, as the gateway sends it.
+    let resp = http
+        .post(format!("{base}/notify"))
+        .header("content-type", "application/json")
+        .body(signed.to_json())
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(resp.status(), 200);
+    let ack = resp.bytes().await.unwrap();
+    assert!(is_ack_success(&ack, Some(secret)), "{ack:?}");
+    let ack = Params::from_json(&ack).unwrap();
+    assert_eq!(ack.get("return_code"), Some("success"));
+    assert_eq!(sign::verify(secret, &ack), Ok(()));
+    let printed = wait_for(&rx, "the verdict", |l| l.contains("POST /notify"));
+    assert!(printed.contains("signature valid") && printed.contains("PAID"), "{printed}");
+    wait_for(&rx, "the fields", |l| l.contains("out_trade_no") && l.contains("LISTEN1"));
+
+    // A return_url form post, as the buyer's browser sends it.
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(signed.iter().map(|(k, v)| (k, v.as_str())))
+        .finish();
+    let resp = http
+        .post(format!("{base}/return"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(is_ack_success(&resp.bytes().await.unwrap(), Some(secret)));
+    let printed = wait_for(&rx, "the form verdict", |l| l.contains("POST /return"));
+    assert!(printed.contains("form") && printed.contains("signature valid"), "{printed}");
+
+    // A tampered notification is refused and reported.
+    let tampered = signed.clone().with("total_fee", "0.01").to_json();
+    let resp = http.post(format!("{base}/notify")).body(tampered).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(!is_ack_success(&resp.bytes().await.unwrap(), Some(secret)));
+    let printed = wait_for(&rx, "the rejection", |l| l.contains("REJECTED"));
+    assert!(printed.contains("signature"), "{printed}");
+}
