@@ -91,8 +91,8 @@ async fn typing_the_visa_test_card_on_the_mpgs_page_returns_to_the_merchant_with
     wait_for_merchant_page(&mut browser, &merchant.return_url);
 
     let back = merchant.returned().await;
-    let returned = verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc())
-        .expect("the return_url payload verifies");
+    let returned =
+        verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc()).expect("the return_url payload verifies");
     assert_eq!(returned.trade_status, TradeStatus::TradeSuccess);
     assert_eq!(returned.card_scheme.as_deref(), Some("VISA"));
     assert_eq!(returned.out_trade_no, "BROWSER2");
@@ -120,8 +120,8 @@ async fn the_payme_web_page_shows_an_svg_qr_code_and_simulating_failure_returns_
     wait_for_merchant_page(&mut browser, &merchant.return_url);
 
     let back = merchant.returned().await;
-    let returned = verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc())
-        .expect("the return_url payload verifies");
+    let returned =
+        verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc()).expect("the return_url payload verifies");
     assert_eq!(returned.trade_status, TradeStatus::TradeFail);
     assert_eq!(returned.out_trade_no, "BROWSER3");
 }

@@ -124,7 +124,10 @@ impl Chromium {
             }
         });
         let Ok(ws_url) = rx.recv_timeout(WAIT) else {
-            panic!("chromium printed no `DevTools listening on` line within {WAIT:?}; its stderr:\n{}", process.stderr());
+            panic!(
+                "chromium printed no `DevTools listening on` line within {WAIT:?}; its stderr:\n{}",
+                process.stderr()
+            );
         };
         let addr: SocketAddr = ws_url
             .strip_prefix("ws://")
@@ -141,8 +144,7 @@ impl Chromium {
         let mut browser = Self { ws, session: String::new(), next_id: 0, events: Vec::new(), process };
         let target = browser.browser_call("Target.createTarget", json!({ "url": "about:blank" }));
         let target_id = target["targetId"].as_str().expect("targetId").to_owned();
-        let attached =
-            browser.browser_call("Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }));
+        let attached = browser.browser_call("Target.attachToTarget", json!({ "targetId": target_id, "flatten": true }));
         browser.session = attached["sessionId"].as_str().expect("sessionId").to_owned();
         for domain in ["Page.enable", "Runtime.enable", "Network.enable"] {
             browser.call(domain, json!({}));
@@ -190,7 +192,8 @@ impl Chromium {
     }
 
     fn browser_call(&mut self, method: &str, params: Value) -> Value {
-        self.raw_call(None, method, params).unwrap_or_else(|e| panic!("{e}\nchromium stderr:\n{}", self.process.stderr()))
+        self.raw_call(None, method, params)
+            .unwrap_or_else(|e| panic!("{e}\nchromium stderr:\n{}", self.process.stderr()))
     }
 
     /// Sends a command to the tab, panicking on error.

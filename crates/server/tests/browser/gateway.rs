@@ -110,7 +110,13 @@ pub struct Order<'a> {
 }
 
 impl<'a> Order<'a> {
-    pub fn new(service: &'a str, pay_type: &'a str, wallet: &'a str, pay_scene: &'a str, out_trade_no: &'a str) -> Self {
+    pub fn new(
+        service: &'a str,
+        pay_type: &'a str,
+        wallet: &'a str,
+        pay_scene: &'a str,
+        out_trade_no: &'a str,
+    ) -> Self {
         Self {
             service,
             pay_type,
@@ -149,10 +155,8 @@ pub struct Merchant {
 impl Merchant {
     pub async fn start() -> Self {
         let inbox = Arc::new(Inbox::default());
-        let app = Router::new()
-            .route("/notify", post(notify))
-            .route("/return", post(back))
-            .with_state(Arc::clone(&inbox));
+        let app =
+            Router::new().route("/notify", post(notify)).route("/return", post(back)).with_state(Arc::clone(&inbox));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind merchant");
         let addr = listener.local_addr().expect("merchant addr");
         tokio::spawn(async move {
