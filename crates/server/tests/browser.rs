@@ -126,6 +126,18 @@ async fn the_payme_web_page_shows_an_svg_qr_code_and_simulating_failure_returns_
     assert_eq!(returned.out_trade_no, "BROWSER3");
 }
 
+#[test]
+fn a_missing_chromium_fails_the_tests_with_an_apt_get_hint() {
+    let outcome = std::panic::catch_unwind(|| Chromium::launch_at("/nonexistent/chromium").is_none());
+    if std::env::var("VMP_SKIP_BROWSER").as_deref() == Ok("1") {
+        assert!(matches!(outcome, Ok(true)), "VMP_SKIP_BROWSER=1 skips instead");
+        return;
+    }
+    let message = outcome.expect_err("a missing browser must fail, not pass silently");
+    let text = message.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("apt-get install chromium"), "{text}");
+}
+
 /// Every checkout look: (kind, service, payType, wallet, pay_scene, desktop viewport).
 const KINDS: [(&str, &str, &str, &str, &str, bool); 12] = [
     ("alipay", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", false),

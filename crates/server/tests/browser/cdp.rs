@@ -66,23 +66,28 @@ impl Chromium {
     /// not installed and `VMP_SKIP_BROWSER=1`. Panics when it is missing
     /// otherwise: these tests must not pass silently without a browser.
     pub fn launch() -> Option<Self> {
-        if !Path::new(CHROMIUM).exists() {
+        Self::launch_at(CHROMIUM)
+    }
+
+    /// [`Chromium::launch`] with another executable.
+    pub fn launch_at(chromium: &str) -> Option<Self> {
+        if !Path::new(chromium).exists() {
             if std::env::var("VMP_SKIP_BROWSER").as_deref() == Ok("1") {
                 eprintln!(
                     "\n**************************************************************\n\
-                     *  SKIPPED: {CHROMIUM} is missing and VMP_SKIP_BROWSER=1.\n\
+                     *  SKIPPED: {chromium} is missing and VMP_SKIP_BROWSER=1.\n\
                      *  The real-browser tests did NOT run.\n\
                      **************************************************************\n"
                 );
                 return None;
             }
             panic!(
-                "{CHROMIUM} is missing: the browser tests need Debian's chromium. \
+                "{chromium} is missing: the browser tests need Debian's chromium. \
                  Install it with `apt-get install chromium` (or set VMP_SKIP_BROWSER=1 to skip them)."
             );
         }
         let profile = tempfile::tempdir().expect("profile dir");
-        let mut child = Command::new(CHROMIUM)
+        let mut child = Command::new(chromium)
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -101,7 +106,7 @@ impl Chromium {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {chromium}: {e}"));
         let stderr = child.stderr.take().expect("piped stderr");
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let process = Process { child, stderr_tail: Arc::clone(&stderr_tail), _profile: profile };
@@ -243,8 +248,8 @@ impl Chromium {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let at = self.try_eval("location.href");
-        panic!("waited {WAIT:?} for {what} ({condition}); last: {last:?}; page: {at:?}");
+        let at = self.try_eval("[location.href, document.body && document.body.innerText.slice(0, 400)]");
+        panic!("waited {WAIT:?} for {what} ({condition}); last: {last:?}; page (URL, text): {at:?}");
     }
 
     /// Marks the current document, runs `action`, then waits until a new
