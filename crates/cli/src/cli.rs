@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use vmp_protocol::retry::RetrySchedule;
 use vmp_server::Mode;
 
 /// OpenVMP: a self-hostable, wire-compatible eftPay VMP payment gateway.
@@ -37,6 +38,9 @@ pub struct DataDir {
     /// Directory of the embedded store.
     #[arg(long, env = "VMP_DATA_DIR", default_value = "vmp-data")]
     pub data_dir: PathBuf,
+    /// postgres://… to use PostgreSQL instead of the embedded store.
+    #[arg(long, env = "VMP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -52,9 +56,20 @@ pub struct ServeArgs {
     /// sandbox or production.
     #[arg(long, env = "VMP_MODE", default_value = "sandbox")]
     pub mode: Mode,
-    /// Instance number 0-99, distinct per instance sharing a store.
-    #[arg(long, env = "VMP_NODE_ID", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=99))]
-    pub node_id: u8,
+    /// Instance number 0-99 (first digits of eft_trade_no); default 1 on
+    /// SQLite, drawn from the database on PostgreSQL.
+    #[arg(long, env = "VMP_NODE_ID", value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub node_id: Option<u8>,
+    /// Notification retry delays after the first attempt, e.g. 15s,15s,30s,3m,1h.
+    #[arg(long, env = "VMP_NOTIFY_RETRY_SCHEDULE", value_parser = parse_schedule)]
+    pub notify_retry_schedule: Option<RetrySchedule>,
+    /// Per-attempt notification timeout in seconds.
+    #[arg(long, env = "VMP_NOTIFY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub notify_timeout: u64,
+}
+
+fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {
+    s.parse().map_err(|e: vmp_protocol::retry::ScheduleError| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,13 @@
 //! `vmp merchant add|list|disable|enable`, working on the store directly
 //! (safe while a gateway runs on it: SQLite WAL with a busy timeout).
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use vmp_protocol::fields::UserConfirmKey;
 use vmp_server::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
-use vmp_server::store::{NewMerchant, SqliteStore, Store, StoreError};
+use vmp_server::store::{NewMerchant, Store, StoreError};
 
 use crate::cli::{DataDir, MerchantCommand};
 
@@ -23,10 +25,8 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn open(data: &DataDir) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&data.data_dir, 1)
-        .await
-        .with_context(|| format!("opening the store in {}", data.data_dir.display()))
+async fn open(data: &DataDir) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(vmp_server::store::open(&data.data_dir, data.database_url.as_deref(), 1).await?.0)
 }
 
 async fn add(data: &DataDir, key: Option<String>, secret: Option<String>, name: String) -> anyhow::Result<()> {

@@ -13,9 +13,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     settings.public_url = args.public_url;
     settings.mode = args.mode;
     settings.node_id = args.node_id;
+    settings.database_url = args.data.database_url.clone();
+    if let Some(schedule) = args.notify_retry_schedule {
+        settings.notifier.schedule = schedule;
+    }
+    settings.notifier.timeout = std::time::Duration::from_secs(args.notify_timeout);
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
-    println!("data directory: {}", args.data.data_dir.display());
+    match &args.data.database_url {
+        Some(_) => println!("store: PostgreSQL"),
+        None => println!("data directory: {}", args.data.data_dir.display()),
+    }
     if let Some(m) = app.bootstrap_merchant() {
         // Printed once, to the console only: this is the one place a secret is shown.
         println!("created sandbox merchant (shown once, keep the secret):");

@@ -50,7 +50,12 @@ pub struct Settings {
     pub mode: Mode,
     /// This instance's number (0–99), the first digits of every
     /// `eft_trade_no` it issues; distinct per instance sharing a store.
-    pub node_id: u8,
+    /// `None`: 1 on SQLite; on PostgreSQL, drawn from a database sequence
+    /// at start, so instances never need to be numbered by hand.
+    pub node_id: Option<u8>,
+    /// `postgres://…` to use PostgreSQL (several instances on one database)
+    /// instead of the embedded SQLite store in `data_dir`. Never logged.
+    pub database_url: Option<String>,
     /// Most writes committed in one transaction by the group-commit writer.
     pub max_batch: usize,
     /// Whether to create a sandbox merchant when the store has none.
@@ -67,7 +72,8 @@ impl Settings {
             data_dir: data_dir.into(),
             public_url: None,
             mode: Mode::Sandbox,
-            node_id: 1,
+            node_id: None,
+            database_url: None,
             max_batch: 256,
             bootstrap_merchant: true,
             notifier: crate::notifier::NotifierSettings::default(),

@@ -90,8 +90,9 @@ impl Notifier {
             return Ok(0);
         }
         let now = self.state.clock().now().unix_timestamp();
-        // The lease outlives the attempt's own timeout by a wide margin.
-        let lease = now + i64::try_from(self.settings.timeout.as_secs()).unwrap_or(60).saturating_mul(3).max(60);
+        // The lease outlives the attempt's own timeout by a wide margin; if
+        // this instance dies mid-delivery, another takes over after it.
+        let lease = now + i64::try_from(self.settings.timeout.as_secs()).unwrap_or(60).saturating_mul(3).max(5);
         let rows = self.state.store().claim_notifications(now, lease, i64::try_from(free).unwrap_or(64)).await?;
         let started = rows.len();
         for row in rows {

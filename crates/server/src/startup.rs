@@ -2,7 +2,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::SecretString;
@@ -16,7 +15,7 @@ use crate::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
 use crate::notifier::Notifier;
 use crate::paylink::{LINK_KEY_SETTING, PayLinks};
 use crate::state::AppState;
-use crate::store::{NewMerchant, SqliteStore, Store};
+use crate::store::{NewMerchant, Store};
 
 /// Credentials of the sandbox merchant created on first start.
 pub struct BootstrapMerchant {
@@ -56,10 +55,9 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let store = SqliteStore::open(&settings.data_dir, settings.max_batch)
-            .await
-            .with_context(|| format!("opening the store in {}", settings.data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let (store, drawn_node_id) =
+            crate::store::open(&settings.data_dir, settings.database_url.as_deref(), settings.max_batch).await?;
+        let node_id = settings.node_id.unwrap_or(drawn_node_id);
 
         let bootstrap = if settings.bootstrap_merchant && settings.mode == Mode::Sandbox {
             bootstrap_merchant(store.as_ref(), &clock).await?
@@ -85,7 +83,7 @@ impl Application {
         let state = AppState::new(
             store,
             clock,
-            EftTradeNoGenerator::new(settings.node_id),
+            EftTradeNoGenerator::new(node_id),
             PayLinks::new(link_key),
             public_url,
             settings.mode,

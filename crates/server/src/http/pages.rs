@@ -165,10 +165,11 @@ fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> S
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{brand} · OpenVMP sandbox</title><style>\
+         <title>{brand} · OpenVMP sandbox</title><link rel=\"icon\" href=\"data:,\"><style>\
          body{{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#222}}\
          header{{background:{color};color:#fff;padding:16px 20px;font-size:20px;font-weight:600}}\
-         main{{max-width:420px;margin:20px auto;background:#fff;border-radius:10px;padding:20px;box-shadow:0 1px 4px #0002}}\
+         main{{box-sizing:border-box;width:calc(100% - 24px);max-width:420px;margin:16px auto;background:#fff;border-radius:10px;padding:20px;box-shadow:0 1px 4px #0002}}\
+         button,input{{font:inherit}}\
          dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 14px}}dt{{color:#666}}dd{{margin:0;word-break:break-all}}\
          #amount{{font-size:24px;font-weight:700}}\
          button{{width:100%;padding:12px;margin-top:10px;border:0;border-radius:8px;font-size:16px;cursor:pointer}}\
@@ -180,23 +181,25 @@ fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> S
     )
 }
 
-fn details(o: &OrderRecord, t: &Texts, now: OffsetDateTime) -> String {
-    let left = (o.expires_at - now.unix_timestamp()).max(0);
+fn details(o: &OrderRecord, t: &Texts, now: Option<OffsetDateTime>) -> String {
+    let time_left = match now {
+        Some(now) => {
+            let left = (o.expires_at - now.unix_timestamp()).max(0);
+            format!("<dt>{}</dt><dd id=\"time_left\">{:02}:{:02}</dd>", t.time_left, left / 60, left % 60)
+        }
+        None => String::new(),
+    };
     format!(
         "<dl><dt>{l_amount}</dt><dd id=\"amount\">{currency} {amount}</dd>\
          <dt>{l_subject}</dt><dd id=\"subject\">{subject}</dd>\
-         <dt>{l_order}</dt><dd id=\"out_trade_no\">{out}</dd>\
-         <dt>{l_left}</dt><dd id=\"time_left\">{m:02}:{s:02}</dd></dl>",
+         <dt>{l_order}</dt><dd id=\"out_trade_no\">{out}</dd>{time_left}</dl>",
         l_amount = t.amount,
         l_subject = t.subject,
         l_order = t.order,
-        l_left = t.time_left,
         currency = escape(&o.currency),
         amount = escape(&display_amount(o)),
         subject = escape(&o.subject),
         out = escape(&o.out_trade_no),
-        m = left / 60,
-        s = left % 60,
     )
 }
 
@@ -233,7 +236,7 @@ pub(crate) fn checkout(
     };
     let mut body = String::new();
     body.push_str(&format!("<p id=\"intro\">{intro}</p>"));
-    body.push_str(&details(o, t, now));
+    body.push_str(&details(o, t, Some(now)));
     if let Some(svg) = qr_svg {
         body.push_str(&format!("<div id=\"qr\">{svg}</div>"));
     }
@@ -252,7 +255,7 @@ pub(crate) fn checkout(
     if kind.is_card() {
         body.push_str(&format!(
             "<label for=\"card_number\">{}</label><input id=\"card_number\" name=\"card_number\" inputmode=\"numeric\" autocomplete=\"off\">\
-             <label for=\"card_expiry\">{}</label><input id=\"card_expiry\" name=\"card_expiry\" placeholder=\"12/30\" autocomplete=\"off\">\
+             <label for=\"card_expiry\">{}</label><input id=\"card_expiry\" name=\"card_expiry\" placeholder=\"MM/YY\" autocomplete=\"off\">\
              <label for=\"card_cvc\">{}</label><input id=\"card_cvc\" name=\"card_cvc\" inputmode=\"numeric\" autocomplete=\"off\">",
             t.card_number, t.expiry, t.cvc
         ));
@@ -275,11 +278,11 @@ pub(crate) fn checkout(
 }
 
 /// The page shown once an order is final (or when paying errs).
-pub(crate) fn result(o: &OrderRecord, message: Option<&str>, now: OffsetDateTime) -> String {
+pub(crate) fn result(o: &OrderRecord, message: Option<&str>) -> String {
     let kind = PageKind::of(o);
     let (brand, color) = kind.brand();
     let t = texts(o.lang.as_deref());
-    let mut body = details(o, t, now);
+    let mut body = details(o, t, None);
     body.push_str(&format!("<p>{}: <strong id=\"order-status\">{}</strong></p>", t.status, escape(&o.state)));
     if let Some(m) = message {
         body.push_str(&format!("<p class=\"error\" id=\"error\">{}</p>", escape(m)));

@@ -73,7 +73,7 @@ pub(crate) async fn pay_page(
     };
     let now = state.clock().now();
     if order.state != STATE_PENDING || now.unix_timestamp() >= order.expires_at {
-        return page(pages::result(&order, None, now));
+        return page(pages::result(&order, None));
     }
     let qr = (PageKind::of(&order) == PageKind::PaymeQr).then(|| {
         qr_svg(&state.links().url(
@@ -135,7 +135,6 @@ pub(crate) async fn pay_action(
             return page(pages::result(
                 &order,
                 Some("Server error: the wallet returned no state (sandbox amount .45). The order stays pending."),
-                now,
             ));
         }
         Err(e) => {
@@ -151,16 +150,15 @@ pub(crate) async fn pay_action(
 /// browser POSTs the signed payload to `return_url`; without either, a
 /// result page.
 async fn back_to_merchant(state: &AppState, order: &OrderRecord) -> Response {
-    let now = state.clock().now();
     let target = if PageKind::of(order) == PageKind::BocpayApp {
         order.app_link.as_deref().or(order.return_url.as_deref())
     } else {
         order.return_url.as_deref()
     };
-    let Some(target) = target else { return page(pages::result(order, None, now)) };
+    let Some(target) = target else { return page(pages::result(order, None)) };
     let payload = match signed_payload(state, order).await {
         Some(p) => p,
-        None => return page(pages::result(order, None, now)),
+        None => return page(pages::result(order, None)),
     };
     if PageKind::of(order) == PageKind::BocpayApp && order.app_link.is_some() {
         // An app link gets the signed parameters in its query; the app verifies them.

@@ -5,15 +5,48 @@
 //! commit). A write's future resolves only after its batch is durably
 //! committed, which is what lets the HTTP layer answer `00` safely.
 
+mod postgres;
+mod rows;
 mod sqlite;
+mod writer;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
+
+/// Opens the configured store: PostgreSQL when `database_url` is given,
+/// otherwise SQLite in `data_dir`. Also returns the `eft_trade_no` node id
+/// the store suggests (1 on SQLite; drawn from a sequence on PostgreSQL).
+///
+/// # Errors
+/// When the store cannot be opened; the message never contains the URL.
+pub async fn open(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    max_batch: usize,
+) -> anyhow::Result<(std::sync::Arc<dyn Store>, u8)> {
+    use anyhow::Context;
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().context("parsing the PostgreSQL URL")?;
+            let store = PgStore::open(options, max_batch).await.context("opening the PostgreSQL store")?;
+            let node = store.node_id();
+            Ok((std::sync::Arc::new(store), node))
+        }
+        Some(_) => anyhow::bail!("the database URL must start with postgres:// or postgresql://"),
+        None => {
+            let store = SqliteStore::open(data_dir, max_batch)
+                .await
+                .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+            Ok((std::sync::Arc::new(store), 1))
+        }
+    }
+}
 
 /// A boxed store future (the trait is used as `Arc<dyn Store>`).
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -309,6 +342,36 @@ pub enum RefundOutcome {
     Exceeds(OrderRecord),
     /// No such order.
     NotFound,
+}
+
+/// Outbox row state after an attempt: (status, next attempt, delivered at).
+pub(crate) fn next_notification_state(a: &AttemptRecord) -> (&'static str, Option<i64>, Option<i64>) {
+    match (a.outcome.as_str(), a.retry_at) {
+        ("delivered", _) => ("delivered", None, Some(a.attempted_at)),
+        (_, Some(t)) => ("pending", Some(t), None),
+        (_, None) => ("failed", None, None),
+    }
+}
+
+/// A new refund's (trade_status, status, completed_at) given the order's
+/// refund total after it.
+pub(crate) fn new_refund_state(n: &NewRefund, total: i64, amount: i64) -> (&'static str, &'static str, Option<i64>) {
+    let trade_status = if total == amount { "TRADE_CLOSED" } else { "TRADE_REFUND" };
+    match n.complete_after {
+        Some(_) => (trade_status, "PROCESSING", None),
+        None => (trade_status, "SUCCESS", Some(n.at)),
+    }
+}
+
+/// A merchant list row.
+pub(crate) fn merchant_summary(r: &impl rows::StoreRow) -> Result<MerchantSummary, StoreError> {
+    let status = r.text("status")?;
+    Ok(MerchantSummary {
+        key: r.text("user_confirm_key")?,
+        name: r.text("name")?,
+        status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
+        created_at: r.int("created_at")?,
+    })
 }
 
 /// Counters that show how the group-commit writer behaves.

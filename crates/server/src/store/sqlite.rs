@@ -1,25 +1,21 @@
-//! The embedded SQLite store.
+//! The embedded SQLite store: WAL, `synchronous=FULL`.
 //!
-//! Reads go through a small pool. Order writes go to one writer task that
-//! owns one connection: it takes the first queued write, drains whatever
-//! else is already queued (up to `max_batch`), runs them all in one
-//! transaction and commits once (`synchronous=FULL`, so one fsync for the
-//! batch), then answers every waiter. Under load, batches grow by
-//! themselves while the previous fsync is in flight; when idle, a lone
-//! write commits at once. No timer, no lost writes.
+//! Reads and merchant administration go through a small pool. Every other
+//! write goes through the group-commit writer ([`super::writer`]) on its own
+//! connection, so one fsync covers a whole batch of concurrent writes.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row, Sqlite};
 
+use super::rows::{self, REFUND_COLUMNS};
+use super::writer::{Backend, WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
     RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
@@ -29,65 +25,10 @@ use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "openvmp.db";
 
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
-/// One write for the group-commit writer, with where to send its result.
-enum WriteOp {
-    PlaceOrder(Box<OrderRecord>, Reply<PlaceOutcome>),
-    Settle(Box<Settlement>, Reply<SettleOutcome>),
-    Claim { now: i64, lease_until: i64, limit: i64, reply: Reply<Vec<NotificationRow>> },
-    Attempt(Box<AttemptRecord>, Reply<()>),
-    Refund(Box<NewRefund>, Reply<RefundOutcome>),
-    CompleteRefund { id: i64, at: i64, notification: Option<Box<NewNotification>>, reply: Reply<bool> },
-}
-
-/// A write's result, held until the batch commits.
-// Results live for one batch in one Vec; boxing them would only add allocations.
-#[allow(clippy::large_enum_variant)]
-enum Done {
-    PlaceOrder(Result<PlaceOutcome, StoreError>, Reply<PlaceOutcome>),
-    Settle(Result<SettleOutcome, StoreError>, Reply<SettleOutcome>),
-    Claim(Result<Vec<NotificationRow>, StoreError>, Reply<Vec<NotificationRow>>),
-    Attempt(Result<(), StoreError>, Reply<()>),
-    Refund(Result<RefundOutcome, StoreError>, Reply<RefundOutcome>),
-    CompleteRefund(Result<bool, StoreError>, Reply<bool>),
-}
-
-impl Done {
-    fn send(self) {
-        // A waiter that went away (client disconnected) is not an error.
-        match self {
-            Done::PlaceOrder(r, tx) => drop(tx.send(r)),
-            Done::Settle(r, tx) => drop(tx.send(r)),
-            Done::Claim(r, tx) => drop(tx.send(r)),
-            Done::Attempt(r, tx) => drop(tx.send(r)),
-            Done::Refund(r, tx) => drop(tx.send(r)),
-            Done::CompleteRefund(r, tx) => drop(tx.send(r)),
-        }
-    }
-
-    fn fail(self) {
-        fn err<T>() -> Result<T, StoreError> {
-            Err(StoreError::Database(sqlx::Error::Protocol("batch rolled back".into())))
-        }
-        match self {
-            Done::PlaceOrder(_, tx) => drop(tx.send(err())),
-            Done::Settle(_, tx) => drop(tx.send(err())),
-            Done::Claim(_, tx) => drop(tx.send(err())),
-            Done::Attempt(_, tx) => drop(tx.send(err())),
-            Done::Refund(_, tx) => drop(tx.send(err())),
-            Done::CompleteRefund(_, tx) => drop(tx.send(err())),
-        }
-    }
-}
-
 /// SQLite store with a group-commit writer.
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// `None` once [`Store::close`] ran: new writes are refused.
-    sender: std::sync::Mutex<Option<mpsc::Sender<WriteOp>>>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    stats: Arc<WriterStats>,
+    writer: WriterHandle,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -120,117 +61,47 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let conn = options.connect().await?;
-        let stats = Arc::new(WriterStats::default());
-        let (tx, rx) = mpsc::channel(8192);
-        let task = tokio::spawn(writer_loop(conn, rx, max_batch.max(1), Arc::clone(&stats)));
-        Ok(Self { pool, sender: std::sync::Mutex::new(Some(tx)), task: Mutex::new(Some(task)), stats })
+        Ok(Self { pool, writer: WriterHandle::spawn::<SqliteBackend>(conn, max_batch) })
     }
 }
 
-async fn writer_loop(
-    mut conn: SqliteConnection,
-    mut rx: mpsc::Receiver<WriteOp>,
-    max_batch: usize,
-    stats: Arc<WriterStats>,
-) {
-    let mut batch: Vec<WriteOp> = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        let size = batch.len();
-        let orders = batch.iter().filter(|op| matches!(op, WriteOp::PlaceOrder(..))).count();
-        let (result, done) = apply_batch(&mut conn, batch.drain(..)).await;
-        match result {
-            Ok(()) => {
-                stats.record(size, orders);
-                done.into_iter().for_each(Done::send);
-            }
-            Err(e) => {
-                tracing::error!(error.message = %e, batch = size, "group commit failed; batch rolled back");
-                done.into_iter().for_each(Done::fail);
-            }
-        }
-    }
-    let _ = conn.close().await;
-}
+/// The SQLite SQL of the writer's operations.
+pub(crate) struct SqliteBackend;
 
-impl WriteOp {
-    /// The op was not run (its batch failed before or around it).
-    fn skipped(self) -> Done {
-        match self {
-            WriteOp::PlaceOrder(_, r) => Done::PlaceOrder(Err(StoreError::WriterStopped), r),
-            WriteOp::Settle(_, r) => Done::Settle(Err(StoreError::WriterStopped), r),
-            WriteOp::Claim { reply, .. } => Done::Claim(Err(StoreError::WriterStopped), reply),
-            WriteOp::Attempt(_, r) => Done::Attempt(Err(StoreError::WriterStopped), r),
-            WriteOp::Refund(_, r) => Done::Refund(Err(StoreError::WriterStopped), r),
-            WriteOp::CompleteRefund { reply, .. } => Done::CompleteRefund(Err(StoreError::WriterStopped), reply),
-        }
-    }
+impl Backend for SqliteBackend {
+    type Db = Sqlite;
 
-    /// Runs the op inside the batch transaction. A database error aborts
-    /// the batch; the op's waiter is answered when the batch ends.
-    async fn run(self, conn: &mut SqliteConnection) -> Result<Done, (sqlx::Error, Done)> {
-        macro_rules! step {
-            ($fut:expr, $variant:ident, $reply:expr) => {
-                match $fut.await {
-                    Ok(v) => Ok(Done::$variant(Ok(v), $reply)),
-                    Err(e) => Err((e, Done::$variant(Err(StoreError::WriterStopped), $reply))),
-                }
-            };
-        }
-        match self {
-            WriteOp::PlaceOrder(order, reply) => match insert_order(conn, &order).await {
-                Ok(r) => Ok(Done::PlaceOrder(r, reply)),
-                Err(e) => Err((e, Done::PlaceOrder(Err(StoreError::WriterStopped), reply))),
-            },
-            WriteOp::Settle(s, reply) => step!(settle(conn, &s), Settle, reply),
-            WriteOp::Claim { now, lease_until, limit, reply } => {
-                step!(claim(conn, now, lease_until, limit), Claim, reply)
-            }
-            WriteOp::Attempt(a, reply) => step!(record_attempt(conn, &a), Attempt, reply),
-            WriteOp::Refund(r, reply) => step!(refund(conn, &r), Refund, reply),
-            WriteOp::CompleteRefund { id, at, notification, reply } => {
-                step!(complete_refund(conn, id, at, notification.as_deref()), CompleteRefund, reply)
-            }
-        }
+    async fn insert_order(
+        c: &mut SqliteConnection,
+        o: &OrderRecord,
+    ) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+        insert_order(c, o).await
     }
-}
-
-/// Runs every write of the batch in one transaction and commits once. On a
-/// database error the whole batch is rolled back and every waiter is told.
-async fn apply_batch(
-    conn: &mut SqliteConnection,
-    batch: impl Iterator<Item = WriteOp>,
-) -> (Result<(), sqlx::Error>, Vec<Done>) {
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return (Err(e), batch.map(WriteOp::skipped).collect()),
-    };
-    let mut done = Vec::new();
-    let mut failure = None;
-    for op in batch {
-        if failure.is_some() {
-            done.push(op.skipped());
-            continue;
-        }
-        match op.run(&mut tx).await {
-            Ok(d) => done.push(d),
-            Err((e, d)) => {
-                failure = Some(e);
-                done.push(d);
-            }
-        }
+    async fn settle(c: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
+        settle(c, s).await
     }
-    if let Some(e) = failure {
-        let _ = tx.rollback().await;
-        return (Err(e), done);
+    async fn claim(
+        c: &mut SqliteConnection,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+        claim(c, now, lease_until, limit).await
     }
-    (tx.commit().await, done)
+    async fn record_attempt(c: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
+        record_attempt(c, a).await
+    }
+    async fn refund(c: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
+        refund(c, n).await
+    }
+    async fn complete_refund(
+        c: &mut SqliteConnection,
+        id: i64,
+        at: i64,
+        n: Option<&NewNotification>,
+    ) -> Result<bool, sqlx::Error> {
+        complete_refund(c, id, at, n).await
+    }
 }
 
 async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
@@ -247,7 +118,7 @@ async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOut
     .await?;
     let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
     let Some(row) = row else { return Ok(SettleOutcome::NotFound) };
-    let order = order_from_row(&row)?;
+    let order = rows::order(&row)?;
     if moved.rows_affected() == 0 {
         return Ok(SettleOutcome::AlreadyFinal(order));
     }
@@ -269,35 +140,12 @@ async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOut
     Ok(SettleOutcome::Applied(order))
 }
 
-const REFUND_COLUMNS: &str = "id, eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, \
-     amount_text, reason, status, trade_status, notify_url, created_at, complete_after, completed_at";
-
-fn refund_from_row(r: &SqliteRow) -> Result<RefundRecord, sqlx::Error> {
-    Ok(RefundRecord {
-        id: r.try_get("id")?,
-        eft_trade_no: r.try_get("eft_trade_no")?,
-        user_confirm_key: r.try_get("user_confirm_key")?,
-        out_refund_no: r.try_get("out_refund_no")?,
-        fingerprint: r.try_get("fingerprint")?,
-        service: r.try_get("service")?,
-        amount_minor: r.try_get("amount_minor")?,
-        amount_text: r.try_get("amount_text")?,
-        reason: r.try_get("reason")?,
-        status: r.try_get("status")?,
-        trade_status: r.try_get("trade_status")?,
-        notify_url: r.try_get("notify_url")?,
-        created_at: r.try_get("created_at")?,
-        complete_after: r.try_get("complete_after")?,
-        completed_at: r.try_get("completed_at")?,
-    })
-}
-
 async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
     let Some(order) = sqlx::query(SELECT_ORDER_BY_EFT).bind(n.eft_trade_no.clone()).fetch_optional(&mut *conn).await?
     else {
         return Ok(RefundOutcome::NotFound);
     };
-    let order = order_from_row(&order)?;
+    let order = rows::order(&order)?;
     let existing = sqlx::query(AssertSqlSafe(format!(
         "SELECT {REFUND_COLUMNS} FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"
     )))
@@ -306,10 +154,10 @@ async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutc
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = existing {
-        let r = refund_from_row(&row)?;
+        let r = rows::refund(&row)?;
         let of_order =
             match sqlx::query(SELECT_ORDER_BY_EFT).bind(r.eft_trade_no.clone()).fetch_optional(&mut *conn).await? {
-                Some(o) => order_from_row(&o)?,
+                Some(o) => rows::order(&o)?,
                 None => order,
             };
         return Ok(RefundOutcome::Existing(r, of_order));
@@ -323,9 +171,7 @@ async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutc
     if total > order.amount_minor {
         return Ok(RefundOutcome::Exceeds(order));
     }
-    let trade_status = if total == order.amount_minor { "TRADE_CLOSED" } else { "TRADE_REFUND" };
-    let status = if n.complete_after.is_some() { "PROCESSING" } else { "SUCCESS" };
-    let completed_at = if n.complete_after.is_some() { None } else { Some(n.at) };
+    let (trade_status, status, completed_at) = super::new_refund_state(n, total, order.amount_minor);
     let row = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, amount_text, \
          reason, status, trade_status, notify_url, created_at, complete_after, completed_at) \
@@ -347,7 +193,7 @@ async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutc
     .bind(completed_at)
     .fetch_one(&mut *conn)
     .await?;
-    let refund = refund_from_row(&row)?;
+    let refund = rows::refund(&row)?;
     sqlx::query("UPDATE orders SET refunded_minor = ?1, state = ?2 WHERE eft_trade_no = ?3")
         .bind(total)
         .bind(trade_status)
@@ -393,9 +239,6 @@ async fn complete_refund(
     Ok(true)
 }
 
-const NOTIFICATION_COLUMNS: &str =
-    "id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at";
-
 async fn claim(
     conn: &mut SqliteConnection,
     now: i64,
@@ -413,8 +256,7 @@ async fn claim(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    let _ = NOTIFICATION_COLUMNS;
-    rows.iter().map(notification_from_row).collect()
+    rows.iter().map(rows::notification).collect()
 }
 
 async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
@@ -431,11 +273,7 @@ async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Resul
     .bind(a.excerpt.clone())
     .execute(&mut *conn)
     .await?;
-    let (status, next, delivered_at) = match (a.outcome.as_str(), a.retry_at) {
-        ("delivered", _) => ("delivered", None, Some(a.attempted_at)),
-        (_, Some(t)) => ("pending", Some(t), None),
-        (_, None) => ("failed", None, None),
-    };
+    let (status, next, delivered_at) = super::next_notification_state(a);
     sqlx::query(
         "UPDATE notifications SET attempts = ?1, status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
          delivered_at = ?4, lease_until = NULL WHERE id = ?5",
@@ -448,21 +286,6 @@ async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Resul
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-fn notification_from_row(r: &SqliteRow) -> Result<NotificationRow, sqlx::Error> {
-    Ok(NotificationRow {
-        id: r.try_get("id")?,
-        eft_trade_no: r.try_get("eft_trade_no")?,
-        user_confirm_key: r.try_get("user_confirm_key")?,
-        url: r.try_get("url")?,
-        trade_status: r.try_get("trade_status")?,
-        payload: r.try_get("payload")?,
-        status: r.try_get("status")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        delivered_at: r.try_get("delivered_at")?,
-    })
 }
 
 async fn insert_order(
@@ -513,7 +336,7 @@ async fn insert_order(
         .fetch_optional(&mut *conn)
         .await?;
     Ok(match existing {
-        Some(row) => Ok(PlaceOutcome::Existing(order_from_row(&row)?)),
+        Some(row) => Ok(PlaceOutcome::Existing(rows::order(&row)?)),
         None => Err(StoreError::IdCollision),
     })
 }
@@ -533,63 +356,6 @@ const SELECT_EXPIRED: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_n
      package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE state = 'PENDING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2";
 
-fn order_from_row(r: &SqliteRow) -> Result<OrderRecord, sqlx::Error> {
-    Ok(OrderRecord {
-        eft_trade_no: r.try_get("eft_trade_no")?,
-        user_confirm_key: r.try_get("user_confirm_key")?,
-        out_trade_no: r.try_get("out_trade_no")?,
-        fingerprint: r.try_get("fingerprint")?,
-        service: r.try_get("service")?,
-        pay_type: r.try_get("pay_type")?,
-        wallet: r.try_get("wallet")?,
-        pay_scene: r.try_get("pay_scene")?,
-        buyer_type: r.try_get("buyer_type")?,
-        amount_minor: r.try_get("amount_minor")?,
-        amount_text: r.try_get("amount_text")?,
-        currency: r.try_get("currency")?,
-        subject: r.try_get("subject")?,
-        body: r.try_get("body")?,
-        tid: r.try_get("tid")?,
-        notify_url: r.try_get("notify_url")?,
-        return_url: r.try_get("return_url")?,
-        lang: r.try_get("lang")?,
-        scheme: r.try_get("scheme")?,
-        package_name: r.try_get("package_name")?,
-        app_link: r.try_get("app_link")?,
-        active_time: r.try_get("active_time")?,
-        request_time: r.try_get("request_time")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        state: r.try_get("state")?,
-        final_at: r.try_get("final_at")?,
-        transaction_id: r.try_get("transaction_id")?,
-        card_scheme: r.try_get("card_scheme")?,
-        refunded_minor: r.try_get("refunded_minor")?,
-    })
-}
-
-fn merchant_from_row(r: &SqliteRow) -> Result<Merchant, StoreError> {
-    let status: String = r.try_get("status")?;
-    let secret: String = r.try_get("secret")?;
-    Ok(Merchant {
-        key: r.try_get("user_confirm_key")?,
-        name: r.try_get("name")?,
-        secret: SecretString::from(secret),
-        status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
-    })
-}
-
-impl SqliteStore {
-    /// Queues a write for the group-commit writer and waits for its commit.
-    async fn write<T>(&self, op: impl FnOnce(Reply<T>) -> WriteOp) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let sender = self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let sender = sender.ok_or(StoreError::WriterStopped)?;
-        sender.send(op(reply)).await.map_err(|_| StoreError::WriterStopped)?;
-        answer.await.map_err(|_| StoreError::WriterStopped)?
-    }
-}
-
 impl Store for SqliteStore {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
         Box::pin(async move {
@@ -598,7 +364,7 @@ impl Store for SqliteStore {
                     .bind(key.to_owned())
                     .fetch_optional(&self.pool)
                     .await?;
-            row.as_ref().map(merchant_from_row).transpose()
+            row.as_ref().map(rows::merchant).transpose()
         })
     }
 
@@ -628,17 +394,7 @@ impl Store for SqliteStore {
             let rows = sqlx::query("SELECT user_confirm_key, name, status, created_at FROM merchants ORDER BY created_at, user_confirm_key")
                 .fetch_all(&self.pool)
                 .await?;
-            rows.iter()
-                .map(|r| {
-                    let status: String = r.try_get("status")?;
-                    Ok(MerchantSummary {
-                        key: r.try_get("user_confirm_key")?,
-                        name: r.try_get("name")?,
-                        status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
-                        created_at: r.try_get("created_at")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(super::merchant_summary).collect()
         })
     }
 
@@ -654,7 +410,7 @@ impl Store for SqliteStore {
     }
 
     fn place_order(&self, order: OrderRecord) -> StoreFuture<'_, PlaceOutcome> {
-        Box::pin(self.write(|reply| WriteOp::PlaceOrder(Box::new(order), reply)))
+        Box::pin(self.writer.write(|reply| WriteOp::PlaceOrder(Box::new(order), reply)))
     }
 
     fn order_by_out_trade_no<'a>(
@@ -668,34 +424,34 @@ impl Store for SqliteStore {
                 .bind(out_trade_no.to_owned())
                 .fetch_optional(&self.pool)
                 .await?;
-            Ok(row.as_ref().map(order_from_row).transpose()?)
+            Ok(row.as_ref().map(rows::order).transpose()?)
         })
     }
 
     fn order_by_eft_trade_no<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Option<OrderRecord>> {
         Box::pin(async move {
             let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(eft_trade_no.to_owned()).fetch_optional(&self.pool).await?;
-            Ok(row.as_ref().map(order_from_row).transpose()?)
+            Ok(row.as_ref().map(rows::order).transpose()?)
         })
     }
 
     fn settle(&self, settlement: Settlement) -> StoreFuture<'_, SettleOutcome> {
-        Box::pin(self.write(|reply| WriteOp::Settle(Box::new(settlement), reply)))
+        Box::pin(self.writer.write(|reply| WriteOp::Settle(Box::new(settlement), reply)))
     }
 
     fn expired_pending(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<OrderRecord>> {
         Box::pin(async move {
             let rows = sqlx::query(SELECT_EXPIRED).bind(now).bind(limit).fetch_all(&self.pool).await?;
-            Ok(rows.iter().map(order_from_row).collect::<Result<_, _>>()?)
+            Ok(rows.iter().map(rows::order).collect::<Result<_, _>>()?)
         })
     }
 
     fn claim_notifications(&self, now: i64, lease_until: i64, limit: i64) -> StoreFuture<'_, Vec<NotificationRow>> {
-        Box::pin(self.write(move |reply| WriteOp::Claim { now, lease_until, limit, reply }))
+        Box::pin(self.writer.write(move |reply| WriteOp::Claim { now, lease_until, limit, reply }))
     }
 
     fn record_attempt(&self, attempt: AttemptRecord) -> StoreFuture<'_, ()> {
-        Box::pin(self.write(|reply| WriteOp::Attempt(Box::new(attempt), reply)))
+        Box::pin(self.writer.write(|reply| WriteOp::Attempt(Box::new(attempt), reply)))
     }
 
     fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<NotificationRow>> {
@@ -707,7 +463,7 @@ impl Store for SqliteStore {
             .bind(eft_trade_no.to_owned())
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.iter().map(notification_from_row).collect::<Result<_, _>>()?)
+            Ok(rows.iter().map(rows::notification).collect::<Result<_, _>>()?)
         })
     }
 
@@ -720,18 +476,7 @@ impl Store for SqliteStore {
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(AttemptRow {
-                        attempt: r.try_get("attempt")?,
-                        attempted_at: r.try_get("attempted_at")?,
-                        http_status: r.try_get("http_status")?,
-                        latency_ms: r.try_get("latency_ms")?,
-                        outcome: r.try_get("outcome")?,
-                        excerpt: r.try_get("excerpt")?,
-                    })
-                })
-                .collect()
+            Ok(rows.iter().map(rows::attempt).collect::<Result<_, _>>()?)
         })
     }
 
@@ -757,11 +502,11 @@ impl Store for SqliteStore {
     }
 
     fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome> {
-        Box::pin(self.write(|reply| WriteOp::Refund(Box::new(refund), reply)))
+        Box::pin(self.writer.write(|reply| WriteOp::Refund(Box::new(refund), reply)))
     }
 
     fn complete_refund(&self, id: i64, at: i64, notification: Option<NewNotification>) -> StoreFuture<'_, bool> {
-        Box::pin(self.write(move |reply| WriteOp::CompleteRefund {
+        Box::pin(self.writer.write(move |reply| WriteOp::CompleteRefund {
             id,
             at,
             notification: notification.map(Box::new),
@@ -782,7 +527,7 @@ impl Store for SqliteStore {
             .bind(out_refund_no.to_owned())
             .fetch_optional(&self.pool)
             .await?;
-            Ok(row.as_ref().map(refund_from_row).transpose()?)
+            Ok(row.as_ref().map(rows::refund).transpose()?)
         })
     }
 
@@ -796,7 +541,7 @@ impl Store for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.iter().map(refund_from_row).collect::<Result<_, _>>()?)
+            Ok(rows.iter().map(rows::refund).collect::<Result<_, _>>()?)
         })
     }
 
@@ -812,18 +557,16 @@ impl Store for SqliteStore {
     }
 
     fn writer_stats(&self) -> &WriterStats {
-        &self.stats
+        self.writer.stats()
     }
 
     fn close(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move {
-            // Dropping our sender ends the writer loop after it drains the queue.
-            drop(self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
-            if let Some(task) = self.task.lock().await.take() {
-                let _ = task.await;
-            }
+            self.writer.close().await;
             self.pool.close().await;
             Ok(())
         })
     }
 }
+
+rows::store_row!(SqliteRow);

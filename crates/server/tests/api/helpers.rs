@@ -52,6 +52,7 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings::new(data_dir.clone());
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.notifier.poll_interval = std::time::Duration::from_millis(50);
+    settings.database_url = postgres_for(&data_dir).await;
     adjust(&mut settings);
     // A frozen clock (moved only by the sandbox API) makes schedules exact.
     let clock = vmp_server::Clock::fixed(OffsetDateTime::now_utc());
@@ -77,6 +78,32 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
         handle: Some(handle),
         _dir: None,
     }
+}
+
+/// With `VMP_TEST_DATABASE_URL=postgres://…` set, every test app gets its
+/// own fresh PostgreSQL database (remembered in the data directory, so a
+/// restart test reopens the same one); otherwise the embedded SQLite store.
+pub async fn postgres_for(data_dir: &std::path::Path) -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("VMP_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let marker = data_dir.join("postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("random");
+    let name = format!("vmp_test_{}", hex::encode(bytes));
+    let mut admin = sqlx::PgConnection::connect(&base).await.expect("VMP_TEST_DATABASE_URL reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(&base).expect("URL");
+    url.set_path(&format!("/{name}"));
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    std::fs::write(&marker, url.as_str()).expect("remember the test database");
+    Some(url.to_string())
 }
 
 pub fn vmp_now() -> String {

@@ -8,3 +8,4 @@ mod lifecycle;
 mod pay_page;
 mod place_order;
 mod receiver;
+mod store;

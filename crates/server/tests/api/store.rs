@@ -1,0 +1,90 @@
+//! The store contract, run against whichever backend the suite uses
+//! (SQLite, or PostgreSQL with `VMP_TEST_DATABASE_URL`): two stores on one
+//! database behave like two gateway instances.
+
+use std::sync::Arc;
+
+use vmp_server::store::{self, NewNotification, OrderRecord, PlaceOutcome, SettleOutcome, Settlement, Store};
+
+use crate::helpers::{postgres_for, spawn_app};
+
+async fn second_store(app: &crate::helpers::TestApp) -> Arc<dyn Store> {
+    let url = postgres_for(&app.data_dir).await;
+    store::open(&app.data_dir, url.as_deref(), 16).await.unwrap().0
+}
+
+fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> OrderRecord {
+    OrderRecord {
+        eft_trade_no: eft.into(),
+        user_confirm_key: app.key.clone(),
+        out_trade_no: out.into(),
+        fingerprint: "f".into(),
+        service: "service.alipay.wap.PreOrder".into(),
+        pay_type: "Alipay".into(),
+        wallet: "ALIPAYHK".into(),
+        pay_scene: "WAP".into(),
+        buyer_type: "others".into(),
+        amount_minor: 100,
+        amount_text: "1.00".into(),
+        currency: "HKD".into(),
+        subject: "s".into(),
+        body: None,
+        tid: None,
+        notify_url: Some("http://127.0.0.1:9/n".into()),
+        return_url: None,
+        lang: None,
+        scheme: None,
+        package_name: None,
+        app_link: None,
+        active_time: 1800,
+        request_time: "20240101000000".into(),
+        created_at: 1000,
+        expires_at: 2800,
+        state: "PENDING".into(),
+        final_at: None,
+        transaction_id: None,
+        card_scheme: None,
+        refunded_minor: 0,
+    }
+}
+
+#[tokio::test]
+async fn two_instances_see_one_order_one_settlement_and_never_share_a_lease() {
+    let app = spawn_app().await;
+    let a = Arc::clone(app.state.store());
+    let b = second_store(&app).await;
+
+    // The same out_trade_no from two instances: one order.
+    let first = a.place_order(order(&app, "9900000000000000000001", "ST1")).await.unwrap();
+    let second = b.place_order(order(&app, "9900000000000000000002", "ST1")).await.unwrap();
+    assert!(matches!(first, PlaceOutcome::Created(_)));
+    assert!(matches!(second, PlaceOutcome::Existing(ref o) if o.eft_trade_no == "9900000000000000000001"));
+
+    // Two settlements from two instances: one applies.
+    let settle = |state: &str| Settlement {
+        eft_trade_no: "9900000000000000000001".into(),
+        state: state.into(),
+        at: 1100,
+        transaction_id: "T".into(),
+        card_scheme: None,
+        notification: Some(NewNotification {
+            url: "http://127.0.0.1:9/n".into(),
+            trade_status: state.into(),
+            payload: "{}".into(),
+            due_at: 1100,
+        }),
+    };
+    let (x, y) = tokio::join!(a.settle(settle("TRADE_SUCCESS")), b.settle(settle("TRADE_FAIL")));
+    let applied = [x.unwrap(), y.unwrap()].into_iter().filter(|o| matches!(o, SettleOutcome::Applied(_))).count();
+    assert_eq!(applied, 1);
+    assert_eq!(a.notifications_for_order("9900000000000000000001").await.unwrap().len(), 1);
+
+    // A lease taken by one instance hides the row from the other until it runs out.
+    let claimed = a.claim_notifications(1100, 1160, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(b.claim_notifications(1100, 1160, 10).await.unwrap().is_empty(), "leased rows are not claimed twice");
+    assert!(b.claim_notifications(1159, 1200, 10).await.unwrap().is_empty());
+    let taken_over = b.claim_notifications(1160, 1220, 10).await.unwrap();
+    assert_eq!(taken_over.len(), 1, "an expired lease (dead instance) is taken over");
+    b.close().await.unwrap();
+}
