@@ -10,11 +10,24 @@ use time::OffsetDateTime;
 use vmp_protocol::fields::UserConfirmKey;
 use vmp_protocol::{Params, ReturnStatus, sign};
 
+use crate::aftersale::{
+    CloseAnswer, CloseOrder, Query, QueryAnswer, Refund, RefundAnswer, RefundStatusAnswer, RefundStatusQuery,
+};
 use crate::error::{ClientError, InvalidRequest};
 use crate::order::{OrderPlaced, PlaceOrder};
 
-/// Path of the Place an Order endpoint, appended to the base URL.
+/// Path of `JSAPIService.do` (Place an Order, refunds, refund status,
+/// close, `service.common.Query`), appended to the base URL.
 pub const JSAPI_SERVICE_PATH: &str = "/VMP/Servlet/JSAPIService.do";
+
+/// Path of `QRcodeTradeQuery.do`, the trade query without `service`,
+/// appended to the base URL.
+///
+/// ```
+/// use vmp_client::{OrderRef, Query, TRADE_QUERY_PATH};
+/// assert_eq!(Query::sale(OrderRef::out_trade_no("A1")).path(), TRADE_QUERY_PATH);
+/// ```
+pub const TRADE_QUERY_PATH: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 /// How long a call may take, connection to last byte, unless changed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -146,9 +159,7 @@ impl Client {
     /// # Errors
     /// [`ClientError::InvalidRequest`] as [`PlaceOrder::to_params`].
     pub fn prepare_order(&self, order: &PlaceOrder) -> Result<Params, ClientError> {
-        let mut params = order.to_params(&self.user_confirm_key, (self.clock)())?;
-        sign::sign_in_place(self.secret.expose_secret(), &mut params);
-        Ok(params)
+        Ok(self.signed(order.to_params(&self.user_confirm_key, (self.clock)())?))
     }
 
     /// Places an order: checks the request (nothing is sent when it is
@@ -184,6 +195,131 @@ impl Client {
         let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
         OrderPlaced::from_answer(answer, order.out_trade_no(), &self.user_confirm_key)
             .map_err(|message| ClientError::Decode { message })
+    }
+
+    /// Queries an order (the sale) or one of its refunds: checks the
+    /// request, signs it, POSTs it (to `QRcodeTradeQuery.do` unless
+    /// [`Query::via`] says otherwise), verifies the answer's signature and
+    /// that it is about the order (and refund) asked for.
+    ///
+    /// A query changes nothing, so it is always safe to repeat. An unpaid
+    /// order past its `active_time` is reported `TRADE_CLOSED`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
+    /// use vmp_client::{OrderRef, Query, ReturnStatus, TradeStatus};
+    /// match client.query(&Query::sale(OrderRef::out_trade_no("ORDER-9"))).await {
+    ///     Ok(q) if q.trade_status.is_paid() => println!("paid {}", q.transaction_amount.to_decimal_string()),
+    ///     Ok(q) => println!("not paid: {}", q.trade_status),
+    ///     Err(e) if e.api_code() == Some(ReturnStatus::TradeNotExist) => println!("no such order"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::place_order`]; the gateway's refusals include `05`
+    /// ([`ReturnStatus::TradeNotExist`]: no such order, or no such refund of
+    /// it) and `-13` (a malformed field).
+    pub async fn query(&self, query: &Query) -> Result<QueryAnswer, ClientError> {
+        let params = self.signed(query.to_params(&self.user_confirm_key, (self.clock)())?);
+        let answer = self.call(query.path(), &params).await?;
+        QueryAnswer::from_answer(answer, query, &self.user_confirm_key)
+            .map_err(|message| ClientError::Decode { message })
+    }
+
+    /// Refunds a paid order in full or in part: checks the request (nothing
+    /// is sent when it is invalid), signs it, POSTs it to `JSAPIService.do`
+    /// and verifies the answer.
+    ///
+    /// Safe to retry: the same refund (same `out_refund_no`, same fields)
+    /// sent again is answered like the first time and refunds nothing more.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
+    /// use vmp_client::{Amount, OrderRef, Refund, ReturnStatus, Wallet};
+    /// let refund = Refund::new(OrderRef::out_trade_no("ORDER-9"), Wallet::AlipayHk, "REFUND-9-1",
+    ///     Amount::parse("2.00").unwrap());
+    /// match client.refund(&refund).await {
+    ///     Ok(r) => println!("{}: {}", r.out_refund_no, r.trade_status),
+    ///     Err(e) if e.api_code() == Some(ReturnStatus::RefundExceedsAmount) => {
+    ///         eprintln!("more than what is left to refund")
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::place_order`]; the gateway's refusals include `31`
+    /// ([`ReturnStatus::RefundOrderNotExist`]), `16` (not paid), `15`
+    /// (closed or fully refunded), `18` (over the amount left), `14`
+    /// (`out_refund_no` already used for a different refund), `-16`
+    /// (`wallet` not the order's) and `20` (`payType` not the order's).
+    pub async fn refund(&self, refund: &Refund) -> Result<RefundAnswer, ClientError> {
+        let params = self.signed(refund.to_params(&self.user_confirm_key, (self.clock)())?);
+        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
+        RefundAnswer::from_answer(answer, refund, &self.user_confirm_key)
+            .map_err(|message| ClientError::Decode { message })
+    }
+
+    /// Asks where a refund is (`service.unified.RefundStatusQuery`):
+    /// `PROCESSING` until an apply-refund completes, then `SUCCESS`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
+    /// use vmp_client::{OrderRef, RefundStatus, RefundStatusQuery};
+    /// let q = RefundStatusQuery::new(OrderRef::out_trade_no("ORDER-9"), "REFUND-9-1");
+    /// if client.refund_status(&q).await?.refund_status == RefundStatus::Success {
+    ///     println!("the money is back with the buyer");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::place_order`]; the gateway's refusals include `05`
+    /// ([`ReturnStatus::TradeNotExist`]: no such order or refund).
+    pub async fn refund_status(&self, query: &RefundStatusQuery) -> Result<RefundStatusAnswer, ClientError> {
+        let params = self.signed(query.to_params(&self.user_confirm_key, (self.clock)())?);
+        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
+        RefundStatusAnswer::from_answer(answer, query, &self.user_confirm_key)
+            .map_err(|message| ClientError::Decode { message })
+    }
+
+    /// Closes an unpaid order so it can no longer be paid. Closing it again
+    /// is answered like the first time.
+    ///
+    /// ```no_run
+    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
+    /// use vmp_client::{CloseOrder, OrderRef, ReturnStatus, Wallet};
+    /// let close = CloseOrder::new(OrderRef::out_trade_no("ORDER-9"), Wallet::AlipayHk);
+    /// match client.close_order(&close).await {
+    ///     Ok(c) => println!("now {}", c.trade_status),
+    ///     Err(e) if e.api_code() == Some(ReturnStatus::CloseFailedPaid) => println!("already paid: refund it"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Client::place_order`]; the gateway's refusals include `05`
+    /// ([`ReturnStatus::TradeNotExist`]), `54`
+    /// ([`ReturnStatus::CloseFailedPaid`]: already paid) and `-16` (the
+    /// service or `wallet` is not the order's).
+    pub async fn close_order(&self, close: &CloseOrder) -> Result<CloseAnswer, ClientError> {
+        let params = self.signed(close.to_params(&self.user_confirm_key, (self.clock)())?);
+        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
+        CloseAnswer::from_answer(answer, close, &self.user_confirm_key)
+            .map_err(|message| ClientError::Decode { message })
+    }
+
+    fn signed(&self, mut params: Params) -> Params {
+        sign::sign_in_place(self.secret.expose_secret(), &mut params);
+        params
     }
 
     /// POSTs signed `params` to `path` and returns the verified answer when

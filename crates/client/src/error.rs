@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use vmp_protocol::ops::OpsError;
 use vmp_protocol::{PreOrderError, ReturnStatus, SignatureError};
 
 /// A failed call.
@@ -133,4 +134,18 @@ pub enum InvalidRequest {
     /// amount format…), as the gateway itself would judge it.
     #[error("{0}")]
     Field(PreOrderError),
+    /// A query, refund, refund-status or close request breaks a rule
+    /// (missing order reference, over-long `out_refund_no`, amount text
+    /// longer than 8 characters…), as the gateway itself would judge it.
+    #[error("{0}")]
+    Operation(OpsError),
+    /// The catalogue has no service of this kind for the wallet (a bug in
+    /// this crate: every wallet has a refund and a close service).
+    #[error("no {operation} service for wallet {wallet}")]
+    NoServiceForWallet {
+        /// `refund` or `close`.
+        operation: &'static str,
+        /// The wallet.
+        wallet: &'static str,
+    },
 }

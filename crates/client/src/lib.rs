@@ -37,6 +37,11 @@
 //! - [`Client`]: configuration, sending, answer verification.
 //! - [`order`]: [`PlaceOrder`] (with [`Service`], [`Wallet`], [`PayScene`],
 //!   [`BuyerType`]) and its answer [`OrderPlaced`].
+//! - [`aftersale`]: [`Query`] (a sale or a refund), [`Refund`] (with
+//!   [`RefundService`]), [`RefundStatusQuery`] and [`CloseOrder`] (with
+//!   [`CloseService`]), all naming their order by [`OrderRef`], and their
+//!   answers [`QueryAnswer`], [`RefundAnswer`], [`RefundStatusAnswer`],
+//!   [`CloseAnswer`].
 //! - [`error`]: [`ClientError`] and [`InvalidRequest`].
 //! - [`notify`]: re-export of `vmp_protocol::notify`: verifying
 //!   notifications and `return_url` forms, building the ack.
@@ -49,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aftersale;
 mod client;
 pub mod error;
 pub mod order;
@@ -56,7 +62,11 @@ pub mod order;
 #[cfg(feature = "axum")]
 pub mod axum;
 
-pub use client::{Client, DEFAULT_TIMEOUT, JSAPI_SERVICE_PATH};
+pub use aftersale::{
+    CloseAnswer, CloseOrder, CloseService, OrderRef, Query, QueryAnswer, QueryEndpoint, Refund, RefundAnswer,
+    RefundService, RefundStatus, RefundStatusAnswer, RefundStatusQuery,
+};
+pub use client::{Client, DEFAULT_TIMEOUT, JSAPI_SERVICE_PATH, TRADE_QUERY_PATH};
 pub use error::{ClientError, InvalidRequest};
 pub use order::{BuyerType, OrderPlaced, PayScene, PlaceOrder, Service, Wallet};
 

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use vmp_protocol::catalogue::{ServiceSpec, pre_order_service};
 use vmp_protocol::fields::Lang;
 use vmp_protocol::vmptime::format_time;
-use vmp_protocol::{Amount, Currency, Params, PreOrderRequest};
+use vmp_protocol::{Amount, Currency, PRE_ORDER_SERVICES, Params, PreOrderRequest};
 
 use crate::error::InvalidRequest;
 
@@ -65,6 +65,9 @@ macro_rules! wire_enum {
         }
     };
 }
+
+// The refund and close service enums (`aftersale`) are wire enums too.
+pub(crate) use wire_enum;
 
 wire_enum!(
     /// The ten Place an Order services of the API page (`service`).
@@ -161,6 +164,20 @@ wire_enum!(
         BocVmpUpi => "BOCVMPUPI",
     }
 );
+
+impl Wallet {
+    /// The `payType` of this wallet's orders, from the catalogue (every
+    /// service taking a wallet has the same `payType`).
+    ///
+    /// ```
+    /// use vmp_client::Wallet;
+    /// assert_eq!(Wallet::WechatHk.pay_type(), Some("WeChat"));
+    /// assert_eq!(Wallet::Mpgs.pay_type(), Some("Mpgs"));
+    /// ```
+    pub fn pay_type(self) -> Option<&'static str> {
+        PRE_ORDER_SERVICES.iter().find(|s| s.wallets.contains(&self.code())).map(|s| s.pay_type)
+    }
+}
 
 wire_enum!(
     /// `pay_scene`: the payment scene (`WEB` unless the service says otherwise).
@@ -433,7 +450,7 @@ impl PlaceOrder {
     }
 }
 
-fn non_empty(v: &Option<String>) -> Option<String> {
+pub(crate) fn non_empty(v: &Option<String>) -> Option<String> {
     v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
@@ -505,7 +522,6 @@ impl OrderPlaced {
 mod tests {
     use super::*;
     use time::macros::datetime;
-    use vmp_protocol::PRE_ORDER_SERVICES;
 
     const NOW: OffsetDateTime = datetime!(2024-01-01 04:00:00 UTC);
 
