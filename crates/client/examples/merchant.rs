@@ -1,6 +1,8 @@
-//! A complete merchant integration: place an order, print the pay link, and
-//! run a small receiver that verifies notifications (JSON to `notify_url`)
-//! and `return_url` form posts, then answers the signed ack.
+//! A complete merchant integration: place an order, print the pay link, run
+//! a small receiver that verifies notifications (JSON to `notify_url`) and
+//! `return_url` form posts and answers the signed ack, then follow the order
+//! with queries: once it is paid, refund part of it and query the refund;
+//! if it ends unpaid, close it.
 //!
 //! Against a local OpenVMP gateway:
 //!
@@ -14,17 +16,27 @@
 //!     cargo run -p vmp-client --features axum --example merchant
 //! ```
 //!
-//! The example prints the pay link on its first line; open it in a browser.
-//! Notifications and return posts are printed as they arrive. Stop it with
-//! Ctrl-C. `VMP_NOTIFY_PORT` picks the receiver's port (default: any free
-//! one on 127.0.0.1).
+//! The example prints the pay link on its first line; open it in a browser
+//! and pay (or, without a browser, settle it with the sandbox API:
+//! `curl -XPOST $VMP_BASE_URL/sandbox/orders/<eft_trade_no>/pay -d '{"outcome":"success"}'
+//! -H 'content-type: application/json'`). Notifications and return posts are
+//! printed as they arrive, and so are the query and refund results. Stop it
+//! with Ctrl-C. `VMP_NOTIFY_PORT` picks the receiver's port (default: any
+//! free one on 127.0.0.1).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::post;
 use vmp_client::axum::{Ack, DeliveryKind, NotificationReceiver, VerifiedNotification};
-use vmp_client::{Amount, BuyerType, Client, ClientError, Currency, PlaceOrder, SecretString, Service, Wallet};
+use vmp_client::{
+    Amount, BuyerType, Client, ClientError, CloseOrder, Currency, OrderPlaced, PlaceOrder, Query, Refund,
+    RefundStatusQuery, SecretString, Service, TradeStatus, Wallet,
+};
+
+/// How often, and for how long, the example asks whether the order is paid.
+const POLL_EVERY: Duration = Duration::from_secs(3);
+const POLL_FOR: Duration = Duration::from_secs(600);
 
 /// Runs the receiver's handler: by now the signature and the time window
 /// are verified, so the fields can be trusted.
@@ -98,11 +110,77 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("eft_trade_no: {}", placed.eft_trade_no);
     println!("waiting for notifications on http://{receiver_addr}/vmp/notify (Ctrl-C to stop)");
 
-    // 3. Serve until Ctrl-C.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // 3. Receive in the background until Ctrl-C.
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+
+    // 4. Follow the order: a notification can be late or lost, a query
+    //    always tells the current state.
+    if let Some(status) = wait_until_final(&client, &placed).await? {
+        after_the_sale(&client, &placed, status).await?;
+    }
+    server.await??;
+    Ok(())
+}
+
+/// Queries the order until it leaves `TRADE_PROCESSING`; `None` on Ctrl-C
+/// or after [`POLL_FOR`].
+async fn wait_until_final(client: &Client, placed: &OrderPlaced) -> Result<Option<TradeStatus>, ClientError> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < POLL_FOR {
+        let sale = client.query(&Query::sale(placed)).await?;
+        if sale.trade_status != TradeStatus::TradeProcessing {
+            println!("query: {} is {}", sale.out_trade_no, sale.trade_status);
+            return Ok(Some(sale.trade_status));
+        }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(None),
+            () = tokio::time::sleep(POLL_EVERY) => {}
+        }
+    }
+    println!("query: still unpaid after {}s; stopped asking", POLL_FOR.as_secs());
+    Ok(None)
+}
+
+/// A paid order: refund HKD 2.50 of it and look at the refund. An order
+/// that ended unpaid: close it, so a late payment cannot happen.
+async fn after_the_sale(
+    client: &Client,
+    placed: &OrderPlaced,
+    status: TradeStatus,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !status.is_paid() {
+        let closed = client.close_order(&CloseOrder::new(placed, Wallet::AlipayHk)).await?;
+        println!("close: {} is {}", closed.out_trade_no, closed.trade_status);
+        return Ok(());
+    }
+    // `out_refund_no` names the refund: re-sending it after a timeout is
+    // answered like the first time and refunds nothing more.
+    let part = Amount::from_minor(250).ok_or("amount must be positive")?;
+    let refund = Refund::new(placed, Wallet::AlipayHk, format!("{}-R1", placed.out_trade_no), part)
+        .reason("demo: one item returned");
+    let refunded = client.refund(&refund).await?;
+    println!(
+        "refund: {} of {} -> {}",
+        refunded.return_amount.map(Amount::to_decimal_string).unwrap_or_default(),
+        refunded.out_trade_no,
+        refunded.trade_status
+    );
+    let q = client.query(&Query::refund(placed, refund.out_refund_no())).await?;
+    println!("query refund: {} {} ({})", q.transaction_amount.to_decimal_string(), q.trade_status, q.out_trade_no);
+    let s = client.refund_status(&RefundStatusQuery::new(placed, refund.out_refund_no())).await?;
+    println!("refund status: {}", s.refund_status);
+    let sale = client.query(&Query::sale(placed)).await?;
+    println!(
+        "query: {} is {}, refunded so far {}",
+        sale.out_trade_no,
+        sale.trade_status,
+        sale.refund_amount.map(Amount::to_decimal_string).unwrap_or_default()
+    );
     Ok(())
 }
