@@ -22,7 +22,7 @@ pub enum Command {
     /// Administer merchants in the store.
     #[command(subcommand)]
     Merchant(MerchantCommand),
-    /// Merchant side: place orders on a gateway (--base-url, --key, --secret).
+    /// Merchant side: place, query, refund and close orders on a gateway (--base-url, --key, --secret).
     #[command(subcommand)]
     Order(crate::order_cmd::OrderCommand),
     /// Sign a JSON message read from stdin with a merchant secret.

@@ -4,6 +4,7 @@
 //! command modules and in the `vmp-server` library.
 #![forbid(unsafe_code)]
 
+mod aftersale_cmd;
 mod cli;
 mod listen_cmd;
 mod merchant_cmd;

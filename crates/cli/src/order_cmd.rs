@@ -1,5 +1,6 @@
 //! `vmp order create`: Place an Order against a gateway with the merchant
-//! SDK (`vmp-client`), as a merchant would.
+//! SDK (`vmp-client`), as a merchant would. The after-sale subcommands
+//! (`query`, `refund`, `refund-status`, `close`) live in `aftersale_cmd`.
 
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use vmp_client::{
 };
 use vmp_protocol::format_time;
 
+use crate::aftersale_cmd::{self, CloseArgs, QueryArgs, RefundArgs, RefundStatusArgs};
 use crate::sign_cmd::SecretArg;
 
 /// `vmp order …`.
@@ -17,6 +19,14 @@ use crate::sign_cmd::SecretArg;
 pub enum OrderCommand {
     /// Place an order; prints the pay link on the first line, then the answer.
     Create(Box<CreateArgs>),
+    /// Query an order (or, with --refund-no, one of its refunds); prints the answer.
+    Query(Box<QueryArgs>),
+    /// Refund a paid order in full or in part; prints the answer.
+    Refund(Box<RefundArgs>),
+    /// Ask where a refund is (service.unified.RefundStatusQuery); prints the answer.
+    RefundStatus(Box<RefundStatusArgs>),
+    /// Close an unpaid order so it can no longer be paid; prints the answer.
+    Close(Box<CloseArgs>),
 }
 
 /// Where the gateway is and who the merchant is.
@@ -93,7 +103,7 @@ pub struct CreateArgs {
     pub app_link: Option<String>,
 }
 
-fn parse_amount(s: &str) -> Result<Amount, String> {
+pub(crate) fn parse_amount(s: &str) -> Result<Amount, String> {
     Amount::parse(s).map_err(|e| format!("{e} (e.g. 10.50)"))
 }
 
@@ -108,6 +118,10 @@ fn parse_lang(s: &str) -> Result<Lang, String> {
 pub async fn run(cmd: OrderCommand) -> anyhow::Result<()> {
     match cmd {
         OrderCommand::Create(args) => create(*args).await,
+        OrderCommand::Query(args) => aftersale_cmd::query(*args).await,
+        OrderCommand::Refund(args) => aftersale_cmd::refund(*args).await,
+        OrderCommand::RefundStatus(args) => aftersale_cmd::refund_status(*args).await,
+        OrderCommand::Close(args) => aftersale_cmd::close(*args).await,
     }
 }
 
