@@ -379,3 +379,141 @@ async fn listen_verifies_deliveries_and_answers_the_signed_ack() {
     let printed = wait_for(&rx, "the rejection", |l| l.contains("REJECTED"));
     assert!(printed.contains("signature"), "{printed}");
 }
+
+/// `vmp order <sub>` against `gw` with its credentials.
+fn order_cmd(gw: &Gateway, sub: &str, extra: &[&str]) -> Output {
+    let mut cmd = vmp();
+    cmd.args(["order", sub, "--base-url", &gw.base_url, "--key", &gw.key, "--secret", &gw.secret]).args(extra);
+    run(&mut cmd, "")
+}
+
+/// The `key: value` lines of a successful command.
+fn answer_lines(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    assert!(lines.iter().all(|l| l.contains(": ")), "key: value lines only: {stdout}");
+    assert!(!lines.iter().any(|l| l.starts_with("sign:")), "{stdout}");
+    lines
+}
+
+fn assert_has(lines: &[String], want: &[&str]) {
+    for w in want {
+        assert!(lines.iter().any(|l| l == w), "{w:?} in {lines:#?}");
+    }
+}
+
+/// Pays an order through the sandbox API, as a merchant's CI would.
+async fn sandbox_pay(gw: &Gateway, eft_trade_no: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/sandbox/orders/{eft_trade_no}/pay", gw.base_url))
+        .header("content-type", "application/json")
+        .body(r#"{"outcome":"success"}"#)
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["trade_status"], "TRADE_SUCCESS", "{v}");
+}
+
+#[tokio::test]
+async fn order_query_refund_refund_status_and_close_drive_a_real_gateway() {
+    // Arrange: an order of HKD 10.50, unpaid.
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+    let created = order_create(&gw.base_url, &gw.key, &gw.secret, &["--out-trade-no", "AS1"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let eft = text(&created.stdout).lines().find_map(|l| l.strip_prefix("eft_trade_no: ").map(str::to_owned)).unwrap();
+
+    // Unpaid: the query says so, a refund is refused with 16.
+    let q = answer_lines(&order_cmd(&gw, "query", &["--out-trade-no", "AS1"]));
+    assert_has(&q, &["return_status: 00", "trade_status: TRADE_PROCESSING", "out_trade_no: AS1"]);
+    let refused = order_cmd(
+        &gw,
+        "refund",
+        &["--out-trade-no", "AS1", "--wallet", "ALIPAYHK", "--out-refund-no", "AS1-R0", "--return-amount", "1"],
+    );
+    assert_one_line_error(&refused, "return_status 16");
+
+    // Paid.
+    sandbox_pay(&gw, &eft).await;
+    let q = answer_lines(&order_cmd(&gw, "query", &["--eft-trade-no", &eft]));
+    assert_has(&q, &["trade_status: TRADE_SUCCESS", "trade_type: SALE", "transaction_amount: 10.50", "currency: HKD"]);
+
+    // A partial refund through the wallet's service, queried and followed.
+    let r = answer_lines(&order_cmd(
+        &gw,
+        "refund",
+        &["--out-trade-no", "AS1", "--wallet", "ALIPAYHK", "--out-refund-no", "AS1-R1", "--return-amount", "3.00"],
+    ));
+    assert_has(&r, &["trade_status: TRADE_REFUND", "out_refund_no: AS1-R1", "return_amount: 3.00", "total_fee: 10.50"]);
+    let qr = answer_lines(&order_cmd(&gw, "query", &["--out-trade-no", "AS1", "--refund-no", "AS1-R1", "--common"]));
+    assert_has(&qr, &["trade_type: REFUND", "transaction_amount: 3.00", "original_amount: 10.50"]);
+    let rs = answer_lines(&order_cmd(&gw, "refund-status", &["--eft-trade-no", &eft, "--refund-no", "AS1-R1"]));
+    assert_has(&rs, &["refund_status: SUCCESS", "refund_no: AS1-R1"]);
+
+    // Over the amount left: 18. A paid order cannot be closed: 54.
+    let over = order_cmd(
+        &gw,
+        "refund",
+        &["--eft-trade-no", &eft, "--out-refund-no", "AS1-R2", "--amount", "7.51", "--reason", "too much"],
+    );
+    assert_one_line_error(&over, "return_status 18");
+    let close_paid = order_cmd(&gw, "close", &["--out-trade-no", "AS1", "--wallet", "ALIPAYHK"]);
+    assert_one_line_error(&close_paid, "return_status 54");
+
+    // The rest, through service.common.Refund: the order ends closed.
+    let r = answer_lines(&order_cmd(
+        &gw,
+        "refund",
+        &["--out-trade-no", "AS1", "--out-refund-no", "AS1-R3", "--return-amount", "7.50", "--total-fee", "10.50"],
+    ));
+    assert_has(&r, &["trade_status: TRADE_CLOSED"]);
+    let q = answer_lines(&order_cmd(&gw, "query", &["--out-trade-no", "AS1"]));
+    assert_has(&q, &["trade_status: TRADE_CLOSED", "refund_amount: 10.50"]);
+
+    // An unpaid order closes.
+    let created = order_create(&gw.base_url, &gw.key, &gw.secret, &["--out-trade-no", "AS2"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let c = answer_lines(&order_cmd(&gw, "close", &["--out-trade-no", "AS2", "--wallet", "ALIPAYHK"]));
+    assert_has(&c, &["trade_status: TRADE_CLOSED", "out_trade_no: AS2"]);
+
+    // An order that does not exist.
+    assert_one_line_error(&order_cmd(&gw, "query", &["--out-trade-no", "NOPE"]), "return_status 05");
+    assert_one_line_error(
+        &order_cmd(&gw, "refund", &["--out-trade-no", "NOPE", "--out-refund-no", "N1", "--amount", "1"]),
+        "return_status 31",
+    );
+}
+
+#[test]
+fn after_sale_commands_refuse_bad_input_in_one_line() {
+    // Nothing listens there: these must fail before any request.
+    let base = "http://127.0.0.1:9";
+    let refund = ["--out-trade-no", "A1", "--out-refund-no", "R1", "--amount", "1"];
+    let long_refund_no = "R".repeat(29);
+    let cases: [(&str, Vec<&str>, &str); 5] = [
+        (
+            "refund",
+            [&refund[..], &["--wallet", "OCT", "--service", "service.alipay.wap.Refund"]].concat(),
+            "wallet OCT is not supported by service.alipay.wap.Refund",
+        ),
+        ("refund", [&refund[..], &["--wallet", "OCT", "--notify-url", "https://m.example/n"]].concat(), "notify_url"),
+        ("query", vec!["--out-trade-no", "has space"], "out_trade_no"),
+        ("refund-status", vec!["--out-trade-no", "A1", "--refund-no", &long_refund_no], "refund_no"),
+        (
+            "close",
+            vec!["--out-trade-no", "A1", "--wallet", "OCT", "--service", "service.payme.web.Close"],
+            "wallet OCT",
+        ),
+    ];
+    for (sub, extra, want) in cases {
+        let out =
+            run(vmp().args(["order", sub, "--base-url", base, "--key", "KEY1", "--secret", "s"]).args(&extra), "");
+        assert_one_line_error(&out, want);
+    }
+    let out = run(vmp().args(["order", "query", "--base-url", base, "--secret", "s", "--out-trade-no", "A1"]), "");
+    assert_one_line_error(&out, "--key or set VMP_KEY");
+}
