@@ -291,6 +291,37 @@ async fn a_wechat_apply_refund_is_apply_success_then_success_once_the_sandbox_co
 }
 
 #[tokio::test]
+async fn every_wallet_is_refunded_and_closed_through_the_services_the_sdk_picks_for_it() {
+    let gw = Gateway::start().await;
+    let client = gw.client();
+    let mut n = 0;
+    for service in Service::ALL.iter().copied() {
+        for wallet in service.wallets() {
+            n += 1;
+            // Paid: refunded through the wallet's own service, payType derived from the wallet.
+            let placed = gw.paid_order(service, wallet, &format!("W{n}"), 200).await;
+            let refund = Refund::new(&placed, wallet, format!("W{n}-R"), amount(50));
+            assert_eq!(
+                refund.to_params("K", time::OffsetDateTime::now_utc()).unwrap().get("payType"),
+                wallet.pay_type()
+            );
+            let r = client.refund(&refund).await.unwrap_or_else(|e| panic!("{service} {wallet}: {e}"));
+            assert_eq!(r.trade_status, TradeStatus::TradeRefund, "{service} {wallet}");
+            assert_eq!(r.pay_type.as_deref(), Some(service.pay_type()), "{service} {wallet}");
+
+            // Unpaid: closed through the wallet's own close service.
+            let unpaid = client.place_order(&order(service, wallet, &format!("W{n}-C"), 200)).await.unwrap();
+            let c = client
+                .close_order(&CloseOrder::new(&unpaid, wallet))
+                .await
+                .unwrap_or_else(|e| panic!("close {service} {wallet}: {e}"));
+            assert_eq!(c.trade_status, TradeStatus::TradeClosed, "{service} {wallet}");
+        }
+    }
+    assert!(n >= 13, "{n} wallets");
+}
+
+#[tokio::test]
 async fn invalid_requests_are_refused_before_anything_is_sent() {
     // Nothing listens on this port: a request that went out would be a
     // Transport error, not InvalidRequest.
