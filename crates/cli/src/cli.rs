@@ -87,6 +87,10 @@ pub enum MerchantCommand {
         /// Display name.
         #[arg(long, default_value = "Merchant")]
         name: String,
+        /// A port other than 80/443 this merchant may use for notify_url and
+        /// return_url in production mode (repeatable).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        allow_port: Vec<u16>,
     },
     /// List merchants (never their secrets).
     List {

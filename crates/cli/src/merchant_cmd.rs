@@ -16,8 +16,8 @@ const SECRET_MAX: usize = 128;
 
 pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
     match cmd {
-        MerchantCommand::Add { data, user_confirm_key, secret, name } => {
-            add(&data, user_confirm_key, secret, name).await
+        MerchantCommand::Add { data, user_confirm_key, secret, name, allow_port } => {
+            add(&data, user_confirm_key, secret, name, allow_port).await
         }
         MerchantCommand::List { data } => list(&data).await,
         MerchantCommand::Disable { key, data } => set_status(&data, &key, MerchantStatus::Disabled).await,
@@ -29,7 +29,13 @@ async fn open(data: &DataDir) -> anyhow::Result<Arc<dyn Store>> {
     Ok(vmp_server::store::open(&data.data_dir, data.database_url.as_deref(), 1).await?.0)
 }
 
-async fn add(data: &DataDir, key: Option<String>, secret: Option<String>, name: String) -> anyhow::Result<()> {
+async fn add(
+    data: &DataDir,
+    key: Option<String>,
+    secret: Option<String>,
+    name: String,
+    allowed_ports: Vec<u16>,
+) -> anyhow::Result<()> {
     let key = match key {
         Some(k) => UserConfirmKey::parse(&k)
             .map_err(|e| anyhow::anyhow!("invalid --user-confirm-key: {e}"))?
@@ -51,7 +57,8 @@ async fn add(data: &DataDir, key: Option<String>, secret: Option<String>, name: 
         bail!("invalid --name: 1 to 128 characters");
     }
     let store = open(data).await?;
-    let merchant = Merchant { key: key.clone(), name, secret: secret.clone(), status: MerchantStatus::Active };
+    let merchant =
+        Merchant { key: key.clone(), name, secret: secret.clone(), status: MerchantStatus::Active, allowed_ports };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let added = store.add_merchant(NewMerchant { merchant, created_at: now }).await;
     store.close().await?;

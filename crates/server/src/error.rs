@@ -89,6 +89,9 @@ pub enum ApiError {
     /// Close of a paid order.
     #[error("close failed: the trade is already paid")]
     CloseFailedPaid,
+    /// A merchant URL breaks the production rules (port, private address).
+    #[error("parameter error: check {0} ({1})")]
+    UrlRefused(&'static str, crate::netguard::UrlRefusal),
     /// Sandbox magic amount `.44`: the wallet produced no payment QR code.
     #[error("upstream error: server error, no payment QR code (sandbox amount .44)")]
     UpstreamNoQrCode,
@@ -112,6 +115,7 @@ impl ApiError {
             Self::PreOrder(e) => e.return_status(),
             Self::DuplicateOrder => ReturnStatus::DuplicateOrder,
             Self::UpstreamNoQrCode => ReturnStatus::UpstreamError,
+            Self::UrlRefused(..) => ReturnStatus::InvalidParameter,
             Self::Ops(e) => e.return_status(),
             Self::TradeNotExist | Self::RefundNotExist => ReturnStatus::TradeNotExist,
             Self::RefundOrderNotExist => ReturnStatus::RefundOrderNotExist,

@@ -13,6 +13,7 @@
 //! - [`lifecycle`] — the order state machine and sandbox outcomes.
 //! - [`aftersale`] — query, refund, refund status and close.
 //! - [`notifier`] — the notification outbox worker.
+//! - [`netguard`] — where notifications may go (SSRF protection).
 //! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
@@ -27,6 +28,7 @@ mod http;
 pub mod ids;
 pub mod lifecycle;
 pub mod merchant;
+pub mod netguard;
 pub mod notifier;
 pub mod orders;
 pub mod paylink;

@@ -44,6 +44,8 @@ pub struct Merchant {
     pub secret: SecretString,
     /// Active or disabled.
     pub status: MerchantStatus,
+    /// Ports other than 80/443 allowed for this merchant's URLs in production.
+    pub allowed_ports: Vec<u16>,
 }
 
 impl fmt::Debug for Merchant {
@@ -53,8 +55,19 @@ impl fmt::Debug for Merchant {
             .field("name", &self.name)
             .field("secret", &"[REDACTED]")
             .field("status", &self.status)
+            .field("allowed_ports", &self.allowed_ports)
             .finish()
     }
+}
+
+/// Parses the stored `allowed_ports` list (`"8080,8443"`).
+pub fn parse_ports(s: &str) -> Vec<u16> {
+    s.split(',').filter_map(|p| p.trim().parse().ok()).collect()
+}
+
+/// The stored form of a port list.
+pub fn format_ports(ports: &[u16]) -> String {
+    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl Merchant {
@@ -116,6 +129,7 @@ mod tests {
             name: "n".into(),
             secret: SecretString::from("super-secret-value"),
             status: MerchantStatus::Active,
+            allowed_ports: Vec::new(),
         };
         let shown = format!("{m:?}");
         assert!(!shown.contains("super-secret-value"), "{shown}");

@@ -19,12 +19,14 @@ use vmp_protocol::retry::RetrySchedule;
 use vmp_protocol::sign::sign_in_place;
 use vmp_protocol::vmptime::format_time;
 
+use crate::config::Mode;
 use crate::lifecycle;
+use crate::netguard::{self, GuardedResolver, HostResolver, SystemResolver};
 use crate::state::AppState;
 use crate::store::{AttemptRecord, NotificationRow, StoreError};
 
 /// Delivery tuning.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NotifierSettings {
     /// When to retry.
     pub schedule: RetrySchedule,
@@ -34,6 +36,19 @@ pub struct NotifierSettings {
     pub max_in_flight: usize,
     /// How often to look for due work when nothing wakes the loop.
     pub poll_interval: Duration,
+    /// Name resolution for merchant hosts (tests inject their own).
+    pub resolver: Arc<dyn HostResolver>,
+}
+
+impl std::fmt::Debug for NotifierSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifierSettings")
+            .field("schedule", &self.schedule)
+            .field("timeout", &self.timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for NotifierSettings {
@@ -43,6 +58,7 @@ impl Default for NotifierSettings {
             timeout: Duration::from_secs(10),
             max_in_flight: 64,
             poll_interval: Duration::from_millis(500),
+            resolver: Arc::new(SystemResolver),
         }
     }
 }
@@ -71,6 +87,12 @@ impl Notifier {
             // Never follow a redirect: the merchant's URL is the only target.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("OpenVMP/", env!("CARGO_PKG_VERSION")))
+            // Every hostname goes through the guard; in production it drops
+            // private, loopback and link-local addresses at connect time.
+            .dns_resolver(Arc::new(GuardedResolver::new(
+                Arc::clone(&settings.resolver),
+                state.mode() == Mode::Production,
+            )))
             .build()?;
         let permits = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
         Ok(Self { state, http, settings, permits, in_flight: JoinSet::new() })
@@ -139,8 +161,8 @@ pub type Wake = Arc<Notify>;
 async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: NotificationRow) {
     let attempt = row.attempts + 1;
     let now = state.clock().now();
-    let secret = match state.store().merchant(&row.user_confirm_key).await {
-        Ok(Some(m)) => m.secret,
+    let merchant = match state.store().merchant(&row.user_confirm_key).await {
+        Ok(Some(m)) => m,
         Ok(None) | Err(_) => {
             tracing::error!(notification = row.id, "merchant of a queued notification is missing; will retry");
             return;
@@ -153,8 +175,34 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             return;
         }
     };
+    let secret = &merchant.secret;
     message.set("time", format_time(now));
     sign_in_place(secret.expose_secret(), &mut message);
+
+    if state.mode() == Mode::Production {
+        // IP literals never reach the resolver: check them (and the port rule) here.
+        let refusal = match url::Url::parse(&row.url) {
+            Ok(u) => netguard::check_url(&u, &merchant.allowed_ports).err().map(|e| e.to_string()),
+            Err(_) => Some("not a URL".to_owned()),
+        };
+        if let Some(reason) = refusal {
+            tracing::warn!(notification = row.id, eft_trade_no = %row.eft_trade_no, %reason, "notification target refused; giving up");
+            let record = AttemptRecord {
+                notification_id: row.id,
+                attempt,
+                attempted_at: now.unix_timestamp(),
+                http_status: None,
+                latency_ms: 0,
+                outcome: "error".to_owned(),
+                excerpt: format!("blocked: {reason}"),
+                retry_at: None,
+            };
+            if let Err(e) = state.store().record_attempt(record).await {
+                tracing::error!(notification = row.id, error.message = %e, "could not record a notification attempt");
+            }
+            return;
+        }
+    }
 
     let started = Instant::now();
     let sent = http.post(&row.url).header("content-type", "application/json").body(message.to_json()).send().await;
@@ -167,7 +215,9 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             (Some(i64::from(status.as_u16())), if acked { "delivered" } else { "rejected" }, excerpt)
         }
         Err(e) => {
-            let what = if e.is_timeout() {
+            let what = if netguard::is_blocked(&e) {
+                "blocked: resolves only to private, loopback or link-local addresses"
+            } else if e.is_timeout() {
                 "timeout"
             } else if e.is_connect() {
                 "connect error"

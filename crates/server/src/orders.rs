@@ -10,6 +10,7 @@ use vmp_protocol::sandbox::MagicOutcome;
 use crate::config::Mode;
 use crate::error::ApiError;
 use crate::merchant::Merchant;
+use crate::netguard;
 use crate::state::AppState;
 use crate::store::{OrderRecord, PlaceOutcome};
 
@@ -36,6 +37,13 @@ pub fn request_fingerprint(params: &Params) -> String {
 /// [`ApiError::Store`] when the commit fails.
 pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params) -> Result<PreOrderAnswer, ApiError> {
     let req = PreOrderRequest::try_from(params)?;
+    if state.mode() == Mode::Production {
+        for (field, url) in [("notify_url", &req.notify_url), ("return_url", &req.return_url)] {
+            if let Some(url) = url {
+                netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
+            }
+        }
+    }
     if state.mode() == Mode::Sandbox && MagicOutcome::of(req.amount) == Some(MagicOutcome::NoQrCode) {
         // Sandbox magic amount `.44`: the wallet fails to produce a payment QR code.
         return Err(ApiError::UpstreamNoQrCode);

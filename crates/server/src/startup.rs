@@ -144,6 +144,7 @@ async fn bootstrap_merchant(store: &dyn Store, clock: &Clock) -> anyhow::Result<
         name: "Sandbox merchant".into(),
         secret: secret.clone(),
         status: MerchantStatus::Active,
+        allowed_ports: Vec::new(),
     };
     store.add_merchant(NewMerchant { merchant, created_at: clock.now().unix_timestamp() }).await?;
     tracing::info!(merchant = %key, "created the sandbox merchant");

@@ -124,6 +124,7 @@ pub(crate) fn merchant(r: &impl StoreRow) -> Result<Merchant, StoreError> {
         name: r.text("name")?,
         secret: SecretString::from(r.text("secret")?),
         status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
+        allowed_ports: crate::merchant::parse_ports(&r.text("allowed_ports")?),
     })
 }
 

@@ -360,7 +360,7 @@ impl Store for SqliteStore {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
         Box::pin(async move {
             let row =
-                sqlx::query("SELECT user_confirm_key, name, secret, status FROM merchants WHERE user_confirm_key = ?1")
+                sqlx::query("SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = ?1")
                     .bind(key.to_owned())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -372,7 +372,7 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let m = new.merchant;
             let done = sqlx::query(
-                "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at, allowed_ports) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
                  ON CONFLICT DO NOTHING",
             )
             .bind(m.key.clone())
@@ -380,6 +380,7 @@ impl Store for SqliteStore {
             .bind(m.secret.expose_secret().to_owned())
             .bind(m.status.as_str())
             .bind(new.created_at)
+            .bind(crate::merchant::format_ports(&m.allowed_ports))
             .execute(&self.pool)
             .await?;
             if done.rows_affected() == 0 {

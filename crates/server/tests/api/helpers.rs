@@ -154,7 +154,13 @@ impl TestApp {
     }
 
     pub async fn add_merchant(&self, key: &str, secret: &str, status: MerchantStatus) {
-        let merchant = Merchant { key: key.into(), name: "test".into(), secret: secret.to_owned().into(), status };
+        let merchant = Merchant {
+            key: key.into(),
+            name: "test".into(),
+            secret: secret.to_owned().into(),
+            status,
+            allowed_ports: vec![],
+        };
         self.state.store().add_merchant(NewMerchant { merchant, created_at: 0 }).await.expect("merchant added");
     }
 

@@ -8,4 +8,5 @@ mod lifecycle;
 mod pay_page;
 mod place_order;
 mod receiver;
+mod ssrf;
 mod store;
