@@ -1,0 +1,386 @@
+//! Crash safety, graceful shutdown and secret hygiene, with the real `vmp`
+//! binary: SIGKILL and SIGTERM during load, then the store is inspected.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing;
+use vmp_protocol::{Params, format_time, sign};
+
+const VMP: &str = env!("CARGO_BIN_EXE_vmp");
+
+struct Server {
+    child: Child,
+    base: String,
+    key: Option<String>,
+    secret: Option<String>,
+    stdout: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, log: &str, stderr: Stdio) -> Server {
+    let mut child = Command::new(VMP)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--notify-retry-schedule",
+            "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+            "--notify-timeout",
+            "3",
+        ])
+        .env("VMP_LOG", log)
+        .env_remove("VMP_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let all = Arc::new(Mutex::new(String::new()));
+    let all_in = Arc::clone(&all);
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            all_in.lock().unwrap().push_str(&format!("{line}\n"));
+            let _ = tx.send(line);
+        }
+    });
+    let (mut base, mut key, mut secret) = (None, None, None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(300)) {
+            Ok(line) => {
+                if let Some(a) = line.split("listening on ").nth(1) {
+                    base = Some(a.trim().to_owned());
+                } else if let Some(k) = line.trim().strip_prefix("user_confirm_key:") {
+                    key = Some(k.trim().to_owned());
+                } else if let Some(s) = line.trim().strip_prefix("secret:") {
+                    secret = Some(s.trim().to_owned());
+                }
+            }
+            Err(_) if base.is_some() => break,
+            Err(_) => {}
+        }
+    }
+    Server { child, base: base.expect("vmp serve started"), key, secret, stdout: all }
+}
+
+fn signal(child: &Child, sig: &str) {
+    assert!(Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success());
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "process did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn order_body(key: &str, secret: &str, out: &str, notify_url: &str) -> String {
+    let mut p = Params::new()
+        .with("service", "service.alipay.wap.PreOrder")
+        .with("user_confirm_key", key)
+        .with("transaction_amount", "3.00")
+        .with("out_trade_no", out)
+        .with("payType", "Alipay")
+        .with("buyerType", "others")
+        .with("wallet", "ALIPAYHK")
+        .with("subject", "crash test")
+        .with("pay_scene", "WAP")
+        .with("notify_url", notify_url)
+        .with("time", format_time(time::OffsetDateTime::now_utc()));
+    sign::sign_in_place(secret, &mut p);
+    p.to_json()
+}
+
+/// A merchant endpoint that records acknowledged notifications, after an optional delay.
+async fn receiver(delay: Duration) -> (String, Arc<Mutex<HashSet<String>>>, Arc<AtomicBool>) {
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let started: Arc<AtomicBool> = Arc::default();
+    let (seen_in, started_in) = (Arc::clone(&seen), Arc::clone(&started));
+    let app = Router::new().route(
+        "/notify",
+        routing::post(move |body: Bytes| {
+            let (seen, started) = (Arc::clone(&seen_in), Arc::clone(&started_in));
+            async move {
+                started.store(true, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                if let Ok(p) = Params::from_json(&body)
+                    && let Some(eft) = p.get("eft_trade_no")
+                {
+                    seen.lock().unwrap().insert(eft.to_owned());
+                }
+                "success"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen, started)
+}
+
+/// Places and settles orders from `workers` tasks until the server stops
+/// answering. Returns (out_trade_no → eft_trade_no) of every `00` answer,
+/// and every out_trade_no that was sent.
+async fn load(
+    base: &str,
+    key: &str,
+    secret: &str,
+    notify: &str,
+    workers: usize,
+) -> (HashMap<String, String>, HashSet<String>) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let answered: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let sent: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (client, answered, sent) = (client.clone(), Arc::clone(&answered), Arc::clone(&sent));
+        let (base, key, secret, notify) = (base.to_owned(), key.to_owned(), secret.to_owned(), notify.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for i in 0.. {
+                let out = format!("W{w}N{i}");
+                sent.lock().unwrap().insert(out.clone());
+                let body = order_body(&key, &secret, &out, &notify);
+                let Ok(resp) = client.post(format!("{base}/VMP/Servlet/JSAPIService.do")).body(body).send().await
+                else {
+                    break;
+                };
+                let Ok(bytes) = resp.bytes().await else { break };
+                let answer = Params::from_json(&bytes).expect("every answer that arrives is complete JSON");
+                assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
+                let eft = answer.get("eft_trade_no").unwrap().to_owned();
+                answered.lock().unwrap().insert(out, eft.clone());
+                let pay = client
+                    .post(format!("{base}/sandbox/orders/{eft}/pay"))
+                    .json(&serde_json::json!({"outcome": "success"}))
+                    .send()
+                    .await;
+                if pay.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    let sent = sent.lock().unwrap().clone();
+    (answered, sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_load_loses_no_answered_order_and_no_owed_notification() {
+    let dir = tempfile::tempdir().unwrap();
+    let (notify, seen, _) = receiver(Duration::ZERO).await;
+    let mut server = serve(dir.path(), "warn", Stdio::null());
+    let (key, secret) = (server.key.clone().unwrap(), server.secret.clone().unwrap());
+    let pid = server.child.id();
+
+    // Kill the gateway with SIGKILL while 16 clients place and settle orders.
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    });
+    let (answered, sent) = load(&server.base, &key, &secret, &notify, 16).await;
+    killer.await.unwrap();
+    wait_exit(&mut server.child, Duration::from_secs(10));
+    assert!(answered.len() > 50, "the load ran before the kill ({} orders)", answered.len());
+
+    // Restart on the same data directory.
+    let restarted = serve(dir.path(), "warn", Stdio::null());
+    assert!(restarted.key.is_none(), "no new sandbox merchant after a crash");
+    let (store, _) = vmp_server::store::open(dir.path(), None, 1).await.unwrap();
+    let mut stored = HashMap::new();
+    for out in &sent {
+        if let Some(o) = store.order_by_out_trade_no(&key, out).await.unwrap() {
+            stored.insert(out.clone(), o);
+        }
+    }
+    for (out, eft) in &answered {
+        let o = stored.get(out).unwrap_or_else(|| panic!("order {out} was answered 00 but is not in the store"));
+        assert_eq!(&o.eft_trade_no, eft, "{out}: same eft_trade_no after restart");
+    }
+    let unanswered = stored.len() - answered.len();
+    assert!(unanswered <= 16, "{unanswered} stored orders never answered: at most one in flight per client");
+    assert_eq!(
+        store.count_orders().await.unwrap() as usize,
+        stored.len(),
+        "no order outside those sent, none duplicated"
+    );
+
+    // Every owed notification is delivered after the restart.
+    let owed: HashSet<String> =
+        stored.values().filter(|o| o.state == "TRADE_SUCCESS").map(|o| o.eft_trade_no.clone()).collect();
+    assert!(!owed.is_empty());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let missing = owed.iter().filter(|e| !seen.lock().unwrap().contains(*e)).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing} of {} owed notifications never arrived", owed.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    store.close().await.unwrap();
+    drop(restarted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_during_load_finishes_in_flight_work_commits_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (slow_notify, slow_seen, slow_started) = receiver(Duration::from_millis(1500)).await;
+    let (notify, _, _) = receiver(Duration::ZERO).await;
+    let mut server = serve(dir.path(), "warn", Stdio::null());
+    let (key, secret) = (server.key.clone().unwrap(), server.secret.clone().unwrap());
+    let client = reqwest::Client::new();
+
+    // One notification is in flight to a slow merchant when SIGTERM arrives.
+    let body = order_body(&key, &secret, "SLOW1", &slow_notify);
+    let a = Params::from_json(
+        &client
+            .post(format!("{}/VMP/Servlet/JSAPIService.do", server.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let slow_eft = a.get("eft_trade_no").unwrap().to_owned();
+    client
+        .post(format!("{}/sandbox/orders/{slow_eft}/pay", server.base))
+        .json(&serde_json::json!({"outcome":"success"}))
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !slow_started.load(Ordering::SeqCst) {
+        assert!(Instant::now() < deadline, "the slow delivery never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let pid = server.child.id();
+    let terminator = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    });
+    let (answered, _) = load(&server.base, &key, &secret, &notify, 8).await;
+    terminator.await.unwrap();
+    let status = wait_exit(&mut server.child, Duration::from_secs(20));
+    assert!(status.success(), "SIGTERM exits 0, got {status}");
+    assert!(server.stdout.lock().unwrap().contains("stopped"), "clean shutdown message");
+
+    // Everything answered is committed; the in-flight delivery finished.
+    assert!(slow_seen.lock().unwrap().contains(&slow_eft), "the delivery in flight completed before exit");
+    let (store, _) = vmp_server::store::open(dir.path(), None, 1).await.unwrap();
+    for (out, eft) in &answered {
+        let o = store.order_by_out_trade_no(&key, out).await.unwrap().unwrap_or_else(|| panic!("{out} lost"));
+        assert_eq!(&o.eft_trade_no, eft);
+    }
+    let n = store.notifications_for_order(&slow_eft).await.unwrap().remove(0);
+    assert_eq!(n.status, "delivered", "the attempt in flight was recorded before exit");
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (notify, seen, _) = receiver(Duration::ZERO).await;
+    let log_path = dir.path().join("gateway.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut server = serve(&dir.path().join("data"), "trace", Stdio::from(log_file));
+    let (key, secret) = (server.key.clone().unwrap(), server.secret.clone().unwrap());
+    let extra_secret = "S3cr3t-Extra-Merchant-Value";
+    let out = Command::new(VMP)
+        .args(["merchant", "add", "--user-confirm-key", "EXTRA1", "--secret", extra_secret, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("VMP_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let admin_logs = String::from_utf8_lossy(&out.stderr).into_owned();
+
+    // A full run: orders, a bad signature, payment, notification, refund, query.
+    let client = reqwest::Client::new();
+    let jsapi = format!("{}/VMP/Servlet/JSAPIService.do", server.base);
+    for (k, s) in [(key.as_str(), secret.as_str()), ("EXTRA1", extra_secret)] {
+        let a = Params::from_json(
+            &client
+                .post(&jsapi)
+                .body(order_body(k, s, &format!("LOG-{k}"), &notify))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let eft = a.get("eft_trade_no").unwrap().to_owned();
+        client
+            .post(format!("{}/sandbox/orders/{eft}/pay", server.base))
+            .json(&serde_json::json!({"outcome":"success"}))
+            .send()
+            .await
+            .unwrap();
+        let mut refund = Params::new()
+            .with("service", "service.alipay.wap.Refund")
+            .with("user_confirm_key", k)
+            .with("out_trade_no", format!("LOG-{k}"))
+            .with("out_refund_no", "R1")
+            .with("return_amount", "1.00")
+            .with("wallet", "ALIPAYHK")
+            .with("time", format_time(time::OffsetDateTime::now_utc()));
+        sign::sign_in_place(s, &mut refund);
+        client.post(&jsapi).body(refund.to_json()).send().await.unwrap();
+    }
+    let forged = order_body(&key, "not-the-secret", "FORGED", &notify);
+    client.post(&jsapi).body(forged).send().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "notifications never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (store, _) = vmp_server::store::open(&dir.path().join("data"), None, 1).await.unwrap();
+    let link_key = store.setting_or_init("pay_link_key", String::new()).await.unwrap();
+    store.close().await.unwrap();
+    signal(&server.child, "-TERM");
+    wait_exit(&mut server.child, Duration::from_secs(20));
+
+    let mut logs = String::new();
+    std::fs::File::open(&log_path).unwrap().read_to_string(&mut logs).unwrap();
+    assert!(logs.len() > 1000, "trace logging produced output ({} bytes)", logs.len());
+    for (what, value) in [
+        ("sandbox merchant secret", secret.as_str()),
+        ("added merchant secret", extra_secret),
+        ("pay-link key", link_key.as_str()),
+    ] {
+        assert!(!value.is_empty());
+        assert!(!logs.contains(value), "the {what} appears in the gateway logs");
+        assert!(!admin_logs.contains(value), "the {what} appears in the admin command's logs");
+    }
+    // The console shows the sandbox merchant's secret exactly once: the banner.
+    assert_eq!(server.stdout.lock().unwrap().matches(secret.as_str()).count(), 1);
+}
