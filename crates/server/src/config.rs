@@ -62,6 +62,12 @@ pub struct Settings {
     pub bootstrap_merchant: bool,
     /// Notification delivery tuning.
     pub notifier: crate::notifier::NotifierSettings,
+    /// Requests per second per client IP (`None`: the mode's default —
+    /// unlimited in sandbox, 2000 in production; `Some(0)`: unlimited).
+    pub rate_limit_ip: Option<u32>,
+    /// Requests per second per merchant (`None`: unlimited in sandbox,
+    /// 1000 in production; `Some(0)`: unlimited).
+    pub rate_limit_merchant: Option<u32>,
 }
 
 impl Settings {
@@ -77,6 +83,22 @@ impl Settings {
             max_batch: 256,
             bootstrap_merchant: true,
             notifier: crate::notifier::NotifierSettings::default(),
+            rate_limit_ip: None,
+            rate_limit_merchant: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The effective limits for this mode.
+    pub fn limits(&self) -> crate::ratelimit::Limits {
+        let pick = |explicit: Option<u32>, production_default: u32| {
+            let rate = explicit.unwrap_or(if self.mode == Mode::Production { production_default } else { 0 });
+            (rate > 0).then(|| crate::ratelimit::RateLimiter::new(rate))
+        };
+        crate::ratelimit::Limits {
+            per_ip: pick(self.rate_limit_ip, 2000),
+            per_merchant: pick(self.rate_limit_merchant, 1000),
         }
     }
 }

@@ -95,6 +95,9 @@ pub enum ApiError {
     /// Sandbox magic amount `.44`: the wallet produced no payment QR code.
     #[error("upstream error: server error, no payment QR code (sandbox amount .44)")]
     UpstreamNoQrCode,
+    /// Over the per-IP or per-merchant request rate (answered with HTTP 429).
+    #[error("too many requests: over {0} requests per second, retry later")]
+    RateLimited(u32),
     /// Storage failed; details are logged, never sent.
     #[error("system exception, please retry")]
     Store(#[from] StoreError),
@@ -127,7 +130,7 @@ impl ApiError {
             Self::PayTypeMismatch(_) => ReturnStatus::InvalidPayType,
             Self::TotalFeeMismatch(_) => ReturnStatus::InvalidParameter,
             Self::CloseFailedPaid => ReturnStatus::CloseFailedPaid,
-            Self::Store(_) => ReturnStatus::SystemError,
+            Self::Store(_) | Self::RateLimited(_) => ReturnStatus::SystemError,
         }
     }
 }

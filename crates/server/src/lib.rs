@@ -14,6 +14,7 @@
 //! - [`aftersale`] — query, refund, refund status and close.
 //! - [`notifier`] — the notification outbox worker.
 //! - [`netguard`] — where notifications may go (SSRF protection).
+//! - [`ratelimit`] — per-IP and per-merchant request limits.
 //! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
@@ -32,6 +33,7 @@ pub mod netguard;
 pub mod notifier;
 pub mod orders;
 pub mod paylink;
+pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod store;

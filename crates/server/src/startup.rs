@@ -76,6 +76,7 @@ impl Application {
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
+        let limits = settings.limits();
         let public_url = match settings.public_url {
             Some(u) => u,
             None => url::Url::parse(&format!("http://{addr}")).context("deriving the public URL")?,
@@ -87,6 +88,7 @@ impl Application {
             PayLinks::new(link_key),
             public_url,
             settings.mode,
+            limits,
         );
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
         Ok(Self { listener, addr, state, bootstrap, notifier })
@@ -121,7 +123,9 @@ impl Application {
         let app = crate::http::router(self.state.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.notifier.run(stop_rx));
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         // HTTP has drained; now stop the worker between deliveries and let
         // the ones in flight finish before the store closes.
         let _ = stop_tx.send(true);

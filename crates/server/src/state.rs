@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::Mode;
 use crate::ids::EftTradeNoGenerator;
 use crate::paylink::PayLinks;
+use crate::ratelimit::Limits;
 use crate::store::Store;
 
 /// Shared, cheaply cloneable application state.
@@ -24,6 +25,7 @@ struct Inner {
     public_url: url::Url,
     mode: Mode,
     wake: Arc<Notify>,
+    limits: Limits,
 }
 
 impl AppState {
@@ -35,8 +37,25 @@ impl AppState {
         links: PayLinks,
         public_url: url::Url,
         mode: Mode,
+        limits: Limits,
     ) -> Self {
-        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake: Arc::new(Notify::new()) }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                links,
+                public_url,
+                mode,
+                wake: Arc::new(Notify::new()),
+                limits,
+            }),
+        }
+    }
+
+    /// Request rate limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// The store.

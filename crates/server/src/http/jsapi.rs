@@ -5,7 +5,9 @@
 //! dispatch → domain → signed answer.
 
 use axum::body::Body;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use secrecy::ExposeSecret;
 use vmp_protocol::{Params, VmpTime, ops, pre_order_service, sign};
@@ -25,15 +27,23 @@ enum Endpoint {
     TradeQuery,
 }
 
-pub(crate) async fn jsapi_service(State(state): State<AppState>, body: Body) -> Response {
-    serve(state, body, Endpoint::JsApi).await
+pub(crate) async fn jsapi_service(State(state): State<AppState>, req: Request) -> Response {
+    serve(state, req, Endpoint::JsApi).await
 }
 
-pub(crate) async fn trade_query(State(state): State<AppState>, body: Body) -> Response {
-    serve(state, body, Endpoint::TradeQuery).await
+pub(crate) async fn trade_query(State(state): State<AppState>, req: Request) -> Response {
+    serve(state, req, Endpoint::TradeQuery).await
 }
 
-async fn serve(state: AppState, body: Body, endpoint: Endpoint) -> Response {
+async fn serve(state: AppState, req: Request, endpoint: Endpoint) -> Response {
+    // The peer address is known when the server runs with connect info.
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let body = req.into_body();
+    if let (Some(limiter), Some(addr)) = (&state.limits().per_ip, peer)
+        && !limiter.allow(&addr.ip().to_string())
+    {
+        return render(&state, Err(ApiError::RateLimited(limiter.per_second())), None);
+    }
     let mut merchant = None;
     let result = handle(&state, body, endpoint, &mut merchant).await;
     render(&state, result, merchant.as_ref())
@@ -85,5 +95,10 @@ async fn authenticate(state: &AppState, params: &Params, out: &mut Option<Mercha
         return Err(ApiError::TimeOutOfWindow);
     }
     sign::verify(merchant.secret.expose_secret(), params)?;
+    if let Some(limiter) = &state.limits().per_merchant
+        && !limiter.allow(&merchant.key)
+    {
+        return Err(ApiError::RateLimited(limiter.per_second()));
+    }
     Ok(merchant)
 }

@@ -49,7 +49,7 @@ async fn read_body(body: Body) -> Result<Vec<u8>, ApiError> {
     Ok(buf)
 }
 
-/// A VMP JSON answer (always HTTP 200, like eftPay).
+/// A VMP JSON answer (HTTP 200, like eftPay; 429 only for rate limits).
 fn json_response(params: &Params) -> Response {
     let mut resp = params.to_json().into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
@@ -60,6 +60,7 @@ fn json_response(params: &Params) -> Response {
 /// merchant's secret when the merchant is known; negative codes are not.
 fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Merchant>) -> Response {
     let now = state.clock().now();
+    let limited = matches!(result, Err(ApiError::RateLimited(_)));
     let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret.expose_secret());
     let out = match result {
         Ok(body) => match secret {
@@ -83,5 +84,10 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
             }
         }
     };
-    json_response(&out)
+    let mut resp = json_response(&out);
+    if limited {
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
 }

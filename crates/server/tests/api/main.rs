@@ -5,6 +5,7 @@
 mod aftersale;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod pay_page;
 mod place_order;
 mod receiver;
