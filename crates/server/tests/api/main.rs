@@ -4,6 +4,7 @@
 
 mod aftersale;
 mod helpers;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod pay_page;
