@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// Per-attempt notification timeout in seconds.
     #[arg(long, env = "VMP_NOTIFY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub notify_timeout: u64,
+    /// Most writes per group commit (1 = one fsync per request: the
+    /// benchmark baseline). Default 256.
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub max_batch: Option<u16>,
 }
 
 fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {

@@ -18,6 +18,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.notifier.schedule = schedule;
     }
     settings.notifier.timeout = std::time::Duration::from_secs(args.notify_timeout);
+    if let Some(n) = args.max_batch {
+        settings.max_batch = usize::from(n);
+    }
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     match &args.data.database_url {
