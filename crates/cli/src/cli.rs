@@ -31,6 +31,8 @@ pub enum Command {
     Verify(crate::sign_cmd::VerifyArgs),
     /// Receive notifications and return_url posts on 127.0.0.1; verify and ack them.
     Listen(crate::listen_cmd::ListenArgs),
+    /// Load-test a running gateway: orders/s vs the no-op ceiling, latency, notifications/s.
+    Bench(Box<crate::bench_cmd::BenchArgs>),
 }
 
 #[derive(Debug, Args)]

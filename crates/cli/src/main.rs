@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod aftersale_cmd;
+mod bench_cmd;
 mod cli;
 mod listen_cmd;
 mod merchant_cmd;
@@ -31,6 +32,7 @@ fn main() -> std::process::ExitCode {
             cli::Command::Sign(a) => sign_cmd::run_sign(a),
             cli::Command::Verify(a) => sign_cmd::run_verify(a),
             cli::Command::Listen(a) => listen_cmd::run(a).await,
+            cli::Command::Bench(a) => bench_cmd::run(*a).await,
         }
     });
     match result {

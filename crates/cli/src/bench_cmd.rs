@@ -1,0 +1,504 @@
+//! `vmp bench`: a load generator for a running gateway.
+//!
+//! It pre-signs Place an Order requests (distinct `out_trade_no`, the ten
+//! services in turn) before any clock starts, then drives the gateway over
+//! keep-alive HTTP/1.1 (one connection per worker) for a duration or a
+//! count, and reports throughput, latency percentiles (HDR histogram) and
+//! answers by `return_status`. With the same generator it measures the
+//! gateway's no-op ceiling (`GET /healthz`) and prints orders/ceiling.
+//! It checks its own results: every `00` answer has a distinct
+//! `eft_trade_no`, the store gained exactly that many orders, and a sample
+//! is queried back. `--notifications N` adds the notification bench
+//! (see [`notify`]). Speed is reported, never asserted.
+
+mod load;
+mod notify;
+mod orders;
+mod report;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
+use clap::Args;
+use hyper::Method;
+use secrecy::ExposeSecret;
+use vmp_server::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
+use vmp_server::store::{NewMerchant, Store};
+
+use crate::sign_cmd::SecretArg;
+use load::{Answer, Req, Source, Stop, Target};
+use orders::OrderPlan;
+use report::{Check, Memory, PhaseReport, Report};
+
+/// Orders pre-signed per second of `--duration` when `--presign` is not given.
+const PRESIGN_PER_SECOND: f64 = 25_000.0;
+/// Most orders one run may pre-sign (about 500 bytes each).
+const PRESIGN_MAX: usize = 5_000_000;
+
+/// `vmp bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Base URL of the gateway (plain http://).
+    #[arg(long, env = "VMP_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
+    /// The merchant's user_confirm_key (default: $VMP_KEY). Without it, a fresh
+    /// bench merchant is added to the store given by --data-dir/--database-url.
+    #[arg(long, env = "VMP_KEY")]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub secret: SecretArg,
+    /// The gateway's SQLite data directory: adds the bench merchant and counts
+    /// stored orders for the self-check.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The gateway's PostgreSQL store (postgres://…), instead of --data-dir.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Connections; each worker owns one keep-alive HTTP/1.1 connection.
+    #[arg(long, short = 'c', default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub concurrency: u16,
+    /// Seconds per load phase (no-op ceiling, orders); ignored with --count.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_seconds)]
+    pub duration: f64,
+    /// Send exactly this many orders (and as many no-op requests) instead of
+    /// running for --duration.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
+    pub count: Option<u64>,
+    /// Orders to pre-sign for a --duration run (default 25,000 per second);
+    /// the phase ends early if they run out.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
+    pub presign: Option<u64>,
+    /// Skip the no-op ceiling (GET /healthz).
+    #[arg(long)]
+    pub no_ceiling: bool,
+    /// Skip the Place an Order phase.
+    #[arg(long)]
+    pub no_orders: bool,
+    /// Accepted orders to query back through QRcodeTradeQuery.do.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub verify_sample: u64,
+    /// Also run the notification bench with this many orders: a receiver on
+    /// 127.0.0.1, orders settled through the sandbox API.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub notifications: u64,
+    /// Seconds to wait for every notification to be acknowledged.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub notify_wait: u64,
+    /// PID of the gateway: sample its VmRSS (/proc/PID/status) during the order phase.
+    #[arg(long)]
+    pub gateway_pid: Option<u32>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err("seconds: a number above 0, at most 86400".to_owned()),
+    }
+}
+
+fn usize_of(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let target = Target::resolve(&args.base_url).await?;
+    let concurrency = usize::from(args.concurrency);
+    let count = args.count.map(usize_of);
+    let duration = Duration::from_secs_f64(args.duration);
+    let stop = match count {
+        Some(c) => Stop { count: Some(c), duration: None },
+        None => Stop { count: None, duration: Some(duration) },
+    };
+
+    let store = open_store(&args).await?;
+    let (key, secret, merchant_created) = merchant(&args, store.as_deref()).await?;
+    let plan = OrderPlan {
+        key: key.clone(),
+        secret: Arc::from(secret.as_str()),
+        prefix: run_prefix(),
+        notify_url: None,
+        time: vmp_protocol::format_time(time::OffsetDateTime::now_utc()),
+    };
+
+    let mut report = Report {
+        base_url: args.base_url.clone(),
+        concurrency,
+        duration_s: count.is_none().then_some(args.duration),
+        count,
+        merchant: key,
+        merchant_created,
+        presigned: 0,
+        presign_s: 0.0,
+        ceiling: None,
+        orders: None,
+        ratio: None,
+        check: None,
+        memory: None,
+        notifications: None,
+        ok: true,
+    };
+
+    if !args.no_ceiling {
+        let healthz = Req { method: Method::GET, uri: target.uri("/healthz")?, body: Bytes::new() };
+        let inspect: load::Inspect = Arc::new(|_, _, status, _| Answer { label: format!("HTTP {status}"), id: None });
+        let r = load::run(&target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
+        report.ceiling = Some(PhaseReport::of(&r));
+    }
+
+    if !args.no_orders {
+        let n = match (count, args.presign) {
+            (Some(c), _) => c,
+            (None, Some(p)) => usize_of(p),
+            (None, None) => (args.duration * PRESIGN_PER_SECOND).ceil().min(PRESIGN_MAX as f64) as usize,
+        };
+        let uri = target.uri(orders::JSAPI_PATH)?;
+        let signing = Instant::now();
+        let reqs = {
+            let (plan, uri) = (plan.clone(), uri.clone());
+            tokio::task::spawn_blocking(move || orders::presign(&plan, &uri, n)).await.context("pre-signing")?
+        };
+        report.presigned = reqs.len();
+        report.presign_s = signing.elapsed().as_secs_f64();
+
+        let store_before = match &store {
+            Some(s) => Some(s.count_orders().await.context("counting stored orders")?),
+            None => None,
+        };
+        let progress = Arc::new(AtomicU64::new(0));
+        let sampler = match args.gateway_pid {
+            Some(pid) => Some(RssSampler::start(pid, Arc::clone(&progress))?),
+            None => None,
+        };
+        let ticker = tokio::spawn(tick(Arc::clone(&progress)));
+        let result = load::run(
+            &target,
+            Source::List(Arc::new(reqs)),
+            stop,
+            concurrency,
+            orders::inspect_orders(&plan),
+            Arc::clone(&progress),
+        )
+        .await;
+        ticker.abort();
+        let memory = match sampler {
+            Some(s) => Some(s.finish(progress.load(Ordering::Relaxed)).await?),
+            None => None,
+        };
+        let result = result?;
+        let store_after = match &store {
+            Some(s) => Some(s.count_orders().await.context("counting stored orders")?),
+            None => None,
+        };
+        let mut check = check_orders(&result, store_before, store_after);
+        query_sample(&target, &plan, &result.ids, usize_of(args.verify_sample), concurrency, &mut check).await?;
+        let phase = PhaseReport::of(&result);
+        if let Some(c) = report.ceiling.as_ref().filter(|c| c.per_s > 0.0) {
+            report.ratio = Some(phase.per_s / c.per_s);
+        }
+        report.ok &= check.ok();
+        report.orders = Some(phase);
+        report.check = Some(check);
+        report.memory = memory;
+    }
+
+    if args.notifications > 0 {
+        let wait = Duration::from_secs(args.notify_wait);
+        let n = notify::run(&target, &plan, usize_of(args.notifications), concurrency, wait).await?;
+        report.ok &= n.complete && n.rejected == 0;
+        report.notifications = Some(n);
+    }
+    if let Some(s) = store {
+        s.close().await.context("closing the store")?;
+    }
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).context("rendering the report")?);
+    } else {
+        print!("{}", report.text());
+    }
+    if !report.ok {
+        bail!("self-check failed (see the report)");
+    }
+    Ok(())
+}
+
+/// A short prefix unique to this run: `B` + base-36 milliseconds + `-`.
+fn run_prefix() -> String {
+    let mut ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut digits = Vec::new();
+    while ms > 0 {
+        let d = u8::try_from(ms % 36).unwrap_or(0);
+        digits.push(char::from(if d < 10 { b'0' + d } else { b'A' + d - 10 }));
+        ms /= 36;
+    }
+    digits.reverse();
+    format!("B{}-", digits.into_iter().collect::<String>())
+}
+
+async fn open_store(args: &BenchArgs) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    let dir = match (&args.data_dir, &args.database_url) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => bail!("give --data-dir or --database-url, not both"),
+        (Some(dir), None) => {
+            if !dir.join("openvmp.db").is_file() {
+                bail!("{} holds no gateway store (openvmp.db is missing)", dir.display());
+            }
+            dir.clone()
+        }
+        (None, Some(_)) => PathBuf::from("."),
+    };
+    let (store, _) = vmp_server::store::open(&dir, args.database_url.as_deref(), 1).await?;
+    Ok(Some(store))
+}
+
+/// The merchant to place orders as: the given one, or a fresh one in the store.
+async fn merchant(args: &BenchArgs, store: Option<&dyn Store>) -> anyhow::Result<(String, String, bool)> {
+    if let Some(key) = &args.key {
+        let secret = args.secret.require()?;
+        return Ok((key.clone(), secret.expose_secret().to_owned(), false));
+    }
+    let Some(store) = store else {
+        bail!("no merchant: pass --key and --secret (or VMP_KEY/VMP_SECRET), or --data-dir/--database-url to add one");
+    };
+    let key = generate_key().context("generating a merchant key")?;
+    let secret = generate_secret().context("generating a merchant secret")?;
+    let merchant = Merchant {
+        key: key.clone(),
+        name: "vmp bench".to_owned(),
+        secret: secret.clone(),
+        status: MerchantStatus::Active,
+        allowed_ports: Vec::new(),
+    };
+    let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
+    store.add_merchant(NewMerchant { merchant, created_at }).await.context("adding the bench merchant")?;
+    Ok((key, secret.expose_secret().to_owned(), true))
+}
+
+/// Distinct ids, answers that were not ours, and the store count.
+fn check_orders(r: &load::PhaseResult, before: Option<i64>, after: Option<i64>) -> Check {
+    let accepted = r.labels.get("00").copied().unwrap_or(0);
+    let distinct = r.ids.iter().map(|(_, id)| id.as_str()).collect::<HashSet<_>>().len() as u64;
+    let mut problems = Vec::new();
+    if let Some(wrong) = r.labels.get("00 (wrong order)") {
+        problems.push(format!("{wrong} accepted answers named another order or no eft_trade_no"));
+    }
+    if distinct != accepted {
+        problems.push(format!("{accepted} accepted orders share {distinct} eft_trade_no (duplicates)"));
+    }
+    if let (Some(b), Some(a)) = (before, after) {
+        let gained = a - b;
+        let accepted = i64::try_from(accepted).unwrap_or(i64::MAX);
+        // A request without an answer may or may not have been stored.
+        let unsure = i64::try_from(r.transport_errors).unwrap_or(i64::MAX);
+        if gained < accepted {
+            problems.push(format!("the store gained {gained} orders but {accepted} were accepted (missing orders)"));
+        } else if gained > accepted.saturating_add(unsure) {
+            problems.push(format!(
+                "the store gained {gained} orders but {accepted} were accepted (duplicates or foreign writes)"
+            ));
+        }
+    }
+    Check {
+        accepted,
+        distinct_eft_trade_no: distinct,
+        store_before: before,
+        store_after: after,
+        sample_queried: 0,
+        sample_found: 0,
+        problems,
+    }
+}
+
+/// Queries up to `sample` accepted orders (evenly spread) and expects each
+/// to be found with the `eft_trade_no` it was accepted with.
+async fn query_sample(
+    target: &Target,
+    plan: &OrderPlan,
+    ids: &[(usize, String)],
+    sample: usize,
+    concurrency: usize,
+    check: &mut Check,
+) -> anyhow::Result<()> {
+    let sample = sample.min(ids.len());
+    if sample == 0 {
+        return Ok(());
+    }
+    let uri = target.uri(orders::QUERY_PATH)?;
+    let step = ids.len() / sample;
+    let picked: Vec<&(usize, String)> = ids.iter().step_by(step.max(1)).take(sample).collect();
+    let reqs: Vec<Req> = picked
+        .iter()
+        .map(|(i, _)| Req {
+            method: Method::POST,
+            uri: uri.clone(),
+            body: Bytes::from(plan.query_body(&plan.out_trade_no(*i))),
+        })
+        .collect();
+    let expected = Arc::new(picked.iter().map(|(_, eft)| eft.clone()).collect::<Vec<_>>());
+    let r = load::run(
+        target,
+        Source::List(Arc::new(reqs)),
+        Stop { count: None, duration: None },
+        concurrency.min(sample),
+        orders::inspect_queries(expected),
+        Arc::default(),
+    )
+    .await?;
+    check.sample_queried = picked.len() as u64;
+    check.sample_found = r.labels.get("found").copied().unwrap_or(0);
+    if check.sample_found != check.sample_queried {
+        let other: Vec<String> =
+            r.labels.iter().filter(|(k, _)| k.as_str() != "found").map(|(k, v)| format!("{k} × {v}")).collect();
+        check.problems.push(format!(
+            "{} of {} sampled accepted orders not found by query ({})",
+            check.sample_queried - check.sample_found,
+            check.sample_queried,
+            other.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Progress on stderr every 15 s, for long phases.
+async fn tick(progress: Arc<AtomicU64>) {
+    let started = Instant::now();
+    let mut interval = tokio::time::interval(Duration::from_secs(15));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        let done = progress.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!("  … {done} orders answered in {secs:.0} s ({:.0}/s)", done as f64 / secs);
+    }
+}
+
+/// VmRSS of a process, KiB.
+fn read_rss(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status (is --gateway-pid right?)"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("/proc/{pid}/status has no VmRSS line"))
+}
+
+/// Samples the gateway's VmRSS twice a second during a phase.
+struct RssSampler {
+    pid: u32,
+    before: u64,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Vec<(f64, u64, u64)>>,
+}
+
+impl RssSampler {
+    fn start(pid: u32, progress: Arc<AtomicU64>) -> anyhow::Result<Self> {
+        let before = read_rss(pid)?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut samples = Vec::new();
+            let mut interval = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {
+                        if let Ok(kib) = read_rss(pid) {
+                            samples.push((started.elapsed().as_secs_f64(), progress.load(Ordering::Relaxed), kib));
+                        }
+                    }
+                    _ = &mut stopped => break,
+                }
+            }
+            samples
+        });
+        Ok(Self { pid, before, stop, task })
+    }
+
+    async fn finish(self, total: u64) -> anyhow::Result<Memory> {
+        let _ = self.stop.send(());
+        let samples = self.task.await.context("memory sampler failed")?;
+        let after = read_rss(self.pid)?;
+        let peak = samples.iter().map(|s| s.2).chain([self.before, after]).max().unwrap_or(after);
+        let at_10_percent = samples.iter().find(|s| s.1 * 10 >= total && total > 0).map(|s| s.2);
+        Ok(Memory {
+            pid: self.pid,
+            before_kib: self.before,
+            after_kib: after,
+            peak_kib: peak,
+            at_10_percent_kib: at_10_percent,
+            samples,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn phase(labels: &[(&str, u64)], ids: &[&str], transport_errors: u64) -> load::PhaseResult {
+        load::PhaseResult {
+            completed: labels.iter().map(|(_, n)| n).sum(),
+            transport_errors,
+            elapsed: Duration::from_secs(1),
+            histogram: hdrhistogram::Histogram::new(3).unwrap(),
+            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect::<BTreeMap<_, _>>(),
+            ids: ids.iter().enumerate().map(|(i, id)| (i, (*id).to_owned())).collect(),
+            exhausted: false,
+        }
+    }
+
+    #[test]
+    fn a_clean_run_passes() {
+        let c = check_orders(&phase(&[("00", 3)], &["1", "2", "3"], 0), Some(10), Some(13));
+        assert!(c.ok(), "{:?}", c.problems);
+        assert_eq!((c.accepted, c.distinct_eft_trade_no), (3, 3));
+    }
+
+    #[test]
+    fn a_missing_order_fails() {
+        let c = check_orders(&phase(&[("00", 3)], &["1", "2", "3"], 0), Some(10), Some(12));
+        assert!(c.problems.iter().any(|p| p.contains("missing")), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn a_duplicated_order_fails_in_the_store_and_in_the_answers() {
+        let c = check_orders(&phase(&[("00", 3)], &["1", "2", "3"], 0), Some(10), Some(14));
+        assert!(c.problems.iter().any(|p| p.contains("duplicates")), "{:?}", c.problems);
+        let c = check_orders(&phase(&[("00", 3)], &["1", "2", "2"], 0), None, None);
+        assert!(c.problems.iter().any(|p| p.contains("share 2 eft_trade_no")), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn an_unanswered_request_may_or_may_not_be_stored() {
+        let r = phase(&[("00", 3)], &["1", "2", "3"], 1);
+        assert!(check_orders(&r, Some(0), Some(3)).ok());
+        assert!(check_orders(&r, Some(0), Some(4)).ok());
+        assert!(!check_orders(&r, Some(0), Some(5)).ok());
+    }
+
+    #[test]
+    fn an_answer_for_another_order_fails() {
+        let c = check_orders(&phase(&[("00", 2), ("00 (wrong order)", 1)], &["1", "2"], 0), Some(0), Some(3));
+        assert!(!c.ok());
+    }
+
+    #[test]
+    fn run_prefixes_leave_room_in_out_trade_no() {
+        let p = run_prefix();
+        assert!(p.starts_with('B') && p.ends_with('-') && p.len() <= 12, "{p}");
+        // prefix + "N" + a 7-digit index fits the 28-character limit.
+        assert!(p.len() + 1 + 7 <= 28);
+    }
+}
