@@ -106,17 +106,16 @@ impl Params {
             Ok(p) => p,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(if let Some(key) = msg.strip_prefix(DUPLICATE_MARK) {
-                    ParamsError::DuplicateKey(key.split(" at line").next().unwrap_or(key).to_owned())
-                } else if msg.starts_with(NOT_OBJECT_MARK) {
-                    ParamsError::NotAnObject
-                } else {
-                    ParamsError::Malformed(msg)
-                });
+                return Err(if msg.starts_with(NOT_OBJECT_MARK) { ParamsError::NotAnObject } else { ParamsError::Malformed(msg) });
             }
         };
         de.end().map_err(|e| ParamsError::Malformed(e.to_string()))?;
-        Ok(parsed)
+        // A repeated key is reported only once the whole body is known to be
+        // well-formed JSON, and by its exact name.
+        match parsed.duplicate {
+            Some(key) => Err(ParamsError::DuplicateKey(key)),
+            None => Ok(Params { entries: parsed.entries }),
+        }
     }
 
     /// The value of `key` when it was sent and is not empty or `null`.
@@ -207,23 +206,32 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
-const DUPLICATE_MARK: &str = "\u{1}duplicate:";
 const NOT_OBJECT_MARK: &str = "\u{1}not-object";
 
 struct TopLevel;
 
+/// What the visitor collected: the entries, and the first repeated key.
+struct Parsed {
+    entries: Vec<(String, ParamValue)>,
+    duplicate: Option<String>,
+}
+
 impl<'de> Visitor<'de> for TopLevel {
-    type Value = Params;
+    type Value = Parsed;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let mut entries: Vec<(String, ParamValue)> = Vec::new();
+        let mut duplicate = None;
         while let Some(key) = map.next_key::<String>()? {
             if entries.iter().any(|(k, _)| *k == key) {
-                return Err(de::Error::custom(format_args!("{DUPLICATE_MARK}{key}")));
+                // Keep reading, so malformed JSON later on is still reported as such.
+                map.next_value::<de::IgnoredAny>()?;
+                duplicate.get_or_insert(key);
+                continue;
             }
             // Raw text first, so numbers keep their exact spelling (`0.10`
             // stays `0.10`), which is what a signer on the other side used.
@@ -242,28 +250,28 @@ impl<'de> Visitor<'de> for TopLevel {
             };
             entries.push((key, value));
         }
-        Ok(Params { entries })
+        Ok(Parsed { entries, duplicate })
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Params, A::Error> {
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Parsed, A::Error> {
         Err(de::Error::custom(NOT_OBJECT_MARK))
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Params, E> {
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Params, E> {
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Params, E> {
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Params, E> {
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Params, E> {
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Params, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Parsed, E> {
         Err(E::custom(NOT_OBJECT_MARK))
     }
 }

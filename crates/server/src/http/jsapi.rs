@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use secrecy::ExposeSecret;
+use vmp_protocol::fields::UserConfirmKey;
 use vmp_protocol::{Params, VmpTime, ops, pre_order_service, sign};
 
 use super::{read_body, render};
@@ -82,6 +83,8 @@ async fn handle(
 /// merchant is handed out as soon as it is known so refusals can be signed.
 async fn authenticate(state: &AppState, params: &Params, out: &mut Option<Merchant>) -> Result<Merchant, ApiError> {
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
+    // Checked before the lookup: no database ever sees a malformed key.
+    UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
     let merchant = state.store().merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
     *out = Some(merchant.clone());
     if merchant.status == MerchantStatus::Disabled {

@@ -10,6 +10,7 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 
 use super::pages::{self, LinkFields, PageKind};
 use crate::config::Mode;
@@ -48,6 +49,10 @@ async fn linked_order(
     sign: Option<String>,
 ) -> Result<(OrderRecord, String), Response> {
     let (Some(userkey), Some(out), Some(sign)) = (userkey, out, sign) else { return Err(not_found()) };
+    // Malformed ids can't name an order; they never reach the database.
+    if UserConfirmKey::parse(&userkey).is_err() || OutTradeNo::parse(&out).is_err() {
+        return Err(not_found());
+    }
     let order = match state.store().order_by_out_trade_no(&userkey, &out).await {
         Ok(Some(o)) => o,
         Ok(None) => return Err(not_found()),

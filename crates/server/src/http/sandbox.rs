@@ -51,6 +51,9 @@ pub(crate) async fn pay(
         "fail" => BuyerAction::Fail,
         _ => return error(StatusCode::BAD_REQUEST, r#"outcome must be "success" or "fail""#),
     };
+    if eft_trade_no.is_empty() || eft_trade_no.len() > 28 || !eft_trade_no.bytes().all(|b| b.is_ascii_digit()) {
+        return error(StatusCode::NOT_FOUND, "order not found");
+    }
     let order = match state.store().order_by_eft_trade_no(&eft_trade_no).await {
         Ok(Some(o)) => o,
         Ok(None) => return error(StatusCode::NOT_FOUND, "order not found"),

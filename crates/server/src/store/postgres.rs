@@ -58,6 +58,13 @@ impl PgStore {
 
 rows::store_row!(PgRow);
 
+/// PostgreSQL text cannot hold NUL; a key containing one names nothing
+/// (the gateway never stores one), so lookups answer "not found" instead of
+/// a database error.
+fn unstorable(parts: &[&str]) -> bool {
+    parts.iter().any(|p| p.contains('\0'))
+}
+
 const ORDER_BY_EFT: &str = "SELECT {ORDER} FROM orders WHERE eft_trade_no = $1";
 const ORDER_BY_OUT: &str = "SELECT {ORDER} FROM orders WHERE user_confirm_key = $1 AND out_trade_no = $2";
 
@@ -326,6 +333,9 @@ async fn insert_notification(
 impl Store for PgStore {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
         Box::pin(async move {
+            if unstorable(&[key]) {
+                return Ok(None);
+            }
             let row =
                 sqlx::query("SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = $1")
                     .bind(key.to_owned())
@@ -369,6 +379,9 @@ impl Store for PgStore {
 
     fn set_merchant_status<'a>(&'a self, key: &'a str, status: MerchantStatus) -> StoreFuture<'a, bool> {
         Box::pin(async move {
+            if unstorable(&[key]) {
+                return Ok(false);
+            }
             let done = sqlx::query("UPDATE merchants SET status = $1 WHERE user_confirm_key = $2")
                 .bind(status.as_str())
                 .bind(key.to_owned())
@@ -388,6 +401,9 @@ impl Store for PgStore {
         out_trade_no: &'a str,
     ) -> StoreFuture<'a, Option<OrderRecord>> {
         Box::pin(async move {
+            if unstorable(&[key, out_trade_no]) {
+                return Ok(None);
+            }
             let row = sqlx::query(sql(ORDER_BY_OUT))
                 .bind(key.to_owned())
                 .bind(out_trade_no.to_owned())
@@ -399,6 +415,9 @@ impl Store for PgStore {
 
     fn order_by_eft_trade_no<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Option<OrderRecord>> {
         Box::pin(async move {
+            if unstorable(&[eft_trade_no]) {
+                return Ok(None);
+            }
             let row = sqlx::query(sql(ORDER_BY_EFT)).bind(eft_trade_no.to_owned()).fetch_optional(&self.pool).await?;
             Ok(row.as_ref().map(rows::order).transpose()?)
         })
@@ -431,6 +450,9 @@ impl Store for PgStore {
 
     fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<NotificationRow>> {
         Box::pin(async move {
+            if unstorable(&[eft_trade_no]) {
+                return Ok(Vec::new());
+            }
             let found =
                 sqlx::query(sql("SELECT {NOTIFICATION} FROM notifications WHERE eft_trade_no = $1 ORDER BY id"))
                     .bind(eft_trade_no.to_owned())
@@ -493,6 +515,9 @@ impl Store for PgStore {
         out_refund_no: &'a str,
     ) -> StoreFuture<'a, Option<RefundRecord>> {
         Box::pin(async move {
+            if unstorable(&[key, out_refund_no]) {
+                return Ok(None);
+            }
             let row =
                 sqlx::query(sql("SELECT {REFUND} FROM refunds WHERE user_confirm_key = $1 AND out_refund_no = $2"))
                     .bind(key.to_owned())
@@ -518,6 +543,9 @@ impl Store for PgStore {
 
     fn refunds_total<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, i64> {
         Box::pin(async move {
+            if unstorable(&[eft_trade_no]) {
+                return Ok(0);
+            }
             let row = sqlx::query(
                 "SELECT COALESCE(SUM(amount_minor), 0)::BIGINT AS total FROM refunds WHERE eft_trade_no = $1",
             )
