@@ -72,6 +72,14 @@ pub struct ServeArgs {
     /// benchmark baseline). Default 256.
     #[arg(long, hide = true, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub max_batch: Option<u16>,
+    /// Requests per second per client IP (0 = unlimited; default: unlimited
+    /// in sandbox, 2000 in production).
+    #[arg(long, env = "VMP_RATE_LIMIT_IP")]
+    pub rate_limit_ip: Option<u32>,
+    /// Requests per second per merchant (0 = unlimited; default: unlimited
+    /// in sandbox, 1000 in production).
+    #[arg(long, env = "VMP_RATE_LIMIT_MERCHANT")]
+    pub rate_limit_merchant: Option<u32>,
 }
 
 fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {

@@ -18,6 +18,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.notifier.schedule = schedule;
     }
     settings.notifier.timeout = std::time::Duration::from_secs(args.notify_timeout);
+    settings.rate_limit_ip = args.rate_limit_ip;
+    settings.rate_limit_merchant = args.rate_limit_merchant;
     if let Some(n) = args.max_batch {
         settings.max_batch = usize::from(n);
     }
