@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+mod support;
+
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,101 +16,24 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing;
+use support::{Gateway, VMP, order_json};
 use vmp_protocol::{Params, format_time, sign};
 
-const VMP: &str = env!("CARGO_BIN_EXE_vmp");
+const RETRIES: &[&str] = &[
+    "--notify-retry-schedule",
+    "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+    "--notify-timeout",
+    "3",
+];
 
-struct Server {
-    child: Child,
-    base: String,
-    key: Option<String>,
-    secret: Option<String>,
-    stdout: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, log: &str, stderr: Stdio) -> Server {
-    let mut child = Command::new(VMP)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .args([
-            "--notify-retry-schedule",
-            "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
-            "--notify-timeout",
-            "3",
-        ])
-        .env("VMP_LOG", log)
-        .env_remove("VMP_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let all = Arc::new(Mutex::new(String::new()));
-    let all_in = Arc::clone(&all);
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            all_in.lock().unwrap().push_str(&format!("{line}\n"));
-            let _ = tx.send(line);
-        }
-    });
-    let (mut base, mut key, mut secret) = (None, None, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(300)) {
-            Ok(line) => {
-                if let Some(a) = line.split("listening on ").nth(1) {
-                    base = Some(a.trim().to_owned());
-                } else if let Some(k) = line.trim().strip_prefix("user_confirm_key:") {
-                    key = Some(k.trim().to_owned());
-                } else if let Some(s) = line.trim().strip_prefix("secret:") {
-                    secret = Some(s.trim().to_owned());
-                }
-            }
-            Err(_) if base.is_some() => break,
-            Err(_) => {}
-        }
-    }
-    Server { child, base: base.expect("vmp serve started"), key, secret, stdout: all }
-}
-
-fn signal(child: &Child, sig: &str) {
-    assert!(Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success());
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "process did not exit in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn serve(dir: &Path, log: &str, stderr: Stdio) -> Gateway {
+    let mut args = vec!["--data-dir", dir.to_str().expect("utf-8 path")];
+    args.extend_from_slice(RETRIES);
+    Gateway::start(dir.parent().expect("parent"), &args, log, stderr)
 }
 
 fn order_body(key: &str, secret: &str, out: &str, notify_url: &str) -> String {
-    let mut p = Params::new()
-        .with("service", "service.alipay.wap.PreOrder")
-        .with("user_confirm_key", key)
-        .with("transaction_amount", "3.00")
-        .with("out_trade_no", out)
-        .with("payType", "Alipay")
-        .with("buyerType", "others")
-        .with("wallet", "ALIPAYHK")
-        .with("subject", "crash test")
-        .with("pay_scene", "WAP")
-        .with("notify_url", notify_url)
-        .with("time", format_time(time::OffsetDateTime::now_utc()));
-    sign::sign_in_place(secret, &mut p);
-    p.to_json()
+    order_json(key, secret, out, "3.00", &[("notify_url", notify_url)])
 }
 
 /// A merchant endpoint that records acknowledged notifications, after an optional delay.
@@ -203,7 +128,7 @@ async fn sigkill_during_load_loses_no_answered_order_and_no_owed_notification() 
     });
     let (answered, sent) = load(&server.base, &key, &secret, &notify, 16).await;
     killer.await.unwrap();
-    wait_exit(&mut server.child, Duration::from_secs(10));
+    server.wait_exit(Duration::from_secs(10));
     assert!(answered.len() > 50, "the load ran before the kill ({} orders)", answered.len());
 
     // Restart on the same data directory.
@@ -288,7 +213,7 @@ async fn sigterm_during_load_finishes_in_flight_work_commits_and_exits_zero() {
     });
     let (answered, _) = load(&server.base, &key, &secret, &notify, 8).await;
     terminator.await.unwrap();
-    let status = wait_exit(&mut server.child, Duration::from_secs(20));
+    let status = server.wait_exit(Duration::from_secs(20));
     assert!(status.success(), "SIGTERM exits 0, got {status}");
     assert!(server.stdout.lock().unwrap().contains("stopped"), "clean shutdown message");
 
@@ -366,8 +291,8 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
     let (store, _) = vmp_server::store::open(&dir.path().join("data"), None, 1).await.unwrap();
     let link_key = store.setting_or_init("pay_link_key", String::new()).await.unwrap();
     store.close().await.unwrap();
-    signal(&server.child, "-TERM");
-    wait_exit(&mut server.child, Duration::from_secs(20));
+    server.signal("-TERM");
+    server.wait_exit(Duration::from_secs(20));
 
     let mut logs = String::new();
     std::fs::File::open(&log_path).unwrap().read_to_string(&mut logs).unwrap();

@@ -10,28 +10,20 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing;
+use support::{Gateway, VMP};
 use vmp_protocol::{Params, format_time, sign};
 
-const VMP: &str = env!("CARGO_BIN_EXE_vmp");
 const KEY: &str = "SCALE1";
 const SECRET: &str = "scale-out-secret";
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn base_url() -> Option<String> {
     match std::env::var("VMP_TEST_DATABASE_URL") {
@@ -61,34 +53,10 @@ fn fresh_database(base: &str) -> String {
     url.to_string()
 }
 
-fn serve(db: &str, dir: &std::path::Path) -> (Running, String) {
-    let mut child = Command::new(VMP)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db])
-        .args([
-            "--notify-retry-schedule",
-            "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
-            "--notify-timeout",
-            "1",
-        ])
-        .current_dir(dir)
-        .env("VMP_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            // Keep draining stdout so the process never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines.by_ref() {});
-            return (running, addr.trim().to_owned());
-        }
-    }
-    panic!("vmp serve did not start");
+fn serve(db: &str, dir: &std::path::Path) -> Gateway {
+    let retries = "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s";
+    let args = ["--database-url", db, "--notify-retry-schedule", retries, "--notify-timeout", "1"];
+    Gateway::start(dir, &args, "warn", Stdio::null())
 }
 
 fn signed(fields: &[(&str, &str)]) -> String {
@@ -139,8 +107,8 @@ async fn three_instances_on_one_database_never_duplicate_over_refund_or_lose_a_n
     let notify_url = format!("http://{}/notify", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let mut instances: Vec<(Running, String)> = (0..3).map(|_| serve(&db, dir.path())).collect();
-    let bases: Vec<String> = instances.iter().map(|(_, b)| b.clone()).collect();
+    let mut instances: Vec<Gateway> = (0..3).map(|_| serve(&db, dir.path())).collect();
+    let bases: Vec<String> = instances.iter().map(|g| g.base.clone()).collect();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     const ORDERS: usize = 30;
 
@@ -208,9 +176,9 @@ async fn three_instances_on_one_database_never_duplicate_over_refund_or_lose_a_n
         }
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (mut killed, _) = instances.remove(2);
-    killed.0.kill().unwrap(); // SIGKILL
-    killed.0.wait().unwrap();
+    let mut killed = instances.remove(2);
+    killed.signal("-KILL");
+    killed.wait_exit(Duration::from_secs(10));
     for t in tasks {
         let _ = t.await.unwrap();
     }

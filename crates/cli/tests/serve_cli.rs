@@ -2,76 +2,18 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use vmp_protocol::{Params, format_time, sign};
-
-const VMP: &str = env!("CARGO_BIN_EXE_vmp");
-
-/// Kills the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Served {
-    proc: Running,
-    base: String,
-    key: Option<String>,
-    secret: Option<String>,
-}
+use support::{Gateway, VMP, order_json};
+use vmp_protocol::{Params, sign};
 
 /// Starts `vmp serve` on a free port in `cwd` and reads its banner.
-fn serve(cwd: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(VMP)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .current_dir(cwd)
-        .env_remove("VMP_DATA_DIR")
-        .env_remove("VMP_LISTEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vmp serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut proc = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut base, mut key, mut secret) = (None, None, None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else {
-            if base.is_some() {
-                break;
-            }
-            if let Ok(Some(status)) = proc.0.try_wait() {
-                panic!("vmp serve exited early: {status}");
-            }
-            continue;
-        };
-        if let Some(addr) = line.split("listening on ").nth(1) {
-            base = Some(addr.trim().to_owned());
-        } else if let Some(k) = line.trim().strip_prefix("user_confirm_key:") {
-            key = Some(k.trim().to_owned());
-        } else if let Some(s) = line.trim().strip_prefix("secret:") {
-            secret = Some(s.trim().to_owned());
-            break;
-        }
-    }
-    Served { proc, base: base.expect("banner with address"), key, secret }
+fn serve(cwd: &Path, extra: &[&str]) -> Gateway {
+    Gateway::start(cwd, extra, "info", Stdio::null())
 }
 
 fn vmp(cwd: &Path, args: &[&str]) -> (bool, String, String) {
@@ -84,21 +26,9 @@ fn vmp(cwd: &Path, args: &[&str]) -> (bool, String, String) {
 }
 
 async fn place(base: &str, key: &str, secret: &str, out_trade_no: &str) -> Params {
-    let mut p = Params::new()
-        .with("service", "service.alipay.wap.PreOrder")
-        .with("user_confirm_key", key)
-        .with("transaction_amount", "0.02")
-        .with("out_trade_no", out_trade_no)
-        .with("payType", "Alipay")
-        .with("buyerType", "others")
-        .with("wallet", "ALIPAYHK")
-        .with("subject", "cli test")
-        .with("pay_scene", "WAP")
-        .with("time", format_time(time::OffsetDateTime::now_utc()));
-    sign::sign_in_place(secret, &mut p);
     let body = reqwest::Client::new()
         .post(format!("{base}/VMP/Servlet/JSAPIService.do"))
-        .body(p.to_json())
+        .body(order_json(key, secret, out_trade_no, "0.02", &[]))
         .send()
         .await
         .expect("gateway reachable")
@@ -106,20 +36,6 @@ async fn place(base: &str, key: &str, secret: &str, out_trade_no: &str) -> Param
         .await
         .expect("body");
     Params::from_json(&body).expect("JSON answer")
-}
-
-#[cfg(unix)]
-fn terminate(p: &mut Running) -> std::process::ExitStatus {
-    let pid = p.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = p.0.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "vmp serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[tokio::test]
@@ -134,8 +50,8 @@ async fn serve_with_no_configuration_creates_data_dir_and_a_sandbox_merchant_tha
     assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
     assert_eq!(sign::verify(&secret, &answer), Ok(()));
 
-    #[cfg(unix)]
-    assert!(terminate(&mut served.proc).success(), "SIGTERM exits 0");
+    served.signal("-TERM");
+    assert!(served.wait_exit(Duration::from_secs(20)).success(), "SIGTERM exits 0");
 
     // A second start reuses the store and creates no new merchant.
     let again = serve(cwd.path(), &[]);
