@@ -106,7 +106,11 @@ impl Params {
             Ok(p) => p,
             Err(e) => {
                 let msg = e.to_string();
-                return Err(if msg.starts_with(NOT_OBJECT_MARK) { ParamsError::NotAnObject } else { ParamsError::Malformed(msg) });
+                return Err(if msg.starts_with(NOT_OBJECT_MARK) {
+                    ParamsError::NotAnObject
+                } else {
+                    ParamsError::Malformed(msg)
+                });
             }
         };
         de.end().map_err(|e| ParamsError::Malformed(e.to_string()))?;

@@ -45,9 +45,15 @@ pub enum EmptyValues {
 /// assert_eq!(signing_string(&p, EmptyValues::Include), "e=&p0=c&p2=b");
 /// ```
 pub fn signing_string(params: &Params, empties: EmptyValues) -> String {
+    signing_string_excluding(params, empties, &[])
+}
+
+/// [`signing_string`] leaving out the parameters named in `exclude` too
+/// (e.g. `time`, for an idempotency fingerprint that a retry keeps).
+pub fn signing_string_excluding(params: &Params, empties: EmptyValues, exclude: &[&str]) -> String {
     let mut pairs: Vec<(&str, &str)> = params
         .iter()
-        .filter(|(k, _)| *k != SIGN)
+        .filter(|(k, _)| *k != SIGN && !exclude.contains(k))
         .filter(|(_, v)| match empties {
             EmptyValues::Skip => !v.is_empty(),
             EmptyValues::Include => v.kind() != crate::params::ValueKind::Null,

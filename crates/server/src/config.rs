@@ -68,6 +68,9 @@ pub struct Settings {
     /// Requests per second per merchant (`None`: unlimited in sandbox,
     /// 1000 in production; `Some(0)`: unlimited).
     pub rate_limit_merchant: Option<u32>,
+    /// How long a merchant read from the store is reused; changes made by
+    /// `vmp merchant …` apply within this time. Default 1 s.
+    pub merchant_cache_ttl: std::time::Duration,
 }
 
 impl Settings {
@@ -85,6 +88,7 @@ impl Settings {
             notifier: crate::notifier::NotifierSettings::default(),
             rate_limit_ip: None,
             rate_limit_merchant: None,
+            merchant_cache_ttl: std::time::Duration::from_secs(1),
         }
     }
 }

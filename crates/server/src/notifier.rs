@@ -123,6 +123,8 @@ impl Notifier {
             self.in_flight.spawn(async move {
                 deliver(&state, &http, &schedule, row).await;
                 drop(permit);
+                // A free slot: look for more due work now, not at the next poll.
+                state.wake_notifier();
             });
         }
         Ok(started)
@@ -161,7 +163,7 @@ pub type Wake = Arc<Notify>;
 async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: NotificationRow) {
     let attempt = row.attempts + 1;
     let now = state.clock().now();
-    let merchant = match state.store().merchant(&row.user_confirm_key).await {
+    let merchant = match state.merchant(&row.user_confirm_key).await {
         Ok(Some(m)) => m,
         Ok(None) | Err(_) => {
             tracing::error!(notification = row.id, "merchant of a queued notification is missing; will retry");

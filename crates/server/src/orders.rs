@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 use time::Duration;
-use vmp_protocol::sign::{EmptyValues, signing_string};
+use vmp_protocol::sign::{EmptyValues, signing_string_excluding};
 use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
 
 use vmp_protocol::sandbox::MagicOutcome;
@@ -20,10 +20,7 @@ pub const STATE_PENDING: &str = "PENDING";
 /// Fingerprint of a request for idempotency: every signed field except
 /// `time` and `sign`, which a client's retry legitimately changes.
 pub fn request_fingerprint(params: &Params) -> String {
-    let mut p = params.clone();
-    p.remove("time");
-    p.remove("sign");
-    hex::encode(Sha256::digest(signing_string(&p, EmptyValues::Skip).as_bytes()))
+    hex::encode(Sha256::digest(signing_string_excluding(params, EmptyValues::Skip, &["time"]).as_bytes()))
 }
 
 /// Validates and stores an order; answers only after the durable commit.

@@ -89,7 +89,8 @@ impl Application {
             public_url,
             settings.mode,
             limits,
-        );
+        )
+        .with_merchant_cache_ttl(settings.merchant_cache_ttl);
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
         Ok(Self { listener, addr, state, bootstrap, notifier })
     }

@@ -1,15 +1,18 @@
 //! [`AppState`]: what every handler shares.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Mode;
 use crate::ids::EftTradeNoGenerator;
+use crate::merchant::Merchant;
 use crate::paylink::PayLinks;
 use crate::ratelimit::Limits;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Shared, cheaply cloneable application state.
 #[derive(Clone)]
@@ -26,6 +29,19 @@ struct Inner {
     mode: Mode,
     wake: Arc<Notify>,
     limits: Limits,
+    merchants: MerchantCache,
+}
+
+/// Most merchants kept in the cache before it starts over.
+const MERCHANT_CACHE_MAX: usize = 10_000;
+
+/// Merchants (and unknown keys) as recently read from the store. Every API
+/// request needs its merchant; reading it from the database each time was
+/// the largest single cost of a request. Entries live `ttl`, so a change made
+/// with `vmp merchant …` (another process) applies within that time.
+struct MerchantCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, Option<Merchant>)>>,
 }
 
 impl AppState {
@@ -39,18 +55,46 @@ impl AppState {
         mode: Mode,
         limits: Limits,
     ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                ids,
-                links,
-                public_url,
-                mode,
-                wake: Arc::new(Notify::new()),
-                limits,
-            }),
+        let merchants = MerchantCache { ttl: Duration::from_secs(1), entries: RwLock::new(HashMap::new()) };
+        let wake = Arc::new(Notify::new());
+        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, limits, merchants }) }
+    }
+
+    /// Sets how long a merchant read from the store is reused (0 = always read).
+    #[must_use]
+    pub fn with_merchant_cache_ttl(self, ttl: Duration) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.merchants.ttl = ttl;
+                Self { inner: Arc::new(inner) }
+            }
+            Err(inner) => Self { inner },
         }
+    }
+
+    /// The merchant with this key, from the cache when fresh.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn merchant(&self, key: &str) -> Result<Option<Merchant>, StoreError> {
+        let cache = &self.inner.merchants;
+        if !cache.ttl.is_zero() {
+            let entries = cache.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, m)) = entries.get(key)
+                && at.elapsed() < cache.ttl
+            {
+                return Ok(m.clone());
+            }
+        }
+        let found = self.inner.store.merchant(key).await?;
+        if !cache.ttl.is_zero() {
+            let mut entries = cache.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if entries.len() >= MERCHANT_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(key.to_owned(), (Instant::now(), found.clone()));
+        }
+        Ok(found)
     }
 
     /// Request rate limits.

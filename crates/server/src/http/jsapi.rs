@@ -85,7 +85,7 @@ async fn authenticate(state: &AppState, params: &Params, out: &mut Option<Mercha
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
     // Checked before the lookup: no database ever sees a malformed key.
     UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
-    let merchant = state.store().merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
+    let merchant = state.merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
     *out = Some(merchant.clone());
     if merchant.status == MerchantStatus::Disabled {
         return Err(ApiError::MerchantDisabled);

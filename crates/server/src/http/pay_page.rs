@@ -182,7 +182,7 @@ async fn signed_payload(state: &AppState, order: &OrderRecord) -> Option<vmp_pro
     let now = state.clock().now();
     let notification = lifecycle::trade_notification(order, now).ok()?;
     // The merchant's secret signs what the browser carries back.
-    let merchant = state.store().merchant(&order.user_confirm_key).await.ok()??;
+    let merchant = state.merchant(&order.user_confirm_key).await.ok()??;
     Some(notification.to_signed_params(merchant.secret.expose_secret()))
 }
 

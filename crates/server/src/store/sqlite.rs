@@ -77,6 +77,12 @@ impl Backend for SqliteBackend {
     ) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
         insert_order(c, o).await
     }
+    async fn insert_orders(
+        c: &mut SqliteConnection,
+        orders: &[&OrderRecord],
+    ) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
+        insert_orders(c, orders).await
+    }
     async fn settle(c: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
         settle(c, s).await
     }
@@ -288,6 +294,88 @@ async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Resul
     Ok(())
 }
 
+/// Rows per multi-row `INSERT` (26 parameters each, well under SQLite's limit).
+const INSERT_CHUNK: usize = 128;
+
+/// Inserts many orders with one statement per chunk: one round trip to the
+/// SQLite thread instead of one per order. Conflicting rows (an
+/// `out_trade_no` already used, even earlier in the same statement) are
+/// skipped by `ON CONFLICT DO NOTHING` and then looked up.
+async fn insert_orders(
+    c: &mut SqliteConnection,
+    orders: &[&OrderRecord],
+) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
+    let mut out = Vec::with_capacity(orders.len());
+    for chunk in orders.chunks(INSERT_CHUNK) {
+        if let [one] = chunk {
+            out.push(insert_order(c, one).await?);
+            continue;
+        }
+        let row = format!("({})", ["?"; 26].join(", "));
+        let sql = format!(
+            "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
+             buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
+             app_link, active_time, request_time, created_at, expires_at, state) VALUES {} ON CONFLICT DO NOTHING RETURNING eft_trade_no",
+            vec![row; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for o in chunk {
+            q = q
+                .bind(o.eft_trade_no.clone())
+                .bind(o.user_confirm_key.clone())
+                .bind(o.out_trade_no.clone())
+                .bind(o.fingerprint.clone())
+                .bind(o.service.clone())
+                .bind(o.pay_type.clone())
+                .bind(o.wallet.clone())
+                .bind(o.pay_scene.clone())
+                .bind(o.buyer_type.clone())
+                .bind(o.amount_minor)
+                .bind(o.amount_text.clone())
+                .bind(o.currency.clone())
+                .bind(o.subject.clone())
+                .bind(o.body.clone())
+                .bind(o.tid.clone())
+                .bind(o.notify_url.clone())
+                .bind(o.return_url.clone())
+                .bind(o.lang.clone())
+                .bind(o.scheme.clone())
+                .bind(o.package_name.clone())
+                .bind(o.app_link.clone())
+                .bind(o.active_time)
+                .bind(o.request_time.clone())
+                .bind(o.created_at)
+                .bind(o.expires_at)
+                .bind(o.state.clone());
+        }
+        let inserted: std::collections::HashSet<String> =
+            q.fetch_all(&mut *c).await?.iter().map(|r| r.try_get("eft_trade_no")).collect::<Result<_, _>>()?;
+        for o in chunk {
+            if inserted.contains(&o.eft_trade_no) {
+                out.push(Ok(PlaceOutcome::Created((*o).clone())));
+            } else {
+                out.push(existing_order(c, o).await?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn existing_order(
+    c: &mut SqliteConnection,
+    o: &OrderRecord,
+) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+    let existing = sqlx::query(SELECT_ORDER_BY_OUT_TRADE_NO)
+        .bind(o.user_confirm_key.clone())
+        .bind(o.out_trade_no.clone())
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(match existing {
+        Some(row) => Ok(PlaceOutcome::Existing(rows::order(&row)?)),
+        None => Err(StoreError::IdCollision),
+    })
+}
+
 async fn insert_order(
     conn: &mut SqliteConnection,
     o: &OrderRecord,
@@ -330,15 +418,7 @@ async fn insert_order(
     if done.rows_affected() == 1 {
         return Ok(Ok(PlaceOutcome::Created(o.clone())));
     }
-    let existing = sqlx::query(SELECT_ORDER_BY_OUT_TRADE_NO)
-        .bind(o.user_confirm_key.clone())
-        .bind(o.out_trade_no.clone())
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(match existing {
-        Some(row) => Ok(PlaceOutcome::Existing(rows::order(&row)?)),
-        None => Err(StoreError::IdCollision),
-    })
+    existing_order(conn, o).await
 }
 
 const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \

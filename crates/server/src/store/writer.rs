@@ -35,6 +35,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
         c: &mut <Self::Db as Database>::Connection,
         o: &OrderRecord,
     ) -> impl Future<Output = Result<Result<PlaceOutcome, StoreError>, sqlx::Error>> + Send;
+    /// Inserts several orders; one result per order, in order. Backends may
+    /// override this with one multi-row statement (one round trip).
+    fn insert_orders(
+        c: &mut <Self::Db as Database>::Connection,
+        orders: &[&OrderRecord],
+    ) -> impl Future<Output = Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(orders.len());
+            for o in orders {
+                out.push(Self::insert_order(&mut *c, o).await?);
+            }
+            Ok(out)
+        }
+    }
     /// Moves a pending order to a final state, with its outbox row.
     fn settle(
         c: &mut <Self::Db as Database>::Connection,
@@ -147,9 +161,20 @@ async fn apply<B: Backend>(
     ops: &[WriteOp],
 ) -> Result<Vec<OpResult>, sqlx::Error> {
     let mut tx = conn.begin().await?;
+    // New orders go first, all together: no other write in a batch can
+    // depend on them (a client learns an order's number only after its
+    // commit), and one statement for all of them saves round trips.
+    let orders: Vec<&OrderRecord> =
+        ops.iter().filter_map(|op| if let WriteOp::PlaceOrder(o, _) = op { Some(&**o) } else { None }).collect();
+    let mut placed = if orders.is_empty() { Vec::new() } else { B::insert_orders(&mut tx, &orders).await? }.into_iter();
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
-        results.push(op.run::<B>(&mut tx).await?);
+        results.push(match op {
+            WriteOp::PlaceOrder(..) => {
+                OpResult::PlaceOrder(placed.next().unwrap_or(Err(StoreError::Corrupt("missing insert result"))))
+            }
+            other => other.run::<B>(&mut tx).await?,
+        });
     }
     tx.commit().await?;
     Ok(results)
