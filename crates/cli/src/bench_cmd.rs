@@ -58,7 +58,8 @@ pub struct BenchArgs {
     pub data_dir: Option<PathBuf>,
     /// The gateway's PostgreSQL store (postgres://…), instead of --data-dir.
     #[arg(long)]
-    pub database_url: Option<String>,
+    #[arg(value_parser = |s: &str| Ok::<_, std::convert::Infallible>(secrecy::SecretString::from(s.to_owned())))]
+    pub database_url: Option<secrecy::SecretString>,
     /// Connections; each worker owns one keep-alive HTTP/1.1 connection.
     #[arg(long, short = 'c', default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub concurrency: u16,
@@ -255,7 +256,8 @@ async fn open_store(args: &BenchArgs) -> anyhow::Result<Option<Arc<dyn Store>>> 
         }
         (None, Some(_)) => PathBuf::from("."),
     };
-    let (store, _) = vmp_server::store::open(&dir, args.database_url.as_deref(), 1).await?;
+    let (store, _) =
+        vmp_server::store::open(&dir, args.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret), 1).await?;
     Ok(Some(store))
 }
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 use vmp_protocol::retry::RetrySchedule;
 use vmp_server::Mode;
 
@@ -41,8 +42,8 @@ pub struct DataDir {
     #[arg(long, env = "VMP_DATA_DIR", default_value = "vmp-data")]
     pub data_dir: PathBuf,
     /// postgres://… to use PostgreSQL instead of the embedded store.
-    #[arg(long, env = "VMP_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[arg(long, env = "VMP_DATABASE_URL", hide_env_values = true, value_parser = secret_arg)]
+    pub database_url: Option<SecretString>,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +83,11 @@ pub struct ServeArgs {
     pub rate_limit_merchant: Option<u32>,
 }
 
+/// Values that must never show in `Debug` output (passwords, secrets).
+fn secret_arg(s: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(s.to_owned()))
+}
+
 fn parse_schedule(s: &str) -> Result<RetrySchedule, String> {
     s.parse().map_err(|e: vmp_protocol::retry::ScheduleError| e.to_string())
 }
@@ -97,7 +103,8 @@ pub enum MerchantCommand {
         user_confirm_key: Option<String>,
         /// Secret to use; generated if absent.
         #[arg(long, env = "VMP_MERCHANT_SECRET", hide_env_values = true)]
-        secret: Option<String>,
+        #[arg(value_parser = secret_arg)]
+        secret: Option<SecretString>,
         /// Display name.
         #[arg(long, default_value = "Merchant")]
         name: String,
@@ -125,4 +132,18 @@ pub enum MerchantCommand {
         #[command(flatten)]
         data: DataDir,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_arguments_never_shows_a_password_or_secret() {
+        let cli = Cli::try_parse_from(["vmp", "serve", "--database-url", "postgres://vmp:db-pass-123@db.example/vmp"])
+            .unwrap();
+        assert!(!format!("{cli:?}").contains("db-pass-123"));
+        let cli = Cli::try_parse_from(["vmp", "merchant", "add", "--secret", "merchant-secret-456"]).unwrap();
+        assert!(!format!("{cli:?}").contains("merchant-secret-456"));
+    }
 }

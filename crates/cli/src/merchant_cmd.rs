@@ -26,13 +26,13 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
 }
 
 async fn open(data: &DataDir) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(vmp_server::store::open(&data.data_dir, data.database_url.as_deref(), 1).await?.0)
+    Ok(vmp_server::store::open(&data.data_dir, data.database_url.as_ref().map(ExposeSecret::expose_secret), 1).await?.0)
 }
 
 async fn add(
     data: &DataDir,
     key: Option<String>,
-    secret: Option<String>,
+    secret: Option<SecretString>,
     name: String,
     allowed_ports: Vec<u16>,
 ) -> anyhow::Result<()> {
@@ -44,12 +44,13 @@ async fn add(
         None => generate_key()?,
     };
     let secret = match secret {
-        Some(s) => {
+        Some(secret) => {
+            let s = secret.expose_secret();
             if s.is_empty() || s.chars().count() > SECRET_MAX || s.chars().any(|c| c.is_control() || c.is_whitespace())
             {
                 bail!("invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters");
             }
-            SecretString::from(s)
+            secret
         }
         None => generate_secret()?,
     };

@@ -55,7 +55,7 @@ pub struct Settings {
     pub node_id: Option<u8>,
     /// `postgres://…` to use PostgreSQL (several instances on one database)
     /// instead of the embedded SQLite store in `data_dir`. Never logged.
-    pub database_url: Option<String>,
+    pub database_url: Option<secrecy::SecretString>,
     /// Most writes committed in one transaction by the group-commit writer.
     pub max_batch: usize,
     /// Whether to create a sandbox merchant when the store has none.
@@ -104,5 +104,17 @@ impl Settings {
             per_ip: pick(self.rate_limit_ip, 2000),
             per_merchant: pick(self.rate_limit_merchant, 1000),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_database_password() {
+        let mut s = Settings::new("/tmp/x");
+        s.database_url = Some(secrecy::SecretString::from("postgres://vmp:db-pass-123@db.example/vmp"));
+        assert!(!format!("{s:?}").contains("db-pass-123"));
     }
 }

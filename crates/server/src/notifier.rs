@@ -56,7 +56,7 @@ impl Default for NotifierSettings {
         Self {
             schedule: RetrySchedule::default(),
             timeout: Duration::from_secs(10),
-            max_in_flight: 64,
+            max_in_flight: 256,
             poll_interval: Duration::from_millis(500),
             resolver: Arc::new(SystemResolver),
         }

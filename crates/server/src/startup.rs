@@ -55,8 +55,12 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (store, drawn_node_id) =
-            crate::store::open(&settings.data_dir, settings.database_url.as_deref(), settings.max_batch).await?;
+        let (store, drawn_node_id) = crate::store::open(
+            &settings.data_dir,
+            settings.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret),
+            settings.max_batch,
+        )
+        .await?;
         let node_id = settings.node_id.unwrap_or(drawn_node_id);
 
         let bootstrap = if settings.bootstrap_merchant && settings.mode == Mode::Sandbox {

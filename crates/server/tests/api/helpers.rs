@@ -52,7 +52,7 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings::new(data_dir.clone());
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.notifier.poll_interval = std::time::Duration::from_millis(50);
-    settings.database_url = postgres_for(&data_dir).await;
+    settings.database_url = postgres_for(&data_dir).await.map(secrecy::SecretString::from);
     adjust(&mut settings);
     // A frozen clock (moved only by the sandbox API) makes schedules exact.
     let clock = vmp_server::Clock::fixed(OffsetDateTime::now_utc());
