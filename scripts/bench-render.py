@@ -208,6 +208,11 @@ else:
     w("| RSS growth < 100 MB over 1,000,000 orders | not measured (`scripts/bench --memory`) | |")
 w("")
 
+postgres = os.path.join(results, "postgres.md")
+if os.path.exists(postgres):
+    w("")
+    with open(postgres) as f:
+        w(f.read().rstrip("\n"))
 analysis = os.path.join(results, "analysis.md")
 if os.path.exists(analysis):
     w("## Where the time goes")

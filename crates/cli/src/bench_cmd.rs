@@ -231,17 +231,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A short prefix unique to this run: `B` + base-36 milliseconds + `-`.
+/// A short prefix unique to this run: `B` + base-36 milliseconds + base-36
+/// process id + `-` (two benches started in the same millisecond against
+/// one store must not send the same `out_trade_no`s).
 fn run_prefix() -> String {
-    let mut ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let ms = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    format!("B{}{}-", base36(ms), base36(u64::from(std::process::id())))
+}
+
+fn base36(mut n: u64) -> String {
     let mut digits = Vec::new();
-    while ms > 0 {
-        let d = u8::try_from(ms % 36).unwrap_or(0);
+    while n > 0 {
+        let d = u8::try_from(n % 36).unwrap_or(0);
         digits.push(char::from(if d < 10 { b'0' + d } else { b'A' + d - 10 }));
-        ms /= 36;
+        n /= 36;
     }
     digits.reverse();
-    format!("B{}-", digits.into_iter().collect::<String>())
+    digits.into_iter().collect()
 }
 
 async fn open_store(args: &BenchArgs) -> anyhow::Result<Option<Arc<dyn Store>>> {
@@ -499,7 +505,7 @@ mod tests {
     #[test]
     fn run_prefixes_leave_room_in_out_trade_no() {
         let p = run_prefix();
-        assert!(p.starts_with('B') && p.ends_with('-') && p.len() <= 12, "{p}");
+        assert!(p.starts_with('B') && p.ends_with('-') && p.len() <= 16, "{p}");
         // prefix + "N" + a 7-digit index fits the 28-character limit.
         assert!(p.len() + 1 + 7 <= 28);
     }
