@@ -307,10 +307,6 @@ async fn insert_orders(
 ) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
     let mut out = Vec::with_capacity(orders.len());
     for chunk in orders.chunks(INSERT_CHUNK) {
-        if let [one] = chunk {
-            out.push(insert_order(c, one).await?);
-            continue;
-        }
         let row = format!("({})", ["?"; 26].join(", "));
         let sql = format!(
             "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
@@ -380,45 +376,8 @@ async fn insert_order(
     conn: &mut SqliteConnection,
     o: &OrderRecord,
 ) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
-         buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
-         app_link, active_time, request_time, created_at, expires_at, state) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(o.eft_trade_no.clone())
-    .bind(o.user_confirm_key.clone())
-    .bind(o.out_trade_no.clone())
-    .bind(o.fingerprint.clone())
-    .bind(o.service.clone())
-    .bind(o.pay_type.clone())
-    .bind(o.wallet.clone())
-    .bind(o.pay_scene.clone())
-    .bind(o.buyer_type.clone())
-    .bind(o.amount_minor)
-    .bind(o.amount_text.clone())
-    .bind(o.currency.clone())
-    .bind(o.subject.clone())
-    .bind(o.body.clone())
-    .bind(o.tid.clone())
-    .bind(o.notify_url.clone())
-    .bind(o.return_url.clone())
-    .bind(o.lang.clone())
-    .bind(o.scheme.clone())
-    .bind(o.package_name.clone())
-    .bind(o.app_link.clone())
-    .bind(o.active_time)
-    .bind(o.request_time.clone())
-    .bind(o.created_at)
-    .bind(o.expires_at)
-    .bind(o.state.clone())
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 1 {
-        return Ok(Ok(PlaceOutcome::Created(o.clone())));
-    }
-    existing_order(conn, o).await
+    let mut one = insert_orders(conn, &[o]).await?;
+    Ok(one.pop().unwrap_or(Err(StoreError::Corrupt("missing insert result"))))
 }
 
 const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
