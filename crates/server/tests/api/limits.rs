@@ -15,6 +15,7 @@ async fn send(app: &TestApp, p: &Params) -> (u16, Params, Option<String>) {
 async fn over_the_merchant_rate_requests_get_429_and_minus_1_and_store_nothing() {
     let app = spawn_app_with(|s| s.rate_limit_merchant = Some(5)).await;
     let (mut ok, mut limited) = (0, 0);
+    let started = std::time::Instant::now();
     for i in 0..30 {
         let (status, a, retry) = send(&app, &app.seed_request(&format!("RL{i}"))).await;
         match (status, a.get("return_status")) {
@@ -27,7 +28,10 @@ async fn over_the_merchant_rate_requests_get_429_and_minus_1_and_store_nothing()
             other => panic!("unexpected {other:?}: {}", a.to_json()),
         }
     }
-    assert!((10..=12).contains(&ok), "a burst of 2 × 5 gets through, then the rate: {ok}");
+    // A burst of 2 × 5, plus what the rate refilled while the requests ran.
+    let most = 10 + (started.elapsed().as_secs_f64() * 5.0).ceil() as usize;
+    assert!((10..=most).contains(&ok), "a burst of 10 then 5/s: {ok} accepted, at most {most}");
+    assert!(limited > 0);
     assert_eq!(ok + limited, 30);
     assert_eq!(app.order_count().await, ok as i64, "limited requests store nothing");
 }
@@ -49,10 +53,12 @@ async fn forged_requests_do_not_spend_a_merchants_quota() {
 async fn over_the_ip_rate_requests_are_refused_before_anything_is_read() {
     let app = spawn_app_with(|s| s.rate_limit_ip = Some(5)).await;
     let mut statuses = Vec::new();
+    let started = std::time::Instant::now();
     for i in 0..25 {
         statuses.push(send(&app, &app.seed_request(&format!("IP{i}"))).await.0);
     }
+    let most = 10 + (started.elapsed().as_secs_f64() * 5.0).ceil() as usize;
     let limited = statuses.iter().filter(|s| **s == 429).count();
-    assert!(limited >= 13, "{statuses:?}");
+    assert!(limited > 0 && 25 - limited <= most, "{statuses:?}");
     assert_eq!(app.order_count().await, (25 - limited) as i64);
 }
