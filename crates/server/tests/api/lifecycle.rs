@@ -412,3 +412,33 @@ async fn sandbox_api_refuses_bad_requests_clearly() {
         assert!(v["error"].is_string(), "{path} {body}: {v}");
     }
 }
+
+#[tokio::test]
+async fn paying_while_the_order_expires_gives_one_final_state_and_one_notification() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let receiver = Receiver::start(Behaviour::PlainSuccess, &app.secret).await;
+    let mut p = app.seed_request("EXPRACE1");
+    p.set("active_time", "60").set("notify_url", &receiver.url);
+    app.sign(&mut p);
+    let eft = app.post(&p).await.get("eft_trade_no").unwrap().to_owned();
+    advance(&app, 59).await;
+
+    // The clock crosses the expiry while ten buyers press "pay".
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, eft) = (std::sync::Arc::clone(&app), eft.clone());
+        tasks.push(tokio::spawn(async move { sandbox_pay(&app, &eft, "success").await }));
+    }
+    advance(&app, 1).await;
+    let mut finals = std::collections::HashSet::new();
+    for t in tasks {
+        finals.insert(t.await.unwrap()["trade_status"].as_str().unwrap().to_owned());
+    }
+    let stored = app.state.store().order_by_eft_trade_no(&eft).await.unwrap().unwrap().state;
+    assert!(stored == "TRADE_SUCCESS" || stored == "TRADE_CLOSED", "{stored}");
+    assert_eq!(finals, std::collections::HashSet::from([stored.clone()]), "every answer reports the one final state");
+    receiver.wait_for_calls(1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(app.state.store().notifications_for_order(&eft).await.unwrap().len(), 1);
+    assert_eq!(receiver.calls(), 1);
+}
