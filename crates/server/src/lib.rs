@@ -10,7 +10,8 @@
 //! - [`state`] — [`AppState`] shared by handlers.
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`orders`] — Place an Order as a domain operation.
-//! - [`lifecycle`] — the order state machine and sandbox outcomes.
+//! - [`lifecycle`] — the order state machine.
+//! - [`connector`] — the wallet seam and the sandbox wallets.
 //! - [`aftersale`] — query, refund, refund status and close.
 //! - [`notifier`] — the notification outbox worker.
 //! - [`netguard`] — where notifications may go (SSRF protection).
@@ -24,6 +25,7 @@
 pub mod aftersale;
 pub mod clock;
 pub mod config;
+pub mod connector;
 pub mod error;
 mod http;
 pub mod ids;

@@ -6,9 +6,9 @@
 use time::OffsetDateTime;
 use vmp_protocol::Amount;
 use vmp_protocol::notify::{TradeNotification, TradeStatus, TradeType};
-use vmp_protocol::sandbox::MagicOutcome;
 use vmp_protocol::vmptime::VmpTime;
 
+use crate::connector::WalletResult;
 use crate::orders::STATE_PENDING;
 use crate::state::AppState;
 use crate::store::{NewNotification, OrderRecord, SettleOutcome, Settlement, StoreError};
@@ -20,16 +20,7 @@ pub const TRADE_FAIL: &str = "TRADE_FAIL";
 /// Wire value of an order closed unpaid (expired, cancelled, timed out).
 pub const TRADE_CLOSED: &str = "TRADE_CLOSED";
 
-/// What the buyer (or the sandbox API acting for them) did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuyerAction {
-    /// Pay.
-    Pay,
-    /// The payment fails (declined card, insufficient balance, …).
-    Fail,
-    /// The buyer gives up; the order closes.
-    Cancel,
-}
+pub use crate::connector::BuyerAction;
 
 /// The result of a buyer action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,14 +67,11 @@ pub async fn buyer_action(
         };
         return Ok(ActionResult::Expired(closed));
     }
-    let magic = Amount::from_minor(order.amount_minor).and_then(MagicOutcome::of);
-    let target = match (action, magic) {
-        (BuyerAction::Cancel, _) => TRADE_CLOSED,
-        (BuyerAction::Fail, _) => TRADE_FAIL,
-        (BuyerAction::Pay, Some(MagicOutcome::NoState)) => return Ok(ActionResult::ServerErrorNoState),
-        (BuyerAction::Pay, Some(MagicOutcome::Timeout)) => TRADE_CLOSED,
-        (BuyerAction::Pay, Some(MagicOutcome::Failed)) => TRADE_FAIL,
-        (BuyerAction::Pay, _) => TRADE_SUCCESS,
+    let target = match state.wallets().act(order, action) {
+        WalletResult::Paid => TRADE_SUCCESS,
+        WalletResult::Failed => TRADE_FAIL,
+        WalletResult::Closed => TRADE_CLOSED,
+        WalletResult::NoState => return Ok(ActionResult::ServerErrorNoState),
     };
     let card_scheme = if target == TRADE_SUCCESS { card_scheme } else { None };
     match settle(state, order, target, card_scheme, now).await? {
@@ -130,7 +118,7 @@ async fn settle(
     card_scheme: Option<String>,
     now: OffsetDateTime,
 ) -> Result<SettleOutcome, StoreError> {
-    let transaction_id = format!("SBX{}", order.eft_trade_no);
+    let transaction_id = state.wallets().transaction_id(order);
     let mut final_order = order.clone();
     final_order.state = target.to_owned();
     final_order.final_at = Some(now.unix_timestamp());

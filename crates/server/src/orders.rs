@@ -5,8 +5,6 @@ use time::Duration;
 use vmp_protocol::sign::{EmptyValues, signing_string_excluding};
 use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
 
-use vmp_protocol::sandbox::MagicOutcome;
-
 use crate::config::Mode;
 use crate::error::ApiError;
 use crate::merchant::Merchant;
@@ -41,10 +39,7 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
             }
         }
     }
-    if state.mode() == Mode::Sandbox && MagicOutcome::of(req.amount) == Some(MagicOutcome::NoQrCode) {
-        // Sandbox magic amount `.44`: the wallet fails to produce a payment QR code.
-        return Err(ApiError::UpstreamNoQrCode);
-    }
+    state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let fingerprint = request_fingerprint(params);
     let now = state.clock().now();
     let record = OrderRecord {

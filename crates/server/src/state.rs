@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Mode;
+use crate::connector::{SandboxWallets, WalletConnector};
 use crate::ids::EftTradeNoGenerator;
 use crate::merchant::Merchant;
 use crate::paylink::PayLinks;
@@ -30,6 +31,7 @@ struct Inner {
     wake: Arc<Notify>,
     limits: Limits,
     merchants: MerchantCache,
+    wallets: Arc<dyn WalletConnector>,
 }
 
 /// Most merchants kept in the cache before it starts over.
@@ -57,7 +59,8 @@ impl AppState {
     ) -> Self {
         let merchants = MerchantCache { ttl: Duration::from_secs(1), entries: RwLock::new(HashMap::new()) };
         let wake = Arc::new(Notify::new());
-        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, limits, merchants }) }
+        let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
+        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, limits, merchants, wallets }) }
     }
 
     /// Sets how long a merchant read from the store is reused (0 = always read).
@@ -95,6 +98,11 @@ impl AppState {
             entries.insert(key.to_owned(), (Instant::now(), found.clone()));
         }
         Ok(found)
+    }
+
+    /// The wallets behind orders.
+    pub fn wallets(&self) -> &dyn WalletConnector {
+        self.inner.wallets.as_ref()
     }
 
     /// Request rate limits.

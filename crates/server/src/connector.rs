@@ -1,0 +1,169 @@
+//! The wallet seam (DESIGN.md: "Wallet connectors are a trait; the sandbox
+//! connectors implement it").
+//!
+//! A connector stands for the wallet behind an order: it may refuse to open
+//! a payment when the order is placed, and it decides what a buyer's action
+//! on a pending order results in. The gateway keeps everything else (state
+//! machine, storage, notifications); the sandbox implementation plays every
+//! wallet of the API page, with the PayMe UAT magic amounts.
+
+use vmp_protocol::sandbox::MagicOutcome;
+use vmp_protocol::{Amount, PreOrderRequest};
+
+use crate::store::OrderRecord;
+
+/// What the buyer (or the sandbox API acting for them) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuyerAction {
+    /// Pay.
+    Pay,
+    /// The payment fails (declined card, insufficient balance, …).
+    Fail,
+    /// The buyer gives up; the order closes.
+    Cancel,
+}
+
+/// The wallet's answer to a buyer action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletResult {
+    /// Paid (`TRADE_SUCCESS`).
+    Paid,
+    /// The payment failed (`TRADE_FAIL`).
+    Failed,
+    /// The payment was abandoned or timed out (`TRADE_CLOSED`).
+    Closed,
+    /// The wallet answered with a server error and no state: nothing changes.
+    NoState,
+}
+
+/// Why a wallet refused to open a payment at Place an Order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenRefusal {
+    /// The wallet produced no payment QR code (sandbox amount `.44`).
+    #[error("no payment QR code")]
+    NoQrCode,
+}
+
+/// The wallet behind an order.
+pub trait WalletConnector: Send + Sync + 'static {
+    /// Short name, for logs.
+    fn id(&self) -> &'static str;
+    /// Asked before an order is stored: may the wallet open this payment?
+    ///
+    /// # Errors
+    /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
+    fn open(&self, request: &PreOrderRequest) -> Result<(), OpenRefusal>;
+    /// The outcome of a buyer's action on a pending, unexpired order.
+    fn act(&self, order: &OrderRecord, action: BuyerAction) -> WalletResult;
+    /// The wallet's own transaction number for an order it settled.
+    fn transaction_id(&self, order: &OrderRecord) -> String;
+}
+
+/// Every wallet of the API page, simulated. With `magic` on (sandbox mode)
+/// the last two decimals of the amount force the outcome (API page's PayMe
+/// UAT table, applied to every wallet); otherwise the buyer's action decides.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxWallets {
+    magic: bool,
+}
+
+impl SandboxWallets {
+    /// Sandbox wallets; `magic` turns the magic amounts on.
+    pub fn new(magic: bool) -> Self {
+        Self { magic }
+    }
+
+    fn magic(&self, minor: i64) -> Option<MagicOutcome> {
+        if !self.magic {
+            return None;
+        }
+        Amount::from_minor(minor).and_then(MagicOutcome::of)
+    }
+}
+
+impl WalletConnector for SandboxWallets {
+    fn id(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn open(&self, request: &PreOrderRequest) -> Result<(), OpenRefusal> {
+        match self.magic(request.amount.minor()) {
+            Some(MagicOutcome::NoQrCode) => Err(OpenRefusal::NoQrCode),
+            _ => Ok(()),
+        }
+    }
+
+    fn act(&self, order: &OrderRecord, action: BuyerAction) -> WalletResult {
+        match (action, self.magic(order.amount_minor)) {
+            (BuyerAction::Cancel, _) => WalletResult::Closed,
+            (BuyerAction::Fail, _) => WalletResult::Failed,
+            (BuyerAction::Pay, Some(MagicOutcome::NoState)) => WalletResult::NoState,
+            (BuyerAction::Pay, Some(MagicOutcome::Timeout)) => WalletResult::Closed,
+            (BuyerAction::Pay, Some(MagicOutcome::Failed)) => WalletResult::Failed,
+            (BuyerAction::Pay, _) => WalletResult::Paid,
+        }
+    }
+
+    fn transaction_id(&self, order: &OrderRecord) -> String {
+        format!("SBX{}", order.eft_trade_no)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(amount_minor: i64) -> OrderRecord {
+        OrderRecord {
+            eft_trade_no: "1".into(),
+            user_confirm_key: "K".into(),
+            out_trade_no: "O".into(),
+            fingerprint: String::new(),
+            service: String::new(),
+            pay_type: String::new(),
+            wallet: String::new(),
+            pay_scene: String::new(),
+            buyer_type: String::new(),
+            amount_minor,
+            amount_text: String::new(),
+            currency: "HKD".into(),
+            subject: String::new(),
+            body: None,
+            tid: None,
+            notify_url: None,
+            return_url: None,
+            lang: None,
+            scheme: None,
+            package_name: None,
+            app_link: None,
+            active_time: 60,
+            request_time: String::new(),
+            created_at: 0,
+            expires_at: 60,
+            state: "PENDING".into(),
+            final_at: None,
+            transaction_id: None,
+            card_scheme: None,
+            refunded_minor: 0,
+        }
+    }
+
+    #[test]
+    fn magic_amounts_decide_what_pay_does_only_when_on() {
+        let sandbox = SandboxWallets::new(true);
+        let table = [
+            (81, WalletResult::Paid),
+            (80, WalletResult::Closed),
+            (77, WalletResult::Failed),
+            (45, WalletResult::NoState),
+            (12, WalletResult::Paid),
+        ];
+        for (cents, want) in table {
+            assert_eq!(sandbox.act(&order(100 + cents), BuyerAction::Pay), want, "{cents}");
+        }
+        assert_eq!(sandbox.act(&order(181), BuyerAction::Cancel), WalletResult::Closed);
+        assert_eq!(sandbox.act(&order(181), BuyerAction::Fail), WalletResult::Failed);
+        let plain = SandboxWallets::new(false);
+        assert_eq!(plain.act(&order(177), BuyerAction::Pay), WalletResult::Paid);
+    }
+}
