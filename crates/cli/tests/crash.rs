@@ -36,6 +36,16 @@ fn order_body(key: &str, secret: &str, out: &str, notify_url: &str) -> String {
     order_json(key, secret, out, "3.00", &[("notify_url", notify_url)])
 }
 
+/// Places an order and pays it through the sandbox API; returns its eft_trade_no.
+async fn place_and_pay(client: &reqwest::Client, base: &str, body: String) -> String {
+    let resp = client.post(format!("{base}/VMP/Servlet/JSAPIService.do")).body(body).send().await.unwrap();
+    let a = Params::from_json(&resp.bytes().await.unwrap()).unwrap();
+    let eft = a.get("eft_trade_no").unwrap().to_owned();
+    let pay = client.post(format!("{base}/sandbox/orders/{eft}/pay")).json(&serde_json::json!({"outcome": "success"}));
+    pay.send().await.unwrap();
+    eft
+}
+
 /// A merchant endpoint that records acknowledged notifications, after an optional delay.
 async fn receiver(delay: Duration) -> (String, Arc<Mutex<HashSet<String>>>, Arc<AtomicBool>) {
     let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -181,25 +191,7 @@ async fn sigterm_during_load_finishes_in_flight_work_commits_and_exits_zero() {
 
     // One notification is in flight to a slow merchant when SIGTERM arrives.
     let body = order_body(&key, &secret, "SLOW1", &slow_notify);
-    let a = Params::from_json(
-        &client
-            .post(format!("{}/VMP/Servlet/JSAPIService.do", server.base))
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let slow_eft = a.get("eft_trade_no").unwrap().to_owned();
-    client
-        .post(format!("{}/sandbox/orders/{slow_eft}/pay", server.base))
-        .json(&serde_json::json!({"outcome":"success"}))
-        .send()
-        .await
-        .unwrap();
+    let slow_eft = place_and_pay(&client, &server.base, body).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !slow_started.load(Ordering::SeqCst) {
         assert!(Instant::now() < deadline, "the slow delivery never started");
@@ -251,25 +243,7 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
     let client = reqwest::Client::new();
     let jsapi = format!("{}/VMP/Servlet/JSAPIService.do", server.base);
     for (k, s) in [(key.as_str(), secret.as_str()), ("EXTRA1", extra_secret)] {
-        let a = Params::from_json(
-            &client
-                .post(&jsapi)
-                .body(order_body(k, s, &format!("LOG-{k}"), &notify))
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap(),
-        )
-        .unwrap();
-        let eft = a.get("eft_trade_no").unwrap().to_owned();
-        client
-            .post(format!("{}/sandbox/orders/{eft}/pay", server.base))
-            .json(&serde_json::json!({"outcome":"success"}))
-            .send()
-            .await
-            .unwrap();
+        place_and_pay(&client, &server.base, order_body(k, s, &format!("LOG-{k}"), &notify)).await;
         let mut refund = Params::new()
             .with("service", "service.alipay.wap.Refund")
             .with("user_confirm_key", k)
