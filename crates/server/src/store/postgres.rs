@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{AssertSqlSafe, ConnectOptions, Postgres, Row};
 
 use super::rows::{self, NOTIFICATION_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS};
-use super::writer::{Backend, WriteOp, WriterHandle};
+use super::writer::{Backend, Inserted, WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
     RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
@@ -83,10 +83,7 @@ pub(crate) struct PgBackend;
 impl Backend for PgBackend {
     type Db = Postgres;
 
-    async fn insert_order(
-        c: &mut PgConnection,
-        o: &OrderRecord,
-    ) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+    async fn insert_order(c: &mut PgConnection, o: &OrderRecord) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
         let done = sqlx::query(
             "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
              buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
@@ -123,7 +120,7 @@ impl Backend for PgBackend {
         .execute(&mut *c)
         .await?;
         if done.rows_affected() == 1 {
-            return Ok(Ok(PlaceOutcome::Created(o.clone())));
+            return Ok(Ok(Inserted::New));
         }
         let existing = sqlx::query(sql(ORDER_BY_OUT))
             .bind(o.user_confirm_key.clone())
@@ -131,7 +128,7 @@ impl Backend for PgBackend {
             .fetch_optional(&mut *c)
             .await?;
         Ok(match existing {
-            Some(row) => Ok(PlaceOutcome::Existing(rows::order(&row)?)),
+            Some(row) => Ok(Inserted::Existing(Box::new(rows::order(&row)?))),
             None => Err(StoreError::IdCollision),
         })
     }

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, Sqlite};
 
 use super::rows::{self, REFUND_COLUMNS};
-use super::writer::{Backend, WriteOp, WriterHandle};
+use super::writer::{Backend, Inserted, WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
     RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
@@ -74,13 +74,13 @@ impl Backend for SqliteBackend {
     async fn insert_order(
         c: &mut SqliteConnection,
         o: &OrderRecord,
-    ) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+    ) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
         insert_order(c, o).await
     }
     async fn insert_orders(
         c: &mut SqliteConnection,
         orders: &[&OrderRecord],
-    ) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
+    ) -> Result<Vec<Result<Inserted, StoreError>>, sqlx::Error> {
         insert_orders(c, orders).await
     }
     async fn settle(c: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
@@ -300,18 +300,19 @@ const INSERT_CHUNK: usize = 128;
 /// Inserts many orders with one statement per chunk: one round trip to the
 /// SQLite thread instead of one per order. Conflicting rows (an
 /// `out_trade_no` already used, even earlier in the same statement) are
-/// skipped by `ON CONFLICT DO NOTHING` and then looked up.
+/// skipped by `ON CONFLICT DO NOTHING`; only when the statement inserted
+/// fewer rows than it was given are the orders of that chunk looked up.
 async fn insert_orders(
     c: &mut SqliteConnection,
     orders: &[&OrderRecord],
-) -> Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error> {
+) -> Result<Vec<Result<Inserted, StoreError>>, sqlx::Error> {
     let mut out = Vec::with_capacity(orders.len());
     for chunk in orders.chunks(INSERT_CHUNK) {
         let row = format!("({})", ["?"; 26].join(", "));
         let sql = format!(
             "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
              buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
-             app_link, active_time, request_time, created_at, expires_at, state) VALUES {} ON CONFLICT DO NOTHING RETURNING eft_trade_no",
+             app_link, active_time, request_time, created_at, expires_at, state) VALUES {} ON CONFLICT DO NOTHING",
             vec![row; chunk.len()].join(", ")
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -344,30 +345,39 @@ async fn insert_orders(
                 .bind(o.expires_at)
                 .bind(o.state.clone());
         }
-        let inserted: std::collections::HashSet<String> =
-            q.fetch_all(&mut *c).await?.iter().map(|r| r.try_get("eft_trade_no")).collect::<Result<_, _>>()?;
+        let inserted = q.execute(&mut *c).await?.rows_affected();
+        if usize::try_from(inserted).is_ok_and(|n| n == chunk.len()) {
+            out.extend(chunk.iter().map(|_| Ok(Inserted::New)));
+            continue;
+        }
         for o in chunk {
-            if inserted.contains(&o.eft_trade_no) {
-                out.push(Ok(PlaceOutcome::Created((*o).clone())));
-            } else {
-                out.push(existing_order(c, o).await?);
-            }
+            out.push(inserted_or_existing(c, o).await?);
         }
     }
     Ok(out)
 }
 
-async fn existing_order(
+/// After a partial multi-row insert: whether `o` is among the rows inserted
+/// (the stored order under its `out_trade_no` carries its `eft_trade_no`)
+/// or was skipped for an order stored before it.
+async fn inserted_or_existing(
     c: &mut SqliteConnection,
     o: &OrderRecord,
-) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
     let existing = sqlx::query(SELECT_ORDER_BY_OUT_TRADE_NO)
         .bind(o.user_confirm_key.clone())
         .bind(o.out_trade_no.clone())
         .fetch_optional(&mut *c)
         .await?;
     Ok(match existing {
-        Some(row) => Ok(PlaceOutcome::Existing(rows::order(&row)?)),
+        Some(row) => {
+            let stored = rows::order(&row)?;
+            if stored.eft_trade_no == o.eft_trade_no {
+                Ok(Inserted::New)
+            } else {
+                Ok(Inserted::Existing(Box::new(stored)))
+            }
+        }
         None => Err(StoreError::IdCollision),
     })
 }
@@ -375,7 +385,7 @@ async fn existing_order(
 async fn insert_order(
     conn: &mut SqliteConnection,
     o: &OrderRecord,
-) -> Result<Result<PlaceOutcome, StoreError>, sqlx::Error> {
+) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
     let mut one = insert_orders(conn, &[o]).await?;
     Ok(one.pop().unwrap_or(Err(StoreError::Corrupt("missing insert result"))))
 }

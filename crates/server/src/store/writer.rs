@@ -24,6 +24,14 @@ use super::{
 /// Where a write's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
+/// What inserting one order did.
+pub(crate) enum Inserted {
+    /// The order is new; the caller's record is what was stored.
+    New,
+    /// `(merchant, out_trade_no)` already existed; this is the stored order.
+    Existing(Box<OrderRecord>),
+}
+
 /// The SQL of each write, per backend. Every function runs inside the
 /// batch's transaction.
 pub(crate) trait Backend: Send + Sync + 'static {
@@ -34,13 +42,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn insert_order(
         c: &mut <Self::Db as Database>::Connection,
         o: &OrderRecord,
-    ) -> impl Future<Output = Result<Result<PlaceOutcome, StoreError>, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Result<Inserted, StoreError>, sqlx::Error>> + Send;
     /// Inserts several orders; one result per order, in order. Backends may
     /// override this with one multi-row statement (one round trip).
     fn insert_orders(
         c: &mut <Self::Db as Database>::Connection,
         orders: &[&OrderRecord],
-    ) -> impl Future<Output = Result<Vec<Result<PlaceOutcome, StoreError>>, sqlx::Error>> + Send {
+    ) -> impl Future<Output = Result<Vec<Result<Inserted, StoreError>>, sqlx::Error>> + Send {
         async move {
             let mut out = Vec::with_capacity(orders.len());
             for o in orders {
@@ -94,7 +102,7 @@ pub(crate) enum WriteOp {
 // Results live for one batch; boxing them would only add allocations.
 #[allow(clippy::large_enum_variant)]
 enum OpResult {
-    PlaceOrder(Result<PlaceOutcome, StoreError>),
+    PlaceOrder(Result<Inserted, StoreError>),
     Settle(SettleOutcome),
     Claim(Vec<NotificationRow>),
     Attempt,
@@ -131,9 +139,13 @@ impl WriteOp {
             r.and_then(|v| f(v).ok_or(StoreError::Corrupt("writer result kind")))
         }
         match self {
-            WriteOp::PlaceOrder(_, tx) => {
+            WriteOp::PlaceOrder(o, tx) => {
+                // A new order is answered with the caller's own record (it is
+                // what was stored), not a copy of it.
                 let r = result.and_then(|v| match v {
-                    OpResult::PlaceOrder(r) => r,
+                    OpResult::PlaceOrder(Ok(Inserted::New)) => Ok(PlaceOutcome::Created(*o)),
+                    OpResult::PlaceOrder(Ok(Inserted::Existing(r))) => Ok(PlaceOutcome::Existing(*r)),
+                    OpResult::PlaceOrder(Err(e)) => Err(e),
                     _ => Err(StoreError::Corrupt("writer result kind")),
                 });
                 drop(tx.send(r));
