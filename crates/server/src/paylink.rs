@@ -21,7 +21,10 @@ pub const LINK_KEY_SETTING: &str = "pay_link_key";
 
 /// Signs and checks pay-page links.
 pub struct PayLinks {
-    key: SecretBox<Vec<u8>>,
+    /// HMAC state already keyed (the key's inner and outer pads hashed):
+    /// each link clones it instead of re-deriving it from the key. It is as
+    /// secret as the key, hence the redacting `Debug` below.
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for PayLinks {
@@ -33,13 +36,15 @@ impl std::fmt::Debug for PayLinks {
 impl PayLinks {
     /// Uses `key` (any length; 32 random bytes in practice).
     pub fn new(key: Vec<u8>) -> Self {
-        Self { key: SecretBox::new(Box::new(key)) }
+        let key = SecretBox::new(Box::new(key));
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = <HmacSha256 as KeyInit>::new_from_slice(key.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        Self { keyed }
     }
 
     fn mac(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.key.expose_secret())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = self.keyed.clone();
         for part in ["payPage", userkey, out_trade_no, eft_trade_no] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
@@ -61,17 +66,24 @@ impl PayLinks {
     }
 
     /// The full `pay_apptrade` URL.
+    ///
+    /// `public_url`'s query and fragment are dropped; its path, without a
+    /// trailing `/`, prefixes [`PAY_PAGE_PATH`]. Values are form-encoded.
     pub fn url(&self, public_url: &url::Url, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
-        let mut u = public_url.clone();
-        let base = u.path().trim_end_matches('/').to_owned();
-        u.set_path(&format!("{base}{PAY_PAGE_PATH}"));
-        u.set_fragment(None);
-        u.query_pairs_mut()
-            .clear()
-            .append_pair("userkey", userkey)
-            .append_pair("outTradeNo", out_trade_no)
-            .append_pair("sign", &self.token(userkey, out_trade_no, eft_trade_no));
-        u.to_string()
+        // Built as text (one allocation) rather than through `Url` setters:
+        // this runs for every order answer.
+        let base = public_url[..url::Position::AfterPath].trim_end_matches('/');
+        let mut out =
+            String::with_capacity(base.len() + PAY_PAGE_PATH.len() + userkey.len() + out_trade_no.len() + 112);
+        out.push_str(base);
+        out.push_str(PAY_PAGE_PATH);
+        out.push_str("?userkey=");
+        out.extend(url::form_urlencoded::byte_serialize(userkey.as_bytes()));
+        out.push_str("&outTradeNo=");
+        out.extend(url::form_urlencoded::byte_serialize(out_trade_no.as_bytes()));
+        out.push_str("&sign=");
+        out.push_str(&self.token(userkey, out_trade_no, eft_trade_no));
+        out
     }
 }
 
@@ -104,5 +116,20 @@ mod tests {
             "{u}"
         );
         assert!(!format!("{links:?}").contains('1'));
+    }
+
+    #[test]
+    fn url_keeps_a_path_prefix_and_drops_query_and_fragment() {
+        let links = PayLinks::new(vec![1; 32]);
+        for base in ["https://pay.example/gw", "https://pay.example/gw/", "https://pay.example/gw/?x=1#top"] {
+            let u = links.url(&url::Url::parse(base).unwrap(), "1 2", "O+1", "E1");
+            assert!(u.starts_with("https://pay.example/gw/VMP/wap/payPage?userkey=1+2&outTradeNo=O%2B1&sign="), "{u}");
+            let parsed = url::Url::parse(&u).unwrap();
+            let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+            assert_eq!(pairs[0], ("userkey".to_owned(), "1 2".to_owned()));
+            assert_eq!(pairs[1], ("outTradeNo".to_owned(), "O+1".to_owned()));
+            assert!(links.verify("1 2", "O+1", "E1", &pairs[2].1));
+            assert_eq!(parsed.fragment(), None);
+        }
     }
 }
