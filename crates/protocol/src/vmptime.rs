@@ -71,9 +71,28 @@ impl VmpTime {
 
 impl fmt::Display for VmpTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Formatting a valid date with this description cannot fail for years 0..=9999.
-        let s = self.0.to_offset(VMP_OFFSET).format(FORMAT).map_err(|_| fmt::Error)?;
-        f.write_str(&s)
+        // Written digit by digit (no allocation): every signed answer carries
+        // a `time`. Years outside 0..=9999 have no yyyy form.
+        let t = self.0.to_offset(VMP_OFFSET);
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999).ok_or(fmt::Error)?;
+        let mut buf = [0u8; 14];
+        let fields = [
+            (year, 4),
+            (u32::from(u8::from(t.month())), 2),
+            (t.day().into(), 2),
+            (t.hour().into(), 2),
+            (t.minute().into(), 2),
+            (t.second().into(), 2),
+        ];
+        let mut at = 0;
+        for (mut value, width) in fields {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+            at += width;
+        }
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -94,6 +113,24 @@ mod tests {
         assert_eq!(t.to_string(), "20240101120000");
         assert_eq!(format_time(datetime!(2024-01-01 04:00:00 UTC)), "20240101120000");
         assert_eq!(t.to_gmt_string(), "2024-01-01 12:00:00");
+    }
+
+    #[test]
+    fn display_matches_the_format_description_and_round_trips() {
+        // Every second of a leap day, month ends and a year boundary, plus
+        // day offsets across four centuries.
+        let mut at = datetime!(2023-12-31 15:59:00 UTC);
+        for step in 0..5000i64 {
+            let t = VmpTime::from_datetime(at);
+            let text = t.to_string();
+            let expected = at.to_offset(VMP_OFFSET).format(FORMAT).unwrap();
+            assert_eq!(text, expected);
+            assert_eq!(VmpTime::parse(&text).unwrap(), t);
+            at += time::Duration::seconds(if step % 2 == 0 { 1 } else { 86_399 * 29 + 3_599 });
+        }
+        let mut out = String::new();
+        let before_year_zero = VmpTime::from_datetime(datetime!(-0001-01-01 0:00 UTC));
+        assert!(fmt::Write::write_fmt(&mut out, format_args!("{before_year_zero}")).is_err());
     }
 
     #[test]
