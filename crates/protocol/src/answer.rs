@@ -18,11 +18,9 @@ pub fn clip_return_char(text: &str) -> String {
 
 /// A signed answer: `return_status`, `return_char` (empty on `00`), the body
 /// fields, `time` (UTC+8) and `sign` over all of it.
-pub fn signed(secret: &str, status: ReturnStatus, return_char: &str, body: &Params, now: OffsetDateTime) -> Params {
+pub fn signed(secret: &str, status: ReturnStatus, return_char: &str, body: Params, now: OffsetDateTime) -> Params {
     let mut out = Params::new().with("return_status", status.code()).with("return_char", clip_return_char(return_char));
-    for (k, v) in body.iter() {
-        out.set(k, v.as_str());
-    }
+    out.append(body);
     out.set("time", format_time(now));
     sign_in_place(secret, &mut out);
     out
@@ -42,7 +40,9 @@ mod tests {
     #[test]
     fn signed_answer_verifies_and_keeps_empty_fields_on_the_wire() {
         let body = Params::new().with("tid", "").with("out_trade_no", "1");
-        let a = signed("s3cret", ReturnStatus::Accepted, "", &body, datetime!(2024-01-01 04:00:00 UTC));
+        let a = signed("s3cret", ReturnStatus::Accepted, "", body, datetime!(2024-01-01 04:00:00 UTC));
+        let keys: Vec<&str> = a.keys().collect();
+        assert_eq!(keys, ["return_status", "return_char", "tid", "out_trade_no", "time", "sign"]);
         assert_eq!(a.get("return_status"), Some("00"));
         assert!(a.contains("return_char"));
         assert!(a.contains("tid"));

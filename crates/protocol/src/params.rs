@@ -175,6 +175,18 @@ impl Params {
         self
     }
 
+    /// Moves every parameter of `other` in after these (a key both have
+    /// takes `other`'s value, in place), without copying any text.
+    pub fn append(&mut self, other: Params) {
+        self.entries.reserve(other.entries.len());
+        for (key, value) in other.entries {
+            match self.entries.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => self.entries.push((key, value)),
+            }
+        }
+    }
+
     /// Removes a parameter, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<ParamValue> {
         let pos = self.entries.iter().position(|(k, _)| k == key)?;

@@ -326,17 +326,22 @@ pub struct PreOrderAnswer {
 impl PreOrderAnswer {
     /// The fields as wire parameters.
     pub fn to_params(&self) -> Params {
+        self.clone().into_params()
+    }
+
+    /// [`PreOrderAnswer::to_params`], moving the fields instead of copying them.
+    pub fn into_params(self) -> Params {
         Params::new()
-            .with("pay_apptrade", &self.pay_apptrade)
-            .with("user_confirm_key", &self.user_confirm_key)
-            .with("out_trade_no", &self.out_trade_no)
-            .with("eft_trade_no", &self.eft_trade_no)
-            .with("payType", &self.pay_type)
-            .with("buyerType", &self.buyer_type)
-            .with("wallet", &self.wallet)
-            .with("fee_type", &self.fee_type)
-            .with("transaction_amount", &self.transaction_amount)
-            .with("tid", &self.tid)
+            .with("pay_apptrade", self.pay_apptrade)
+            .with("user_confirm_key", self.user_confirm_key)
+            .with("out_trade_no", self.out_trade_no)
+            .with("eft_trade_no", self.eft_trade_no)
+            .with("payType", self.pay_type)
+            .with("buyerType", self.buyer_type)
+            .with("wallet", self.wallet)
+            .with("fee_type", self.fee_type)
+            .with("transaction_amount", self.transaction_amount)
+            .with("tid", self.tid)
     }
 }
 

@@ -77,7 +77,9 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
     let fingerprint = record.fingerprint.clone();
     let stored = match state.store().place_order(record).await? {
         PlaceOutcome::Created(r) => {
-            tracing::info!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, merchant = %r.user_confirm_key, "order placed");
+            // Debug, not info: the store is the record of every order, and a
+            // line per order is gigabytes a day at full load.
+            tracing::debug!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, merchant = %r.user_confirm_key, "order placed");
             r
         }
         PlaceOutcome::Existing(r) if r.fingerprint == fingerprint => {
@@ -86,22 +88,22 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         }
         PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
     };
-    Ok(answer_for(state, &stored))
+    Ok(answer_for(state, stored))
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).
-pub fn answer_for(state: &AppState, o: &OrderRecord) -> PreOrderAnswer {
+pub fn answer_for(state: &AppState, o: OrderRecord) -> PreOrderAnswer {
     PreOrderAnswer {
         pay_apptrade: state.links().url(state.public_url(), &o.user_confirm_key, &o.out_trade_no, &o.eft_trade_no),
-        user_confirm_key: o.user_confirm_key.clone(),
-        out_trade_no: o.out_trade_no.clone(),
-        eft_trade_no: o.eft_trade_no.clone(),
-        pay_type: o.pay_type.clone(),
-        buyer_type: o.buyer_type.clone(),
-        wallet: o.wallet.clone(),
-        fee_type: o.currency.clone(),
-        transaction_amount: o.amount_text.clone(),
-        tid: o.tid.clone().unwrap_or_default(),
+        user_confirm_key: o.user_confirm_key,
+        out_trade_no: o.out_trade_no,
+        eft_trade_no: o.eft_trade_no,
+        pay_type: o.pay_type,
+        buyer_type: o.buyer_type,
+        wallet: o.wallet,
+        fee_type: o.currency,
+        transaction_amount: o.amount_text,
+        tid: o.tid.unwrap_or_default(),
     }
 }
 

@@ -138,6 +138,15 @@ impl Application {
             tracing::error!(error.message = %e, "notifier task failed");
         }
         self.state.store().close().await.context("closing the store")?;
+        let w = self.state.store().writer_stats();
+        tracing::info!(
+            commits = w.commits(),
+            writes = w.writes(),
+            largest_batch = w.largest_batch(),
+            order_commits = w.order_commits(),
+            orders = w.order_writes(),
+            "store closed (group commit: writes per commit = writes / commits)"
+        );
         served.context("serving HTTP")
     }
 }

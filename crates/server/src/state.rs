@@ -37,13 +37,16 @@ struct Inner {
 /// Most merchants kept in the cache before it starts over.
 const MERCHANT_CACHE_MAX: usize = 10_000;
 
+/// When a merchant (or its absence) was read, and what was read.
+type CachedMerchant = (Instant, Option<Arc<Merchant>>);
+
 /// Merchants (and unknown keys) as recently read from the store. Every API
 /// request needs its merchant; reading it from the database each time was
 /// the largest single cost of a request. Entries live `ttl`, so a change made
 /// with `vmp merchant …` (another process) applies within that time.
 struct MerchantCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Option<Merchant>)>>,
+    entries: RwLock<HashMap<String, CachedMerchant>>,
 }
 
 impl AppState {
@@ -79,7 +82,7 @@ impl AppState {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn merchant(&self, key: &str) -> Result<Option<Merchant>, StoreError> {
+    pub async fn merchant(&self, key: &str) -> Result<Option<Arc<Merchant>>, StoreError> {
         let cache = &self.inner.merchants;
         if !cache.ttl.is_zero() {
             let entries = cache.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -89,7 +92,8 @@ impl AppState {
                 return Ok(m.clone());
             }
         }
-        let found = self.inner.store.merchant(key).await?;
+        // Shared, not copied, between the cache and every request using it.
+        let found = self.inner.store.merchant(key).await?.map(Arc::new);
         if !cache.ttl.is_zero() {
             let mut entries = cache.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             if entries.len() >= MERCHANT_CACHE_MAX {

@@ -6,6 +6,7 @@
 
 use axum::body::Body;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
@@ -47,14 +48,14 @@ async fn serve(state: AppState, req: Request, endpoint: Endpoint) -> Response {
     }
     let mut merchant = None;
     let result = handle(&state, body, endpoint, &mut merchant).await;
-    render(&state, result, merchant.as_ref())
+    render(&state, result, merchant.as_deref())
 }
 
 async fn handle(
     state: &AppState,
     body: Body,
     endpoint: Endpoint,
-    merchant_out: &mut Option<Merchant>,
+    merchant_out: &mut Option<Arc<Merchant>>,
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
@@ -64,7 +65,7 @@ async fn handle(
     }
     let service = params.get("service").ok_or(ApiError::MissingService)?;
     if pre_order_service(service).is_some() {
-        return Ok(orders::place_order(state, &merchant, &params).await?.to_params());
+        return Ok(orders::place_order(state, &merchant, &params).await?.into_params());
     }
     if let Some(refund) = ops::refund_service(service) {
         return aftersale::refund(state, &merchant, refund, &params).await;
@@ -81,12 +82,16 @@ async fn handle(
 
 /// Merchant lookup, status, `time` window and signature, in that order. The
 /// merchant is handed out as soon as it is known so refusals can be signed.
-async fn authenticate(state: &AppState, params: &Params, out: &mut Option<Merchant>) -> Result<Merchant, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    params: &Params,
+    out: &mut Option<Arc<Merchant>>,
+) -> Result<Arc<Merchant>, ApiError> {
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
     // Checked before the lookup: no database ever sees a malformed key.
     UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
     let merchant = state.merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
-    *out = Some(merchant.clone());
+    *out = Some(Arc::clone(&merchant));
     if merchant.status == MerchantStatus::Disabled {
         return Err(ApiError::MerchantDisabled);
     }

@@ -64,7 +64,7 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
     let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret.expose_secret());
     let out = match result {
         Ok(body) => match secret {
-            Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", &body, now),
+            Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", body, now),
             None => answer::unsigned(ReturnStatus::SystemError, "system exception, please retry"),
         },
         Err(e) => {
@@ -79,7 +79,7 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
                 }
             }
             match secret {
-                Some(secret) if status.is_signed() => answer::signed(secret, status, &text, &Params::new(), now),
+                Some(secret) if status.is_signed() => answer::signed(secret, status, &text, Params::new(), now),
                 _ => answer::unsigned(status, &text),
             }
         }
