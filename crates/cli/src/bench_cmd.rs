@@ -36,7 +36,7 @@ use orders::OrderPlan;
 use report::{Check, Memory, PhaseReport, Report};
 
 /// Orders pre-signed per second of `--duration` when `--presign` is not given.
-const PRESIGN_PER_SECOND: f64 = 25_000.0;
+const PRESIGN_PER_SECOND: f64 = 50_000.0;
 /// Most orders one run may pre-sign (about 500 bytes each).
 const PRESIGN_MAX: usize = 5_000_000;
 
@@ -70,7 +70,7 @@ pub struct BenchArgs {
     /// running for --duration.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
     pub count: Option<u64>,
-    /// Orders to pre-sign for a --duration run (default 25,000 per second);
+    /// Orders to pre-sign for a --duration run (default 50,000 per second);
     /// the phase ends early if they run out.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
     pub presign: Option<u64>,
