@@ -5,6 +5,7 @@
 //! connection, so one fsync covers a whole batch of concurrent writes.
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -14,7 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, Sqlite};
 
-use super::rows::{self, REFUND_COLUMNS};
+use super::rows::{self, ORDER_COLUMNS, REFUND_COLUMNS};
 use super::writer::{Backend, Inserted, WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
@@ -58,7 +59,14 @@ impl SqliteStore {
     pub async fn open(data_dir: &Path, max_batch: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         let options = connect_options(&data_dir.join(DB_FILE));
-        let pool = SqlitePoolOptions::new().max_connections(4).min_connections(1).connect_with(options.clone()).await?;
+        // No ping before each use: a local file has no connection to lose,
+        // and the ping is one more round trip to the connection's thread.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let conn = options.connect().await?;
         Ok(Self { pool, writer: WriterHandle::spawn::<SqliteBackend>(conn, max_batch) })
@@ -111,23 +119,30 @@ impl Backend for SqliteBackend {
 }
 
 async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
-    let moved = sqlx::query(
-        "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
-         WHERE eft_trade_no = ?5 AND state = 'PENDING'",
-    )
-    .bind(s.state.clone())
-    .bind(s.at)
-    .bind(s.transaction_id.clone())
-    .bind(s.card_scheme.clone())
-    .bind(s.eft_trade_no.clone())
-    .execute(&mut *conn)
-    .await?;
-    let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
-    let Some(row) = row else { return Ok(SettleOutcome::NotFound) };
+    // One statement moves the order and hands back its new row; only when it
+    // moved nothing is the order read to tell "already final" from "absent".
+    static SETTLE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
+             WHERE eft_trade_no = ?5 AND state = 'PENDING' RETURNING {ORDER_COLUMNS}"
+        )
+    });
+    let moved = sqlx::query(AssertSqlSafe(SETTLE.as_str()))
+        .bind(s.state.clone())
+        .bind(s.at)
+        .bind(s.transaction_id.clone())
+        .bind(s.card_scheme.clone())
+        .bind(s.eft_trade_no.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = moved else {
+        let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
+        return Ok(match row {
+            Some(row) => SettleOutcome::AlreadyFinal(rows::order(&row)?),
+            None => SettleOutcome::NotFound,
+        });
+    };
     let order = rows::order(&row)?;
-    if moved.rows_affected() == 0 {
-        return Ok(SettleOutcome::AlreadyFinal(order));
-    }
     if let Some(n) = &s.notification {
         sqlx::query(
             "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
@@ -266,9 +281,14 @@ async fn claim(
 }
 
 async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
+    let (status, next, delivered_at) = super::next_notification_state(a);
+    // Both statements in one round trip to the SQLite thread; they share the
+    // numbered parameters.
     sqlx::query(
         "INSERT INTO notification_attempts (notification_id, attempt, attempted_at, http_status, latency_ms, outcome, excerpt) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7); \
+         UPDATE notifications SET attempts = ?2, status = ?8, next_attempt_at = COALESCE(?9, next_attempt_at), \
+         delivered_at = ?10, lease_until = NULL WHERE id = ?1",
     )
     .bind(a.notification_id)
     .bind(a.attempt)
@@ -277,18 +297,9 @@ async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Resul
     .bind(a.latency_ms)
     .bind(a.outcome.clone())
     .bind(a.excerpt.clone())
-    .execute(&mut *conn)
-    .await?;
-    let (status, next, delivered_at) = super::next_notification_state(a);
-    sqlx::query(
-        "UPDATE notifications SET attempts = ?1, status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
-         delivered_at = ?4, lease_until = NULL WHERE id = ?5",
-    )
-    .bind(a.attempt)
     .bind(status)
     .bind(next)
     .bind(delivered_at)
-    .bind(a.notification_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
