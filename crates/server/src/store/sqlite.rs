@@ -119,46 +119,45 @@ impl Backend for SqliteBackend {
 }
 
 async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
-    // One statement moves the order and hands back its new row; only when it
-    // moved nothing is the order read to tell "already final" from "absent".
+    // One round trip to the SQLite thread: the UPDATE hands back the moved
+    // order's new row, and the outbox row is inserted only if the UPDATE
+    // moved it (`changes()` is the row count of the statement just before).
+    // Only when nothing moved is the order read, to tell "already final"
+    // from "absent".
     static SETTLE: LazyLock<String> = LazyLock::new(|| {
         format!(
             "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
              WHERE eft_trade_no = ?5 AND state = 'PENDING' RETURNING {ORDER_COLUMNS}"
         )
     });
-    let moved = sqlx::query(AssertSqlSafe(SETTLE.as_str()))
+    static SETTLE_AND_NOTIFY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{}; INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, \
+             attempts, next_attempt_at, created_at) SELECT eft_trade_no, user_confirm_key, ?6, ?7, ?8, 'pending', 0, ?9, ?2 \
+             FROM orders WHERE eft_trade_no = ?5 AND changes() = 1",
+            SETTLE.as_str()
+        )
+    });
+    let sql = if s.notification.is_some() { SETTLE_AND_NOTIFY.as_str() } else { SETTLE.as_str() };
+    let mut q = sqlx::query(AssertSqlSafe(sql))
         .bind(s.state.clone())
         .bind(s.at)
         .bind(s.transaction_id.clone())
         .bind(s.card_scheme.clone())
-        .bind(s.eft_trade_no.clone())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = moved else {
+        .bind(s.eft_trade_no.clone());
+    if let Some(n) = &s.notification {
+        q = q.bind(n.url.clone()).bind(n.trade_status.clone()).bind(n.payload.clone()).bind(n.due_at);
+    }
+    // fetch_all, not fetch_optional: every statement must run to the end.
+    let moved = q.fetch_all(&mut *conn).await?;
+    let Some(row) = moved.first() else {
         let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
         return Ok(match row {
             Some(row) => SettleOutcome::AlreadyFinal(rows::order(&row)?),
             None => SettleOutcome::NotFound,
         });
     };
-    let order = rows::order(&row)?;
-    if let Some(n) = &s.notification {
-        sqlx::query(
-            "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
-             next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7)",
-        )
-        .bind(order.eft_trade_no.clone())
-        .bind(order.user_confirm_key.clone())
-        .bind(n.url.clone())
-        .bind(n.trade_status.clone())
-        .bind(n.payload.clone())
-        .bind(n.due_at)
-        .bind(s.at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(SettleOutcome::Applied(order))
+    Ok(SettleOutcome::Applied(rows::order(row)?))
 }
 
 async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
