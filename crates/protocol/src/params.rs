@@ -217,9 +217,37 @@ impl Params {
     }
 }
 
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` does (`"`,
+/// `\\`, and control characters; nothing else), without an intermediate
+/// allocation: every answer and notification is written through here.
 fn push_json_string(out: &mut String, s: &str) {
-    // Serialising a &str to JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    out.push('"');
+    let mut clean = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[clean..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        clean = i + 1;
+    }
+    out.push_str(&s[clean..]);
+    out.push('"');
 }
 
 const NOT_OBJECT_MARK: &str = "\u{1}not-object";
@@ -295,6 +323,21 @@ impl<'de> Visitor<'de> for TopLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_exactly_as_serde_json_does() {
+        let mut samples: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+        samples.extend(
+            ["", "plain", "中文测试 test", "a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}\u{7f}/é😀", "\u{0}x\u{0}", "end\\"]
+                .map(str::to_owned),
+        );
+        samples.push((0u8..=0x7f).map(char::from).collect());
+        for s in &samples {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
 
     #[test]
     fn keeps_received_order_and_raw_text_of_non_strings() {
