@@ -268,7 +268,7 @@ impl<'de> Visitor<'de> for TopLevel {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
-        let mut entries: Vec<(String, ParamValue)> = Vec::new();
+        let mut entries: Vec<(String, ParamValue)> = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         let mut duplicate = None;
         while let Some(key) = map.next_key::<String>()? {
             if entries.iter().any(|(k, _)| *k == key) {
@@ -279,9 +279,14 @@ impl<'de> Visitor<'de> for TopLevel {
             }
             // Raw text first, so numbers keep their exact spelling (`0.10`
             // stays `0.10`), which is what a signer on the other side used.
-            let raw: Box<RawValue> = map.next_value()?;
+            let raw: &RawValue = map.next_value()?;
             let text = raw.get();
             let value = match text.as_bytes().first() {
+                // Without a backslash, a (validated) JSON string is its text
+                // between the quotes: no second parse.
+                Some(b'"') if text.len() >= 2 && !text.contains('\\') => {
+                    ParamValue { text: text[1..text.len() - 1].to_owned(), kind: ValueKind::String }
+                }
                 Some(b'"') => {
                     ParamValue { text: serde_json::from_str(text).map_err(de::Error::custom)?, kind: ValueKind::String }
                 }
