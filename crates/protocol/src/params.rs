@@ -330,6 +330,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn string_values_are_decoded_with_and_without_escapes() {
+        let p = Params::from_json(br#"{"a":"plain 0.10","b":"tab\tquote\"\u00e9","c":"","d":"\\"}"#).unwrap();
+        assert_eq!(p.get("a"), Some("plain 0.10"));
+        assert_eq!(p.get("b"), Some("tab\tquote\"\u{e9}"));
+        assert_eq!(p.get_raw("c").map(ParamValue::kind), Some(ValueKind::String));
+        assert_eq!(p.get("d"), Some("\\"));
+        // A raw control character inside a string is not JSON, backslash or not.
+        assert!(matches!(Params::from_json(b"{\"a\":\"x\ny\"}"), Err(ParamsError::Malformed(_))));
+        assert!(matches!(Params::from_json(b"{\"a\":\"x\x01y\\n\"}"), Err(ParamsError::Malformed(_))));
+    }
+
+    #[test]
     fn json_strings_are_escaped_exactly_as_serde_json_does() {
         let mut samples: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
         samples.extend(
