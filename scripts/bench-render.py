@@ -133,6 +133,27 @@ for name, label in labels.items():
       f"{ms(lat['p99_us'])} | {ms(lat['max_us'])} |")
 w("")
 
+
+def cpu_cell(phase, who):
+    v = ((phase or {}).get("cpu") or {}).get(who)
+    return "–" if v is None else f"{v:.1f}"
+
+
+cpu_rows = [(label, runs[name]["report"]) for name, label in labels.items()
+            if name in runs and any((runs[name]["report"].get(p) or {}).get("cpu") for p in ("orders", "ceiling"))]
+if cpu_rows:
+    w("CPU time per answered request, µs (user + system from `/proc/PID/stat`, same runs). Steadier than req/s")
+    w("on this shared VM; with both processes CPU-bound on the same cores, orders / ceiling is roughly")
+    w("(gateway + generator per `/healthz`) ÷ (gateway + generator per order):")
+    w("")
+    w("| run | connections | gateway per order | generator per order | gateway per /healthz | generator per /healthz |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for label, rep in cpu_rows:
+        o, c = rep.get("orders"), rep.get("ceiling")
+        w(f"| {label} | {rep['concurrency']} | {cpu_cell(o, 'gateway_us')} | {cpu_cell(o, 'generator_us')} | "
+          f"{cpu_cell(c, 'gateway_us')} | {cpu_cell(c, 'generator_us')} |")
+    w("")
+
 n = runs.get("notifications")
 if n:
     nr = n["report"]["notifications"]

@@ -33,7 +33,7 @@ use vmp_server::store::{NewMerchant, Store};
 use crate::sign_cmd::SecretArg;
 use load::{Answer, Req, Source, Stop, Target};
 use orders::OrderPlan;
-use report::{Check, Memory, PhaseReport, Report};
+use report::{Check, CpuPerRequest, Memory, PhaseReport, Report};
 
 /// Orders pre-signed per second of `--duration` when `--presign` is not given.
 const PRESIGN_PER_SECOND: f64 = 50_000.0;
@@ -150,8 +150,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if !args.no_ceiling {
         let healthz = Req { method: Method::GET, uri: target.uri("/healthz")?, body: Bytes::new() };
         let inspect: load::Inspect = Arc::new(|_, _, status, _| Answer { label: format!("HTTP {status}"), id: None });
+        let cpu = CpuMeter::start(args.gateway_pid)?;
         let r = load::run(&target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
-        report.ceiling = Some(PhaseReport::of(&r));
+        let mut phase = PhaseReport::of(&r);
+        phase.cpu = Some(cpu.per_request(r.completed)?);
+        report.ceiling = Some(phase);
     }
 
     if !args.no_orders {
@@ -179,6 +182,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             None => None,
         };
         let ticker = tokio::spawn(tick(Arc::clone(&progress)));
+        let cpu = CpuMeter::start(args.gateway_pid)?;
         let result = load::run(
             &target,
             Source::List(Arc::new(reqs)),
@@ -189,6 +193,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )
         .await;
         ticker.abort();
+        // Before the self-check, whose queries are not part of the phase.
+        let cpu = result.as_ref().ok().map(|r| cpu.per_request(r.completed)).transpose()?;
         let memory = match sampler {
             Some(s) => Some(s.finish(progress.load(Ordering::Relaxed)).await?),
             None => None,
@@ -200,7 +206,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         };
         let mut check = check_orders(&result, store_before, store_after);
         query_sample(&target, &plan, &result.ids, usize_of(args.verify_sample), concurrency, &mut check).await?;
-        let phase = PhaseReport::of(&result);
+        let mut phase = PhaseReport::of(&result);
+        phase.cpu = cpu;
         if let Some(c) = report.ceiling.as_ref().filter(|c| c.per_s > 0.0) {
             report.ratio = Some(phase.per_s / c.per_s);
         }
@@ -385,6 +392,47 @@ async fn tick(progress: Arc<AtomicU64>) {
         let done = progress.load(Ordering::Relaxed);
         let secs = started.elapsed().as_secs_f64();
         eprintln!("  … {done} orders answered in {secs:.0} s ({:.0}/s)", done as f64 / secs);
+    }
+}
+
+/// Clock ticks per second of `/proc/PID/stat` times (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
+/// User + system CPU time of a process (`None`: this one), from `/proc`.
+fn cpu_seconds(pid: Option<u32>) -> anyhow::Result<f64> {
+    let path = pid.map_or_else(|| "/proc/self/stat".to_owned(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| anyhow!("{path}: no command name"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> anyhow::Result<f64> {
+        let v: u64 = fields.get(i).and_then(|f| f.parse().ok()).ok_or_else(|| anyhow!("{path}: no field {i}"))?;
+        Ok(v as f64 / USER_HZ)
+    };
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    Ok(tick(11)? + tick(12)?)
+}
+
+/// CPU time of the gateway and of this generator across one phase.
+struct CpuMeter {
+    gateway_pid: Option<u32>,
+    gateway: Option<f64>,
+    generator: f64,
+}
+
+impl CpuMeter {
+    fn start(gateway_pid: Option<u32>) -> anyhow::Result<Self> {
+        let gateway = gateway_pid.map(|p| cpu_seconds(Some(p))).transpose()?;
+        Ok(Self { gateway_pid, gateway, generator: cpu_seconds(None)? })
+    }
+
+    fn per_request(&self, requests: u64) -> anyhow::Result<CpuPerRequest> {
+        let n = requests.max(1) as f64;
+        let gateway = match (self.gateway_pid, self.gateway) {
+            (Some(pid), Some(before)) => Some((cpu_seconds(Some(pid))? - before) * 1e6 / n),
+            _ => None,
+        };
+        Ok(CpuPerRequest { gateway_us: gateway, generator_us: (cpu_seconds(None)? - self.generator) * 1e6 / n })
     }
 }
 

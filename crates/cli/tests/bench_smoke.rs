@@ -149,6 +149,11 @@ fn bench_2000_orders_and_200_notifications_all_accepted_stored_once_and_acknowle
     assert_eq!(r["check"]["problems"].as_array().unwrap().len(), 0);
     assert!(r["ratio"].as_f64().unwrap() > 0.0);
     assert!(n(&r, "/memory/before_kib") > 0 && n(&r, "/memory/after_kib") > 0);
+    // CPU per request is measured for both processes (--gateway-pid given);
+    // 2,000 orders take the gateway well over one 10 ms clock tick.
+    let cpu = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} in {r:#}"));
+    assert!(cpu("/orders/cpu/gateway_us") > 0.0);
+    assert!(cpu("/orders/cpu/generator_us") >= 0.0 && cpu("/ceiling/cpu/gateway_us") >= 0.0);
     // Every notification acknowledged, each correctly signed and paid.
     assert_eq!(n(&r, "/notifications/place/answers/00"), 200);
     assert_eq!(n(&r, "/notifications/settle/answers/settled"), 200);

@@ -25,6 +25,19 @@ pub struct PhaseReport {
     pub answers: BTreeMap<String, u64>,
     /// Whether the pre-signed requests ran out before the duration did.
     pub exhausted: bool,
+    /// CPU time spent per answered request during the phase, when measured.
+    pub cpu: Option<CpuPerRequest>,
+}
+
+/// CPU time (user + system, from `/proc/PID/stat`) per answered request.
+/// Steadier than req/s on a shared machine: it does not depend on how much
+/// CPU the machine happened to give the run.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CpuPerRequest {
+    /// The gateway's, when `--gateway-pid` was given.
+    pub gateway_us: Option<f64>,
+    /// This load generator's own.
+    pub generator_us: f64,
 }
 
 impl PhaseReport {
@@ -38,6 +51,7 @@ impl PhaseReport {
             latency: Latency::of(&r.histogram),
             answers: r.labels.clone(),
             exhausted: r.exhausted,
+            cpu: None,
         }
     }
 }
@@ -184,6 +198,15 @@ impl Report {
         }
         if let Some(r) = self.ratio {
             let _ = writeln!(out, "\norders / ceiling: {:.1} %", r * 100.0);
+        }
+        for (name, phase) in [("ceiling", &self.ceiling), ("orders", &self.orders)] {
+            if let Some(cpu) = phase.as_ref().and_then(|p| p.cpu) {
+                let gateway = cpu
+                    .gateway_us
+                    .map_or_else(|| "not measured (no --gateway-pid)".to_owned(), |g| format!("{g:.1} µs"));
+                let _ =
+                    writeln!(out, "CPU per request, {name}: gateway {gateway}, generator {:.1} µs", cpu.generator_us);
+            }
         }
         if let Some(c) = &self.ceiling {
             let _ = writeln!(out, "ceiling answers: {}", answers(c));
