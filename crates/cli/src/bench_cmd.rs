@@ -415,22 +415,22 @@ fn cpu_seconds(pid: Option<u32>) -> anyhow::Result<f64> {
 
 /// CPU time of the gateway and of this generator across one phase.
 struct CpuMeter {
-    gateway_pid: Option<u32>,
-    gateway: Option<f64>,
+    /// The gateway's PID and its CPU seconds at the start.
+    gateway: Option<(u32, f64)>,
     generator: f64,
 }
 
 impl CpuMeter {
     fn start(gateway_pid: Option<u32>) -> anyhow::Result<Self> {
-        let gateway = gateway_pid.map(|p| cpu_seconds(Some(p))).transpose()?;
-        Ok(Self { gateway_pid, gateway, generator: cpu_seconds(None)? })
+        let gateway = gateway_pid.map(|p| cpu_seconds(Some(p)).map(|s| (p, s))).transpose()?;
+        Ok(Self { gateway, generator: cpu_seconds(None)? })
     }
 
     fn per_request(&self, requests: u64) -> anyhow::Result<CpuPerRequest> {
         let n = requests.max(1) as f64;
-        let gateway = match (self.gateway_pid, self.gateway) {
-            (Some(pid), Some(before)) => Some((cpu_seconds(Some(pid))? - before) * 1e6 / n),
-            _ => None,
+        let gateway = match self.gateway {
+            Some((pid, before)) => Some((cpu_seconds(Some(pid))? - before) * 1e6 / n),
+            None => None,
         };
         Ok(CpuPerRequest { gateway_us: gateway, generator_us: (cpu_seconds(None)? - self.generator) * 1e6 / n })
     }

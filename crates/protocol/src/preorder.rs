@@ -324,12 +324,7 @@ pub struct PreOrderAnswer {
 }
 
 impl PreOrderAnswer {
-    /// The fields as wire parameters.
-    pub fn to_params(&self) -> Params {
-        self.clone().into_params()
-    }
-
-    /// [`PreOrderAnswer::to_params`], moving the fields instead of copying them.
+    /// The fields as wire parameters (moved, not copied).
     pub fn into_params(self) -> Params {
         Params::new()
             .with("pay_apptrade", self.pay_apptrade)
