@@ -8,6 +8,7 @@
 mod postgres;
 mod rows;
 mod sqlite;
+mod sqlite_writer;
 mod writer;
 
 use std::future::Future;
@@ -66,6 +67,9 @@ pub enum StoreError {
     /// An `eft_trade_no` collided (should never happen; see `ids`).
     #[error("eft_trade_no collision")]
     IdCollision,
+    /// SQLite reported an error on the writer thread.
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
     /// The writer task is gone (the store is shutting down).
     #[error("store writer stopped")]
     WriterStopped,
@@ -364,7 +368,10 @@ pub(crate) fn new_refund_state(n: &NewRefund, total: i64, amount: i64) -> (&'sta
 }
 
 /// A merchant list row.
-pub(crate) fn merchant_summary(r: &impl rows::StoreRow) -> Result<MerchantSummary, StoreError> {
+pub(crate) fn merchant_summary<R: rows::StoreRow + ?Sized>(r: &R) -> Result<MerchantSummary, StoreError>
+where
+    StoreError: From<R::Error>,
+{
     let status = r.text("status")?;
     Ok(MerchantSummary {
         key: r.text("user_confirm_key")?,

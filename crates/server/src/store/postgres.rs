@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{AssertSqlSafe, ConnectOptions, Postgres, Row};
 
 use super::rows::{self, NOTIFICATION_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS};
-use super::writer::{Backend, Inserted, WriteOp, WriterHandle};
+use super::writer::{Backend, Inserted, SqlxWriter, WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
     RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
@@ -46,7 +46,7 @@ impl PgStore {
         let next: i64 = sqlx::query("SELECT nextval('gateway_node_ids') AS n").fetch_one(&pool).await?.try_get("n")?;
         let node_id = u8::try_from(next.rem_euclid(100)).unwrap_or(0);
         let conn = options.connect().await?;
-        Ok(Self { pool, writer: WriterHandle::spawn::<PgBackend>(conn, max_batch), node_id })
+        Ok(Self { pool, writer: WriterHandle::spawn(SqlxWriter::<PgBackend>(conn), max_batch), node_id })
     }
 
     /// The `eft_trade_no` node id this instance drew from the database

@@ -5,17 +5,37 @@ use secrecy::SecretString;
 use super::{AttemptRow, NotificationRow, OrderRecord, RefundRecord, StoreError};
 use crate::merchant::{Merchant, MerchantStatus};
 
-/// Typed column access, implemented for each backend's row type.
+/// Typed column access, implemented for each backend's row type (sqlx's
+/// rows for reads, rusqlite's for the SQLite writer thread).
 pub(crate) trait StoreRow {
-    fn text(&self, col: &str) -> Result<String, sqlx::Error>;
-    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
-    fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error>;
+    /// The driver's error.
+    type Error;
+    fn text(&self, col: &str) -> Result<String, Self::Error>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, Self::Error>;
+    fn int(&self, col: &str) -> Result<i64, Self::Error>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, Self::Error>;
+}
+
+impl StoreRow for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, col: &str) -> Result<String, rusqlite::Error> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, rusqlite::Error> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> Result<i64, rusqlite::Error> {
+        self.get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, rusqlite::Error> {
+        self.get(col)
+    }
 }
 
 macro_rules! store_row {
     ($row:ty) => {
         impl crate::store::rows::StoreRow for $row {
+            type Error = sqlx::Error;
             fn text(&self, col: &str) -> Result<String, sqlx::Error> {
                 sqlx::Row::try_get(self, col)
             }
@@ -47,7 +67,7 @@ pub(crate) const REFUND_COLUMNS: &str = "id, eft_trade_no, user_confirm_key, out
 pub(crate) const NOTIFICATION_COLUMNS: &str =
     "id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at";
 
-pub(crate) fn order(r: &impl StoreRow) -> Result<OrderRecord, sqlx::Error> {
+pub(crate) fn order<R: StoreRow + ?Sized>(r: &R) -> Result<OrderRecord, R::Error> {
     Ok(OrderRecord {
         eft_trade_no: r.text("eft_trade_no")?,
         user_confirm_key: r.text("user_confirm_key")?,
@@ -82,7 +102,7 @@ pub(crate) fn order(r: &impl StoreRow) -> Result<OrderRecord, sqlx::Error> {
     })
 }
 
-pub(crate) fn refund(r: &impl StoreRow) -> Result<RefundRecord, sqlx::Error> {
+pub(crate) fn refund<R: StoreRow + ?Sized>(r: &R) -> Result<RefundRecord, R::Error> {
     Ok(RefundRecord {
         id: r.int("id")?,
         eft_trade_no: r.text("eft_trade_no")?,
@@ -102,7 +122,7 @@ pub(crate) fn refund(r: &impl StoreRow) -> Result<RefundRecord, sqlx::Error> {
     })
 }
 
-pub(crate) fn notification(r: &impl StoreRow) -> Result<NotificationRow, sqlx::Error> {
+pub(crate) fn notification<R: StoreRow + ?Sized>(r: &R) -> Result<NotificationRow, R::Error> {
     Ok(NotificationRow {
         id: r.int("id")?,
         eft_trade_no: r.text("eft_trade_no")?,
@@ -117,7 +137,10 @@ pub(crate) fn notification(r: &impl StoreRow) -> Result<NotificationRow, sqlx::E
     })
 }
 
-pub(crate) fn merchant(r: &impl StoreRow) -> Result<Merchant, StoreError> {
+pub(crate) fn merchant<R: StoreRow + ?Sized>(r: &R) -> Result<Merchant, StoreError>
+where
+    StoreError: From<R::Error>,
+{
     let status = r.text("status")?;
     Ok(Merchant {
         key: r.text("user_confirm_key")?,
@@ -128,7 +151,7 @@ pub(crate) fn merchant(r: &impl StoreRow) -> Result<Merchant, StoreError> {
     })
 }
 
-pub(crate) fn attempt(r: &impl StoreRow) -> Result<AttemptRow, sqlx::Error> {
+pub(crate) fn attempt<R: StoreRow + ?Sized>(r: &R) -> Result<AttemptRow, R::Error> {
     Ok(AttemptRow {
         attempt: r.int("attempt")?,
         attempted_at: r.int("attempted_at")?,

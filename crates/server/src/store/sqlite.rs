@@ -1,22 +1,22 @@
 //! The embedded SQLite store: WAL, `synchronous=FULL`.
 //!
-//! Reads and merchant administration go through a small pool. Every other
-//! write goes through the group-commit writer ([`super::writer`]) on its own
-//! connection, so one fsync covers a whole batch of concurrent writes.
+//! Reads and merchant administration go through a small sqlx pool. Every
+//! other write goes through the group-commit writer ([`super::writer`]) on
+//! its own synchronous connection and thread ([`super::sqlite_writer`]), so
+//! one fsync covers a whole batch of concurrent writes.
 
 use std::path::Path;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, ConnectOptions, Row, Sqlite};
+use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 
-use super::rows::{self, ORDER_COLUMNS, REFUND_COLUMNS};
-use super::writer::{Backend, Inserted, WriteOp, WriterHandle};
+use super::rows::{self, REFUND_COLUMNS};
+use super::sqlite_writer::SqliteWriter;
+use super::writer::{WriteOp, WriterHandle};
 use super::{
     AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
     RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
@@ -68,344 +68,17 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let conn = options.connect().await?;
-        Ok(Self { pool, writer: WriterHandle::spawn::<SqliteBackend>(conn, max_batch) })
+        let writer = SqliteWriter::open(&data_dir.join(DB_FILE))?;
+        Ok(Self { pool, writer: WriterHandle::spawn_on_thread(writer, max_batch) })
     }
 }
 
-/// The SQLite SQL of the writer's operations.
-pub(crate) struct SqliteBackend;
-
-impl Backend for SqliteBackend {
-    type Db = Sqlite;
-
-    async fn insert_order(
-        c: &mut SqliteConnection,
-        o: &OrderRecord,
-    ) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
-        insert_order(c, o).await
-    }
-    async fn insert_orders(
-        c: &mut SqliteConnection,
-        orders: &[&OrderRecord],
-    ) -> Result<Vec<Result<Inserted, StoreError>>, sqlx::Error> {
-        insert_orders(c, orders).await
-    }
-    async fn settle(c: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
-        settle(c, s).await
-    }
-    async fn claim(
-        c: &mut SqliteConnection,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<NotificationRow>, sqlx::Error> {
-        claim(c, now, lease_until, limit).await
-    }
-    async fn record_attempt(c: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
-        record_attempt(c, a).await
-    }
-    async fn refund(c: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
-        refund(c, n).await
-    }
-    async fn complete_refund(
-        c: &mut SqliteConnection,
-        id: i64,
-        at: i64,
-        n: Option<&NewNotification>,
-    ) -> Result<bool, sqlx::Error> {
-        complete_refund(c, id, at, n).await
-    }
-}
-
-async fn settle(conn: &mut SqliteConnection, s: &Settlement) -> Result<SettleOutcome, sqlx::Error> {
-    // One round trip to the SQLite thread: the UPDATE hands back the moved
-    // order's new row, and the outbox row is inserted only if the UPDATE
-    // moved it (`changes()` is the row count of the statement just before).
-    // Only when nothing moved is the order read, to tell "already final"
-    // from "absent".
-    static SETTLE: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
-             WHERE eft_trade_no = ?5 AND state = 'PENDING' RETURNING {ORDER_COLUMNS}"
-        )
-    });
-    static SETTLE_AND_NOTIFY: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{}; INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, \
-             attempts, next_attempt_at, created_at) SELECT eft_trade_no, user_confirm_key, ?6, ?7, ?8, 'pending', 0, ?9, ?2 \
-             FROM orders WHERE eft_trade_no = ?5 AND changes() = 1",
-            SETTLE.as_str()
-        )
-    });
-    let sql = if s.notification.is_some() { SETTLE_AND_NOTIFY.as_str() } else { SETTLE.as_str() };
-    let mut q = sqlx::query(AssertSqlSafe(sql))
-        .bind(s.state.clone())
-        .bind(s.at)
-        .bind(s.transaction_id.clone())
-        .bind(s.card_scheme.clone())
-        .bind(s.eft_trade_no.clone());
-    if let Some(n) = &s.notification {
-        q = q.bind(n.url.clone()).bind(n.trade_status.clone()).bind(n.payload.clone()).bind(n.due_at);
-    }
-    // fetch_all, not fetch_optional: every statement must run to the end.
-    let moved = q.fetch_all(&mut *conn).await?;
-    let Some(row) = moved.first() else {
-        let row = sqlx::query(SELECT_ORDER_BY_EFT).bind(s.eft_trade_no.clone()).fetch_optional(&mut *conn).await?;
-        return Ok(match row {
-            Some(row) => SettleOutcome::AlreadyFinal(rows::order(&row)?),
-            None => SettleOutcome::NotFound,
-        });
-    };
-    Ok(SettleOutcome::Applied(rows::order(row)?))
-}
-
-async fn refund(conn: &mut SqliteConnection, n: &NewRefund) -> Result<RefundOutcome, sqlx::Error> {
-    let Some(order) = sqlx::query(SELECT_ORDER_BY_EFT).bind(n.eft_trade_no.clone()).fetch_optional(&mut *conn).await?
-    else {
-        return Ok(RefundOutcome::NotFound);
-    };
-    let order = rows::order(&order)?;
-    let existing = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {REFUND_COLUMNS} FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"
-    )))
-    .bind(n.user_confirm_key.clone())
-    .bind(n.out_refund_no.clone())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = existing {
-        let r = rows::refund(&row)?;
-        let of_order =
-            match sqlx::query(SELECT_ORDER_BY_EFT).bind(r.eft_trade_no.clone()).fetch_optional(&mut *conn).await? {
-                Some(o) => rows::order(&o)?,
-                None => order,
-            };
-        return Ok(RefundOutcome::Existing(r, of_order));
-    }
-    match order.state.as_str() {
-        "TRADE_SUCCESS" | "TRADE_REFUND" => {}
-        "TRADE_CLOSED" => return Ok(RefundOutcome::Closed(order)),
-        _ => return Ok(RefundOutcome::NotPaid(order)),
-    }
-    let total = order.refunded_minor + n.amount_minor;
-    if total > order.amount_minor {
-        return Ok(RefundOutcome::Exceeds(order));
-    }
-    let (trade_status, status, completed_at) = super::new_refund_state(n, total, order.amount_minor);
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, amount_text, \
-         reason, status, trade_status, notify_url, created_at, complete_after, completed_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING {REFUND_COLUMNS}"
-    )))
-    .bind(n.eft_trade_no.clone())
-    .bind(n.user_confirm_key.clone())
-    .bind(n.out_refund_no.clone())
-    .bind(n.fingerprint.clone())
-    .bind(n.service.clone())
-    .bind(n.amount_minor)
-    .bind(n.amount_text.clone())
-    .bind(n.reason.clone())
-    .bind(status)
-    .bind(trade_status)
-    .bind(n.notify_url.clone())
-    .bind(n.at)
-    .bind(n.complete_after)
-    .bind(completed_at)
-    .fetch_one(&mut *conn)
-    .await?;
-    let refund = rows::refund(&row)?;
-    sqlx::query("UPDATE orders SET refunded_minor = ?1, state = ?2 WHERE eft_trade_no = ?3")
-        .bind(total)
-        .bind(trade_status)
-        .bind(n.eft_trade_no.clone())
-        .execute(&mut *conn)
-        .await?;
-    let mut updated = order;
-    updated.refunded_minor = total;
-    updated.state = trade_status.to_owned();
-    Ok(RefundOutcome::Applied(refund, updated))
-}
-
-async fn complete_refund(
-    conn: &mut SqliteConnection,
-    id: i64,
-    at: i64,
-    notification: Option<&NewNotification>,
-) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE refunds SET status = 'SUCCESS', completed_at = ?1 WHERE id = ?2 AND status = 'PROCESSING'")
-            .bind(at)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    if let Some(n) = notification {
-        sqlx::query(
-            "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
-             next_attempt_at, created_at) SELECT eft_trade_no, user_confirm_key, ?1, ?2, ?3, 'pending', 0, ?4, ?5 \
-             FROM refunds WHERE id = ?6",
-        )
-        .bind(n.url.clone())
-        .bind(n.trade_status.clone())
-        .bind(n.payload.clone())
-        .bind(n.due_at)
-        .bind(at)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(true)
-}
-
-async fn claim(
-    conn: &mut SqliteConnection,
-    now: i64,
-    lease_until: i64,
-    limit: i64,
-) -> Result<Vec<NotificationRow>, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE notifications SET lease_until = ?1 WHERE id IN (SELECT id FROM notifications \
-         WHERE status = 'pending' AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) \
-         ORDER BY next_attempt_at, id LIMIT ?3) \
-         RETURNING id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at",
-    )
-    .bind(lease_until)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(rows::notification).collect()
-}
-
-async fn record_attempt(conn: &mut SqliteConnection, a: &AttemptRecord) -> Result<(), sqlx::Error> {
-    let (status, next, delivered_at) = super::next_notification_state(a);
-    // Both statements in one round trip to the SQLite thread; they share the
-    // numbered parameters.
-    sqlx::query(
-        "INSERT INTO notification_attempts (notification_id, attempt, attempted_at, http_status, latency_ms, outcome, excerpt) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7); \
-         UPDATE notifications SET attempts = ?2, status = ?8, next_attempt_at = COALESCE(?9, next_attempt_at), \
-         delivered_at = ?10, lease_until = NULL WHERE id = ?1",
-    )
-    .bind(a.notification_id)
-    .bind(a.attempt)
-    .bind(a.attempted_at)
-    .bind(a.http_status)
-    .bind(a.latency_ms)
-    .bind(a.outcome.clone())
-    .bind(a.excerpt.clone())
-    .bind(status)
-    .bind(next)
-    .bind(delivered_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Rows per multi-row `INSERT` (26 parameters each, well under SQLite's limit).
-const INSERT_CHUNK: usize = 128;
-
-/// Inserts many orders with one statement per chunk: one round trip to the
-/// SQLite thread instead of one per order. Conflicting rows (an
-/// `out_trade_no` already used, even earlier in the same statement) are
-/// skipped by `ON CONFLICT DO NOTHING`; only when the statement inserted
-/// fewer rows than it was given are the orders of that chunk looked up.
-async fn insert_orders(
-    c: &mut SqliteConnection,
-    orders: &[&OrderRecord],
-) -> Result<Vec<Result<Inserted, StoreError>>, sqlx::Error> {
-    let mut out = Vec::with_capacity(orders.len());
-    for chunk in orders.chunks(INSERT_CHUNK) {
-        let row = format!("({})", ["?"; 26].join(", "));
-        let sql = format!(
-            "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, \
-             buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
-             app_link, active_time, request_time, created_at, expires_at, state) VALUES {} ON CONFLICT DO NOTHING",
-            vec![row; chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for o in chunk {
-            q = q
-                .bind(o.eft_trade_no.clone())
-                .bind(o.user_confirm_key.clone())
-                .bind(o.out_trade_no.clone())
-                .bind(o.fingerprint.clone())
-                .bind(o.service.clone())
-                .bind(o.pay_type.clone())
-                .bind(o.wallet.clone())
-                .bind(o.pay_scene.clone())
-                .bind(o.buyer_type.clone())
-                .bind(o.amount_minor)
-                .bind(o.amount_text.clone())
-                .bind(o.currency.clone())
-                .bind(o.subject.clone())
-                .bind(o.body.clone())
-                .bind(o.tid.clone())
-                .bind(o.notify_url.clone())
-                .bind(o.return_url.clone())
-                .bind(o.lang.clone())
-                .bind(o.scheme.clone())
-                .bind(o.package_name.clone())
-                .bind(o.app_link.clone())
-                .bind(o.active_time)
-                .bind(o.request_time.clone())
-                .bind(o.created_at)
-                .bind(o.expires_at)
-                .bind(o.state.clone());
-        }
-        let inserted = q.execute(&mut *c).await?.rows_affected();
-        if usize::try_from(inserted).is_ok_and(|n| n == chunk.len()) {
-            out.extend(chunk.iter().map(|_| Ok(Inserted::New)));
-            continue;
-        }
-        for o in chunk {
-            out.push(inserted_or_existing(c, o).await?);
-        }
-    }
-    Ok(out)
-}
-
-/// After a partial multi-row insert: whether `o` is among the rows inserted
-/// (the stored order under its `out_trade_no` carries its `eft_trade_no`)
-/// or was skipped for an order stored before it.
-async fn inserted_or_existing(
-    c: &mut SqliteConnection,
-    o: &OrderRecord,
-) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
-    let existing = sqlx::query(SELECT_ORDER_BY_OUT_TRADE_NO)
-        .bind(o.user_confirm_key.clone())
-        .bind(o.out_trade_no.clone())
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match existing {
-        Some(row) => {
-            let stored = rows::order(&row)?;
-            if stored.eft_trade_no == o.eft_trade_no {
-                Ok(Inserted::New)
-            } else {
-                Ok(Inserted::Existing(Box::new(stored)))
-            }
-        }
-        None => Err(StoreError::IdCollision),
-    })
-}
-
-async fn insert_order(
-    conn: &mut SqliteConnection,
-    o: &OrderRecord,
-) -> Result<Result<Inserted, StoreError>, sqlx::Error> {
-    let mut one = insert_orders(conn, &[o]).await?;
-    Ok(one.pop().unwrap_or(Err(StoreError::Corrupt("missing insert result"))))
-}
-
-const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
+pub(super) const SELECT_ORDER_BY_OUT_TRADE_NO: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
      package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE user_confirm_key = ?1 AND out_trade_no = ?2";
 
-const SELECT_ORDER_BY_EFT: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
+pub(super) const SELECT_ORDER_BY_EFT: &str = "SELECT eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
      package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, refunded_minor \
      FROM orders WHERE eft_trade_no = ?1";

@@ -1,6 +1,6 @@
 //! The group-commit writer, shared by both backends.
 //!
-//! One task owns one connection. It takes the first queued write, drains
+//! One task owns one connection (an [`Apply`]). It takes the first queued write, drains
 //! whatever else is already queued (up to `max_batch`), runs them all in one
 //! transaction and commits once (one fsync / WAL flush for the batch), then
 //! answers every waiter. Under load, batches grow by themselves while the
@@ -9,6 +9,12 @@
 //! If a batch fails (a deadlock between instances on PostgreSQL, a
 //! transient error), every write of it is retried alone, so one bad write
 //! never takes the others down with it.
+//!
+//! PostgreSQL's writer is a Tokio task running sqlx ([`SqlxWriter`]). The
+//! SQLite writer runs the same loop on a thread of its own with a
+//! synchronous connection (`sqlite_writer`): with sqlx, every statement
+//! would be a hop to sqlx's SQLite thread and back, and on a busy machine
+//! each hop waits for a core, once per statement of every batch.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -32,7 +38,15 @@ pub(crate) enum Inserted {
     Existing(Box<OrderRecord>),
 }
 
-/// The SQL of each write, per backend. Every function runs inside the
+/// Runs a batch of writes in one transaction and commits once.
+pub(crate) trait Apply: Send + 'static {
+    /// One result per write, in order; an error rolls the whole batch back.
+    fn apply(&mut self, ops: &[WriteOp]) -> impl Future<Output = Result<Vec<OpResult>, StoreError>> + Send;
+    /// Closes the connection.
+    fn close(self) -> impl Future<Output = ()> + Send;
+}
+
+/// The SQL of each write for a sqlx backend. Every function runs inside the
 /// batch's transaction.
 pub(crate) trait Backend: Send + Sync + 'static {
     /// The sqlx database.
@@ -101,7 +115,7 @@ pub(crate) enum WriteOp {
 /// A write's result before it is sent.
 // Results live for one batch; boxing them would only add allocations.
 #[allow(clippy::large_enum_variant)]
-enum OpResult {
+pub(crate) enum OpResult {
     PlaceOrder(Result<Inserted, StoreError>),
     Settle(SettleOutcome),
     Claim(Vec<NotificationRow>),
@@ -111,7 +125,7 @@ enum OpResult {
 }
 
 impl WriteOp {
-    fn is_order(&self) -> bool {
+    pub(crate) fn is_order(&self) -> bool {
         matches!(self, WriteOp::PlaceOrder(..))
     }
 
@@ -167,6 +181,19 @@ impl WriteOp {
     }
 }
 
+/// The writer of a sqlx backend: its connection.
+pub(crate) struct SqlxWriter<B: Backend>(pub(crate) <B::Db as Database>::Connection);
+
+impl<B: Backend> Apply for SqlxWriter<B> {
+    async fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
+        Ok(apply::<B>(&mut self.0, ops).await?)
+    }
+
+    async fn close(self) {
+        let _ = self.0.close().await;
+    }
+}
+
 /// Runs writes in one transaction and commits once.
 async fn apply<B: Backend>(
     conn: &mut <B::Db as Database>::Connection,
@@ -193,8 +220,8 @@ async fn apply<B: Backend>(
 }
 
 /// The writer task: runs until every sender is gone and the queue is empty.
-pub(crate) async fn writer_loop<B: Backend>(
-    mut conn: <B::Db as Database>::Connection,
+pub(crate) async fn writer_loop<A: Apply>(
+    mut writer: A,
     mut rx: mpsc::Receiver<WriteOp>,
     max_batch: usize,
     stats: Arc<WriterStats>,
@@ -208,7 +235,7 @@ pub(crate) async fn writer_loop<B: Backend>(
                 Err(_) => break,
             }
         }
-        match apply::<B>(&mut conn, &batch).await {
+        match writer.apply(&batch).await {
             Ok(results) => {
                 stats.record(batch.len(), batch.iter().filter(|op| op.is_order()).count());
                 for (op, r) in batch.drain(..).zip(results) {
@@ -216,30 +243,36 @@ pub(crate) async fn writer_loop<B: Backend>(
                 }
             }
             Err(e) if batch.len() > 1 => {
-                tracing::warn!(error.message = %e, batch = batch.len(), "batch failed; retrying its writes one by one");
+                tracing::warn!(
+                    error.message = %e,
+                    error.cause_chain = ?e,
+                    batch = batch.len(),
+                    "batch failed; retrying its writes one by one"
+                );
                 for op in batch.drain(..) {
-                    match apply::<B>(&mut conn, std::slice::from_ref(&op)).await {
+                    match writer.apply(std::slice::from_ref(&op)).await {
                         Ok(mut r) => {
                             stats.record(1, usize::from(op.is_order()));
                             let r = r.pop().ok_or(StoreError::Corrupt("empty result"));
                             op.answer(r);
                         }
                         Err(e) => {
-                            tracing::error!(error.message = %e, "write failed");
-                            op.answer(Err(StoreError::Database(e)));
+                            tracing::error!(error.message = %e, error.cause_chain = ?e, "write failed");
+                            op.answer(Err(e));
                         }
                     }
                 }
             }
             Err(e) => {
-                tracing::error!(error.message = %e, "write failed");
-                for op in batch.drain(..) {
-                    op.answer(Err(StoreError::Database(sqlx::Error::Protocol("write rolled back".into()))));
+                // A batch of one: its write gets the error.
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "write failed");
+                if let Some(op) = batch.pop() {
+                    op.answer(Err(e));
                 }
             }
         }
     }
-    let _ = conn.close().await;
+    writer.close().await;
 }
 
 /// A running writer task and the way to reach it.
@@ -251,13 +284,27 @@ pub(crate) struct WriterHandle {
 }
 
 impl WriterHandle {
-    /// Starts the writer on `conn`.
-    pub(crate) fn spawn<B: Backend>(conn: <B::Db as Database>::Connection, max_batch: usize) -> Self {
+    /// Starts `writer` as a Tokio task (its connection awaits the network).
+    pub(crate) fn spawn<A: Apply>(writer: A, max_batch: usize) -> Self {
+        Self::start(|rx, stats| tokio::spawn(writer_loop(writer, rx, max_batch.max(1), stats)))
+    }
+
+    /// Starts `writer` on a thread of its own (its connection blocks): a
+    /// blocking batch then never holds up a Tokio worker, and waking the
+    /// writer does not queue behind request tasks.
+    pub(crate) fn spawn_on_thread<A: Apply>(writer: A, max_batch: usize) -> Self {
+        let runtime = tokio::runtime::Handle::current();
+        Self::start(|rx, stats| {
+            tokio::task::spawn_blocking(move || runtime.block_on(writer_loop(writer, rx, max_batch.max(1), stats)))
+        })
+    }
+
+    fn start(run: impl FnOnce(mpsc::Receiver<WriteOp>, Arc<WriterStats>) -> tokio::task::JoinHandle<()>) -> Self {
         let stats = Arc::new(WriterStats::default());
         // Bounded: when the database falls behind, callers wait here
         // instead of queueing without limit.
         let (tx, rx) = mpsc::channel(8192);
-        let task = tokio::spawn(writer_loop::<B>(conn, rx, max_batch.max(1), Arc::clone(&stats)));
+        let task = run(rx, Arc::clone(&stats));
         Self { sender: std::sync::Mutex::new(Some(tx)), task: tokio::sync::Mutex::new(Some(task)), stats }
     }
 
