@@ -88,3 +88,35 @@ async fn two_instances_see_one_order_one_settlement_and_never_share_a_lease() {
     assert_eq!(taken_over.len(), 1, "an expired lease (dead instance) is taken over");
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_write_fails_alone_and_leaves_its_batch_committed() {
+    let app = spawn_app().await;
+    let store = Arc::clone(app.state.store());
+    // Queued together, these land in one or a few group commits. The order
+    // naming an unknown merchant breaks the foreign key (checked by the
+    // writer's connection): only it may fail.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = Arc::clone(&store);
+        let mut o = order(&app, &format!("98000000000000000000{i:02}"), &format!("BATCH{i}"));
+        if i == 17 {
+            o.user_confirm_key = "OV0000000000".into();
+        }
+        tasks.spawn(async move { (i, store.place_order(o).await) });
+    }
+    let mut created = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (i, outcome) = joined.unwrap();
+        if i == 17 {
+            assert!(outcome.is_err(), "an order of an unknown merchant must not be stored: {outcome:?}");
+        } else {
+            assert!(matches!(outcome, Ok(PlaceOutcome::Created(_))), "order {i}: {outcome:?}");
+            created += 1;
+        }
+    }
+    assert_eq!(created, 39);
+    assert_eq!(store.count_orders().await.unwrap(), 39);
+    assert!(store.order_by_eft_trade_no("9800000000000000000017").await.unwrap().is_none());
+    assert!(store.order_by_eft_trade_no("9800000000000000000016").await.unwrap().is_some());
+}
