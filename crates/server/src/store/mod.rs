@@ -357,14 +357,40 @@ pub(crate) fn next_notification_state(a: &AttemptRecord) -> (&'static str, Optio
     }
 }
 
-/// A new refund's (trade_status, status, completed_at) given the order's
-/// refund total after it.
-pub(crate) fn new_refund_state(n: &NewRefund, total: i64, amount: i64) -> (&'static str, &'static str, Option<i64>) {
-    let trade_status = if total == amount { "TRADE_CLOSED" } else { "TRADE_REFUND" };
-    match n.complete_after {
-        Some(_) => (trade_status, "PROCESSING", None),
-        None => (trade_status, "SUCCESS", Some(n.at)),
+/// What storing a new refund does to its order, once the order is known to
+/// allow it.
+pub(crate) struct RefundPlan {
+    /// The order's refunded total after this refund, minor units.
+    pub total: i64,
+    /// The order's new state (`TRADE_CLOSED` once fully refunded).
+    pub trade_status: &'static str,
+    /// The refund's status (`PROCESSING` for an apply-refund).
+    pub status: &'static str,
+    /// When the refund completed, if it completes at once.
+    pub completed_at: Option<i64>,
+}
+
+/// The refund rule, the same for every backend: only a paid order (fully
+/// or partly refunded) can be refunded, and never past its amount.
+///
+/// # Errors
+/// The refusal, carrying the order.
+pub(crate) fn plan_refund(order: &OrderRecord, n: &NewRefund) -> Result<RefundPlan, fn(OrderRecord) -> RefundOutcome> {
+    match order.state.as_str() {
+        "TRADE_SUCCESS" | "TRADE_REFUND" => {}
+        "TRADE_CLOSED" => return Err(RefundOutcome::Closed),
+        _ => return Err(RefundOutcome::NotPaid),
     }
+    let total = order.refunded_minor + n.amount_minor;
+    if total > order.amount_minor {
+        return Err(RefundOutcome::Exceeds);
+    }
+    let trade_status = if total == order.amount_minor { "TRADE_CLOSED" } else { "TRADE_REFUND" };
+    let (status, completed_at) = match n.complete_after {
+        Some(_) => ("PROCESSING", None),
+        None => ("SUCCESS", Some(n.at)),
+    };
+    Ok(RefundPlan { total, trade_status, status, completed_at })
 }
 
 /// A merchant list row.

@@ -219,16 +219,10 @@ impl Backend for PgBackend {
         if let Some(existing) = existing_refund(c, n).await? {
             return Ok(existing);
         }
-        match order.state.as_str() {
-            "TRADE_SUCCESS" | "TRADE_REFUND" => {}
-            "TRADE_CLOSED" => return Ok(RefundOutcome::Closed(order)),
-            _ => return Ok(RefundOutcome::NotPaid(order)),
-        }
-        let total = order.refunded_minor + n.amount_minor;
-        if total > order.amount_minor {
-            return Ok(RefundOutcome::Exceeds(order));
-        }
-        let (trade_status, status, completed_at) = super::new_refund_state(n, total, order.amount_minor);
+        let super::RefundPlan { total, trade_status, status, completed_at } = match super::plan_refund(&order, n) {
+            Ok(plan) => plan,
+            Err(refused) => return Ok(refused(order)),
+        };
         let inserted = sqlx::query(sql(
             "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, amount_text, \
              reason, status, trade_status, notify_url, created_at, complete_after, completed_at) \

@@ -238,16 +238,10 @@ fn refund(c: &Connection, n: &NewRefund) -> Result<RefundOutcome, rusqlite::Erro
         let of_order = order_by_eft(&r.eft_trade_no)?.unwrap_or(order);
         return Ok(RefundOutcome::Existing(r, of_order));
     }
-    match order.state.as_str() {
-        "TRADE_SUCCESS" | "TRADE_REFUND" => {}
-        "TRADE_CLOSED" => return Ok(RefundOutcome::Closed(order)),
-        _ => return Ok(RefundOutcome::NotPaid(order)),
-    }
-    let total = order.refunded_minor + n.amount_minor;
-    if total > order.amount_minor {
-        return Ok(RefundOutcome::Exceeds(order));
-    }
-    let (trade_status, status, completed_at) = super::new_refund_state(n, total, order.amount_minor);
+    let super::RefundPlan { total, trade_status, status, completed_at } = match super::plan_refund(&order, n) {
+        Ok(plan) => plan,
+        Err(refused) => return Ok(refused(order)),
+    };
     let refund = c.prepare_cached(&INSERT)?.query_row(
         params![
             n.eft_trade_no,
