@@ -59,6 +59,11 @@ macro_rules! text_field {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The value as sent, moved out.
+            pub fn into_string(self) -> String {
+                self.0
+            }
         }
 
         impl fmt::Debug for $name {
@@ -144,6 +149,11 @@ impl HttpUrl {
     /// The URL as sent.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The URL as sent, moved out.
+    pub fn into_string(self) -> String {
+        self.text
     }
 
     /// The parsed URL.

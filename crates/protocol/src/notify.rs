@@ -401,7 +401,7 @@ pub fn params_from_form(form_body: &[u8]) -> Result<Params, NotificationError> {
         if params.contains(&k) {
             return Err(malformed(ParamsError::DuplicateKey(k.into_owned())));
         }
-        params.set(k.into_owned(), v.into_owned());
+        params.set(&k, v.into_owned());
     }
     Ok(params)
 }

@@ -6,6 +6,7 @@
 //! compact JSON text in received key order. Received key order is kept too,
 //! so logs and replays show the message as it came.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -79,7 +80,70 @@ pub enum ParamsError {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params {
-    entries: Vec<(String, ParamValue)>,
+    entries: Vec<(Key, ParamValue)>,
+}
+
+/// A parameter name: the protocol's own names are shared static text, so
+/// reading a request or building an answer allocates nothing per key.
+type Key = Cow<'static, str>;
+
+/// The key for `name`: borrowed when it is one of the protocol's names.
+fn key(name: &str) -> Key {
+    known_key(name).map_or_else(|| Cow::Owned(name.to_owned()), Cow::Borrowed)
+}
+
+/// The static copy of `name` when the protocol defines it (requests,
+/// answers, notifications).
+fn known_key(name: &str) -> Option<&'static str> {
+    // Each name is written once: the arm returns the very literal it matched.
+    macro_rules! known {
+        ($($k:literal),* $(,)?) => {
+            match name {
+                $($k => Some($k),)*
+                _ => None,
+            }
+        };
+    }
+    known!(
+        "service",
+        "user_confirm_key",
+        "transaction_amount",
+        "out_trade_no",
+        "payType",
+        "buyerType",
+        "wallet",
+        "subject",
+        "body",
+        "pay_scene",
+        "time",
+        "sign",
+        "lang",
+        "tid",
+        "fee_type",
+        "notify_url",
+        "return_url",
+        "active_time",
+        "scheme",
+        "packageName",
+        "app_link",
+        "return_status",
+        "return_char",
+        "pay_apptrade",
+        "eft_trade_no",
+        "querytype",
+        "trade_status",
+        "trade_type",
+        "total_fee",
+        "currency",
+        "transaction_id",
+        "trade_time",
+        "gmt_payment",
+        "notify_type",
+        "return_code",
+        "refund_amount",
+        "out_refund_no",
+        "reason"
+    )
 }
 
 impl Params {
@@ -139,12 +203,12 @@ impl Params {
 
     /// Keys in received order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
+        self.entries.iter().map(|(k, _)| &**k)
     }
 
     /// `(key, value)` pairs in received order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|(k, v)| (&**k, v))
     }
 
     /// Number of top-level parameters.
@@ -158,20 +222,20 @@ impl Params {
     }
 
     /// Sets a string parameter, replacing an existing one in place or appending.
-    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        let key = key.into();
+    pub fn set(&mut self, name: impl AsRef<str>, value: impl Into<String>) -> &mut Self {
+        let name = name.as_ref();
         let value = ParamValue { text: value.into(), kind: ValueKind::String };
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+        match self.entries.iter_mut().find(|(k, _)| k == name) {
             Some(slot) => slot.1 = value,
-            None => self.entries.push((key, value)),
+            None => self.entries.push((key(name), value)),
         }
         self
     }
 
     /// Builder form of [`Params::set`].
     #[must_use]
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.set(key, value);
+    pub fn with(mut self, name: impl AsRef<str>, value: impl Into<String>) -> Self {
+        self.set(name, value);
         self
     }
 
@@ -250,13 +314,35 @@ fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// A key as read from the wire: borrowed when the protocol knows the name.
+struct KeySeed(Key);
+
+impl<'de> de::Deserialize<'de> for KeySeed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = KeySeed;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a parameter name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeySeed, E> {
+                Ok(KeySeed(key(v)))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<KeySeed, E> {
+                Ok(KeySeed(known_key(&v).map_or(Cow::Owned(v), Cow::Borrowed)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
 const NOT_OBJECT_MARK: &str = "\u{1}not-object";
 
 struct TopLevel;
 
 /// What the visitor collected: the entries, and the first repeated key.
 struct Parsed {
-    entries: Vec<(String, ParamValue)>,
+    entries: Vec<(Key, ParamValue)>,
     duplicate: Option<String>,
 }
 
@@ -268,13 +354,14 @@ impl<'de> Visitor<'de> for TopLevel {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
-        let mut entries: Vec<(String, ParamValue)> = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
+        let mut entries: Vec<(Key, ParamValue)> = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         let mut duplicate = None;
-        while let Some(key) = map.next_key::<String>()? {
-            if entries.iter().any(|(k, _)| *k == key) {
+        while let Some(name) = map.next_key::<KeySeed>()? {
+            let name = name.0;
+            if entries.iter().any(|(k, _)| *k == name) {
                 // Keep reading, so malformed JSON later on is still reported as such.
                 map.next_value::<de::IgnoredAny>()?;
-                duplicate.get_or_insert(key);
+                duplicate.get_or_insert(name.into_owned());
                 continue;
             }
             // Raw text first, so numbers keep their exact spelling (`0.10`
@@ -297,7 +384,7 @@ impl<'de> Visitor<'de> for TopLevel {
                 }
                 _ => ParamValue { text: text.to_owned(), kind: ValueKind::Other },
             };
-            entries.push((key, value));
+            entries.push((name, value));
         }
         Ok(Parsed { entries, duplicate })
     }

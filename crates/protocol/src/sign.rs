@@ -91,7 +91,23 @@ fn digest(secret: &str, params: &Params, empties: EmptyValues) -> [u8; 32] {
 ///            "ed473ec9e423747a40b87403aa9814030861932d514dab000ed1f8a741f1d6df");
 /// ```
 pub fn sign(secret: &str, params: &Params) -> String {
-    hex::encode(digest(secret, params, EmptyValues::Skip))
+    lower_hex(&digest(secret, params, EmptyValues::Skip))
+}
+
+/// Lowercase hex of a SHA-256 digest, the form of every `sign`.
+///
+/// ```
+/// assert_eq!(vmp_protocol::sign::lower_hex(&[0xab; 32]), "ab".repeat(32));
+/// ```
+pub fn lower_hex(digest: &[u8; 32]) -> String {
+    // Through a fixed buffer: `hex::encode` goes char by char, and this runs
+    // several times per order.
+    let mut buf = [0u8; 64];
+    match hex::encode_to_slice(digest, &mut buf) {
+        // ASCII hex digits: always valid, so this never replaces anything.
+        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
+        Err(_) => unreachable!("64 bytes hold the hex of 32"),
+    }
 }
 
 /// Signs `params` in place: sets (or replaces) its `sign` parameter.

@@ -7,8 +7,8 @@
 use std::fmt;
 
 use time::{
-    OffsetDateTime, PrimitiveDateTime, UtcOffset, format_description::BorrowedFormatItem, macros::format_description,
-    macros::offset,
+    Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, format_description::BorrowedFormatItem,
+    macros::format_description, macros::offset,
 };
 
 /// UTC+8, the zone of every VMP `time`.
@@ -17,7 +17,6 @@ pub const VMP_OFFSET: UtcOffset = offset!(+8);
 /// How far a request's `time` may be from the gateway clock (code `12`).
 pub const TIME_WINDOW_SECONDS: i64 = 30 * 60;
 
-const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day][hour][minute][second]");
 const GMT_FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
 
 /// A parsed VMP `time`.
@@ -36,11 +35,19 @@ impl VmpTime {
     /// [`TimeFormatError`] unless the text is exactly 14 ASCII digits forming
     /// a valid date and time.
     pub fn parse(s: &str) -> Result<Self, TimeFormatError> {
-        if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = s.as_bytes();
+        if digits.len() != 14 || !digits.iter().all(u8::is_ascii_digit) {
             return Err(TimeFormatError);
         }
-        let dt = PrimitiveDateTime::parse(s, FORMAT).map_err(|_| TimeFormatError)?;
-        Ok(Self(dt.assume_offset(VMP_OFFSET)))
+        // Read field by field rather than through a format description: every
+        // request carries a `time`. Same rules (a test checks both agree).
+        let number =
+            |at: usize, width: usize| digits[at..at + width].iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+        let two = |at: usize| u8::try_from(number(at, 2)).map_err(|_| TimeFormatError);
+        let month = Month::try_from(two(4)?).map_err(|_| TimeFormatError)?;
+        let date = Date::from_calendar_date(i32::from(number(0, 4)), month, two(6)?).map_err(|_| TimeFormatError)?;
+        let time = Time::from_hms(two(8)?, two(10)?, two(12)?).map_err(|_| TimeFormatError)?;
+        Ok(Self(PrimitiveDateTime::new(date, time).assume_offset(VMP_OFFSET)))
     }
 
     /// Wraps an instant.
@@ -76,23 +83,32 @@ impl fmt::Display for VmpTime {
         let t = self.0.to_offset(VMP_OFFSET);
         let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999).ok_or(fmt::Error)?;
         let mut buf = [0u8; 14];
-        let fields = [
-            (year, 4),
-            (u32::from(u8::from(t.month())), 2),
-            (t.day().into(), 2),
-            (t.hour().into(), 2),
-            (t.minute().into(), 2),
-            (t.second().into(), 2),
-        ];
-        let mut at = 0;
-        for (mut value, width) in fields {
-            for i in (0..width).rev() {
-                buf[at + i] = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-            at += width;
-        }
+        put_digits(
+            &mut buf,
+            &[
+                (year, 4),
+                (u32::from(u8::from(t.month())), 2),
+                (t.day().into(), 2),
+                (t.hour().into(), 2),
+                (t.minute().into(), 2),
+                (t.second().into(), 2),
+            ],
+        );
         f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// Writes each `(value, width)` as `width` zero-padded decimal digits, one
+/// field after the other, from the start of `buf` (higher digits that do not
+/// fit the width are dropped; bytes past `buf` are not written).
+pub fn put_digits(buf: &mut [u8], fields: &[(u32, usize)]) {
+    let mut at = 0;
+    for &(mut value, width) in fields {
+        for slot in buf.iter_mut().skip(at).take(width).rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        at += width;
     }
 }
 
@@ -105,6 +121,10 @@ pub fn format_time(at: OffsetDateTime) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// The format as a `time` description: the reference the hand-written
+    /// parser and formatter are checked against.
+    const FORMAT: &[BorrowedFormatItem<'static>] = format_description!("[year][month][day][hour][minute][second]");
 
     #[test]
     fn parses_as_utc_plus_8() {
@@ -131,6 +151,26 @@ mod tests {
         let mut out = String::new();
         let before_year_zero = VmpTime::from_datetime(datetime!(-0001-01-01 0:00 UTC));
         assert!(fmt::Write::write_fmt(&mut out, format_args!("{before_year_zero}")).is_err());
+    }
+
+    #[test]
+    fn parse_agrees_with_the_format_description() {
+        // Field values around every boundary: month 00/13, day 00/29/30/31/32
+        // (leap and common years, centuries), hour 24, minute and second 60.
+        let mut checked = 0;
+        for year in [0, 1900, 2000, 2023, 2024, 2100, 9999] {
+            for month in [0, 1, 2, 4, 12, 13] {
+                for day in [0, 1, 28, 29, 30, 31, 32] {
+                    for (h, m, sec) in [(0, 0, 0), (23, 59, 59), (24, 0, 0), (12, 60, 0), (12, 0, 60), (99, 99, 99)] {
+                        let text = format!("{year:04}{month:02}{day:02}{h:02}{m:02}{sec:02}");
+                        let reference = PrimitiveDateTime::parse(&text, FORMAT).map(|d| d.assume_offset(VMP_OFFSET));
+                        assert_eq!(VmpTime::parse(&text).ok().map(VmpTime::datetime), reference.ok(), "{text}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 7 * 6 * 7 * 6);
     }
 
     #[test]

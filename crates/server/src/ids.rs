@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
-use vmp_protocol::vmptime::VMP_OFFSET;
+use vmp_protocol::vmptime::{VMP_OFFSET, put_digits};
 
 /// Issues `eft_trade_no` values for one gateway instance.
 #[derive(Debug)]
@@ -43,18 +43,23 @@ impl EftTradeNoGenerator {
             *st
         };
         let at = OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).unwrap_or(now).to_offset(VMP_OFFSET);
-        format!(
-            "{:02}{:02}{:02}{:02}{:02}{:02}{:02}{:03}{:06}",
-            self.node_id,
-            at.year().rem_euclid(100),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second(),
-            at.millisecond(),
-            seq
-        )
+        let mut digits = [0u8; 23];
+        put_digits(
+            &mut digits,
+            &[
+                (u32::from(self.node_id), 2),
+                (at.year().rem_euclid(100).unsigned_abs(), 2),
+                (u32::from(u8::from(at.month())), 2),
+                (at.day().into(), 2),
+                (at.hour().into(), 2),
+                (at.minute().into(), 2),
+                (at.second().into(), 2),
+                (at.millisecond().into(), 3),
+                (seq, 6),
+            ],
+        );
+        // ASCII digits: always valid, so this never replaces anything.
+        String::from_utf8_lossy(&digits).into_owned()
     }
 }
 
@@ -76,6 +81,15 @@ mod tests {
             assert!(seen.insert(n));
         }
         assert!(g.next(t).starts_with("0724010112"));
+    }
+
+    #[test]
+    fn fields_are_node_time_in_utc8_to_the_millisecond_then_sequence() {
+        let g = EftTradeNoGenerator::new(7);
+        let t = datetime!(2024-12-31 16:05:09.123 UTC);
+        assert_eq!(g.next(t), "07250101000509123000000");
+        assert_eq!(g.next(t), "07250101000509123000001");
+        assert_eq!(EftTradeNoGenerator::new(42).next(t + time::Duration::milliseconds(1)), "42250101000509124000000");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use sha2::{Digest, Sha256};
 use time::Duration;
-use vmp_protocol::sign::{EmptyValues, signing_string_excluding};
+use vmp_protocol::fields::{AppLink, AppScheme, Body, HttpUrl, PackageName, Tid};
+use vmp_protocol::sign::{EmptyValues, lower_hex, signing_string_excluding};
 use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
 
 use crate::config::Mode;
@@ -18,7 +19,7 @@ pub const STATE_PENDING: &str = "PENDING";
 /// Fingerprint of a request for idempotency: every signed field except
 /// `time` and `sign`, which a client's retry legitimately changes.
 pub fn request_fingerprint(params: &Params) -> String {
-    hex::encode(Sha256::digest(signing_string_excluding(params, EmptyValues::Skip, &["time"]).as_bytes()))
+    lower_hex(&Sha256::digest(signing_string_excluding(params, EmptyValues::Skip, &["time"]).as_bytes()).into())
 }
 
 /// Validates and stores an order; answers only after the durable commit.
@@ -42,32 +43,56 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
     state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let fingerprint = request_fingerprint(params);
     let now = state.clock().now();
+    // Moved field by field: the request's text goes into the record uncopied.
+    let PreOrderRequest {
+        service,
+        user_confirm_key: _,
+        amount_text,
+        amount,
+        out_trade_no,
+        pay_type,
+        buyer_type,
+        subject,
+        wallet,
+        body,
+        pay_scene,
+        currency,
+        tid,
+        notify_url,
+        return_url,
+        active_time,
+        lang,
+        scheme,
+        package_name,
+        app_link,
+        time,
+    } = req;
     let record = OrderRecord {
         eft_trade_no: state.ids().next(now),
         user_confirm_key: merchant.key.clone(),
-        out_trade_no: req.out_trade_no.as_str().to_owned(),
+        out_trade_no: out_trade_no.into_string(),
         fingerprint,
-        service: req.service.name.to_owned(),
-        pay_type: req.pay_type.to_owned(),
-        wallet: req.wallet.to_owned(),
-        pay_scene: req.pay_scene.to_owned(),
-        buyer_type: req.buyer_type.as_str().to_owned(),
-        amount_minor: req.amount.minor(),
-        amount_text: req.amount_text.clone(),
-        currency: req.currency.code().to_owned(),
-        subject: req.subject.as_str().to_owned(),
-        body: req.body.as_ref().map(|v| v.as_str().to_owned()),
-        tid: req.tid.as_ref().map(|v| v.as_str().to_owned()),
-        notify_url: req.notify_url.as_ref().map(|v| v.as_str().to_owned()),
-        return_url: req.return_url.as_ref().map(|v| v.as_str().to_owned()),
-        lang: req.lang.map(|l| l.code().to_owned()),
-        scheme: req.scheme.as_ref().map(|v| v.as_str().to_owned()),
-        package_name: req.package_name.as_ref().map(|v| v.as_str().to_owned()),
-        app_link: req.app_link.as_ref().map(|v| v.as_str().to_owned()),
-        active_time: i64::from(req.active_time),
-        request_time: req.time.to_string(),
+        service: service.name.to_owned(),
+        pay_type: pay_type.to_owned(),
+        wallet: wallet.to_owned(),
+        pay_scene: pay_scene.to_owned(),
+        buyer_type: buyer_type.into_string(),
+        amount_minor: amount.minor(),
+        amount_text,
+        currency: currency.code().to_owned(),
+        subject: subject.into_string(),
+        body: body.map(Body::into_string),
+        tid: tid.map(Tid::into_string),
+        notify_url: notify_url.map(HttpUrl::into_string),
+        return_url: return_url.map(HttpUrl::into_string),
+        lang: lang.map(|l| l.code().to_owned()),
+        scheme: scheme.map(AppScheme::into_string),
+        package_name: package_name.map(PackageName::into_string),
+        app_link: app_link.map(AppLink::into_string),
+        active_time: i64::from(active_time),
+        request_time: time.to_string(),
         created_at: now.unix_timestamp(),
-        expires_at: (now + Duration::seconds(i64::from(req.active_time))).unix_timestamp(),
+        expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
         state: STATE_PENDING.to_owned(),
         final_at: None,
         transaction_id: None,

@@ -10,6 +10,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
+use vmp_protocol::sign::lower_hex;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -54,7 +55,7 @@ impl PayLinks {
 
     /// The token for one order (64 lowercase hex characters).
     pub fn token(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
-        hex::encode(self.mac(userkey, out_trade_no, eft_trade_no).finalize().into_bytes())
+        lower_hex(&self.mac(userkey, out_trade_no, eft_trade_no).finalize().into_bytes().into())
     }
 
     /// Whether `given` is the token of this order (constant-time).
