@@ -100,14 +100,15 @@ pub fn sign(secret: &str, params: &Params) -> String {
 /// assert_eq!(vmp_protocol::sign::lower_hex(&[0xab; 32]), "ab".repeat(32));
 /// ```
 pub fn lower_hex(digest: &[u8; 32]) -> String {
-    // Through a fixed buffer: `hex::encode` goes char by char, and this runs
-    // several times per order.
-    let mut buf = [0u8; 64];
-    match hex::encode_to_slice(digest, &mut buf) {
-        // ASCII hex digits: always valid, so this never replaces anything.
-        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
-        Err(_) => unreachable!("64 bytes hold the hex of 32"),
+    // By table into a presized string: this runs several times per order,
+    // and the `hex` crate's encoder goes through a char iterator.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
+    out
 }
 
 /// Signs `params` in place: sets (or replaces) its `sign` parameter.
@@ -144,11 +145,21 @@ pub fn verify(secret: &str, params: &Params) -> Result<(), SignatureError> {
 }
 
 fn decode_hex32(s: &str) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
     if s.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).ok()?;
+    for (byte, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
     Some(out)
 }
 
@@ -157,6 +168,20 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "testsignkey1234";
+
+    #[test]
+    fn hex_round_trips_every_byte_in_either_case() {
+        for start in (0..=255u8).step_by(32) {
+            let digest: [u8; 32] = std::array::from_fn(|i| start.wrapping_add(i as u8));
+            let text = lower_hex(&digest);
+            assert_eq!(text, hex::encode(digest));
+            assert_eq!(decode_hex32(&text), Some(digest));
+            assert_eq!(decode_hex32(&text.to_uppercase()), Some(digest));
+        }
+        for bad in [format!("{}g", "0".repeat(63)), format!("g{}", "0".repeat(63)), format!("{}é", "0".repeat(62))] {
+            assert_eq!(decode_hex32(&bad), None, "{bad}");
+        }
+    }
 
     fn preorder_vector(subject: &str) -> Params {
         Params::new()

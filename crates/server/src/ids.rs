@@ -58,8 +58,7 @@ impl EftTradeNoGenerator {
                 (seq, 6),
             ],
         );
-        // ASCII digits: always valid, so this never replaces anything.
-        String::from_utf8_lossy(&digits).into_owned()
+        digits.iter().map(|&d| char::from(d)).collect()
     }
 }
 
