@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{CachedStatement, Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::rows::{self, ORDER_COLUMNS, REFUND_COLUMNS};
 use super::sqlite::{SELECT_ORDER_BY_EFT, SELECT_ORDER_BY_OUT_TRADE_NO};
@@ -52,10 +52,13 @@ impl SqliteWriter {
         // IMMEDIATE: take the write lock at BEGIN, so a batch never fails
         // half-way on a lock upgrade (the pool also writes, rarely).
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Taken from the statement cache once per batch, not once per order:
+        // each cache lookup hashes the whole SQL text.
+        let mut insert = None;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             results.push(match op {
-                WriteOp::PlaceOrder(o, _) => OpResult::PlaceOrder(insert_order(&tx, o)?),
+                WriteOp::PlaceOrder(o, _) => OpResult::PlaceOrder(insert_order(&tx, &mut insert, o)?),
                 WriteOp::Settle(s, _) => OpResult::Settle(settle(&tx, s)?),
                 WriteOp::Claim { now, lease_until, limit, .. } => {
                     OpResult::Claim(claim(&tx, *now, *lease_until, *limit)?)
@@ -70,6 +73,7 @@ impl SqliteWriter {
                 }
             });
         }
+        drop(insert);
         tx.commit()?;
         Ok(results)
     }
@@ -89,44 +93,51 @@ impl Apply for SqliteWriter {
     }
 }
 
-/// Inserts one order unless `(merchant, out_trade_no)` exists.
-fn insert_order(c: &Connection, o: &OrderRecord) -> Result<Result<Inserted, StoreError>, rusqlite::Error> {
-    let inserted = c
-        .prepare_cached(
-            "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
-             pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, \
-             scheme, package_name, app_link, active_time, request_time, created_at, expires_at, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-             ?23, ?24, ?25, ?26) ON CONFLICT DO NOTHING",
-        )?
-        .execute(params![
-            o.eft_trade_no,
-            o.user_confirm_key,
-            o.out_trade_no,
-            o.fingerprint,
-            o.service,
-            o.pay_type,
-            o.wallet,
-            o.pay_scene,
-            o.buyer_type,
-            o.amount_minor,
-            o.amount_text,
-            o.currency,
-            o.subject,
-            o.body,
-            o.tid,
-            o.notify_url,
-            o.return_url,
-            o.lang,
-            o.scheme,
-            o.package_name,
-            o.app_link,
-            o.active_time,
-            o.request_time,
-            o.created_at,
-            o.expires_at,
-            o.state,
-        ])?;
+const INSERT_ORDER: &str = "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, \
+     pay_type, wallet, pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, \
+     return_url, lang, scheme, package_name, app_link, active_time, request_time, created_at, expires_at, state) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, \
+     ?24, ?25, ?26) ON CONFLICT DO NOTHING";
+
+/// Inserts one order unless `(merchant, out_trade_no)` exists. `insert` is
+/// the batch's prepared INSERT, taken from the cache on first use.
+fn insert_order<'c>(
+    c: &'c Connection,
+    insert: &mut Option<CachedStatement<'c>>,
+    o: &OrderRecord,
+) -> Result<Result<Inserted, StoreError>, rusqlite::Error> {
+    let stmt = match insert {
+        Some(stmt) => stmt,
+        None => insert.insert(c.prepare_cached(INSERT_ORDER)?),
+    };
+    let inserted = stmt.execute(params![
+        o.eft_trade_no,
+        o.user_confirm_key,
+        o.out_trade_no,
+        o.fingerprint,
+        o.service,
+        o.pay_type,
+        o.wallet,
+        o.pay_scene,
+        o.buyer_type,
+        o.amount_minor,
+        o.amount_text,
+        o.currency,
+        o.subject,
+        o.body,
+        o.tid,
+        o.notify_url,
+        o.return_url,
+        o.lang,
+        o.scheme,
+        o.package_name,
+        o.app_link,
+        o.active_time,
+        o.request_time,
+        o.created_at,
+        o.expires_at,
+        o.state,
+    ])?;
     if inserted == 1 {
         return Ok(Ok(Inserted::New));
     }
