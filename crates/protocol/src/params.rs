@@ -480,6 +480,16 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_order_parameter_is_a_shared_key() {
+        // The name lists live with their messages; this keeps the shared set
+        // from falling behind them (a miss costs an allocation, not a bug).
+        for name in crate::preorder::DOCUMENTED {
+            assert_eq!(known_key(name), Some(name));
+        }
+        assert_eq!(known_key("not_a_vmp_name"), None);
+    }
+
+    #[test]
     fn case_variant_keys_are_different_keys() {
         let p = Params::from_json(br#"{"payType":"Alipay","paytype":"WeChat"}"#).unwrap();
         assert_eq!(p.get("payType"), Some("Alipay"));
