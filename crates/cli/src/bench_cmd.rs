@@ -154,6 +154,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let r = load::run(&target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
         let mut phase = PhaseReport::of(&r);
         phase.cpu = Some(cpu.per_request(r.completed)?);
+        report.ok &= phase.all_http_ok();
         report.ceiling = Some(phase);
     }
 
@@ -302,6 +303,21 @@ fn check_orders(r: &load::PhaseResult, before: Option<i64>, after: Option<i64>) 
     let accepted = r.labels.get("00").copied().unwrap_or(0);
     let distinct = r.ids.iter().map(|(_, id)| id.as_str()).collect::<HashSet<_>>().len() as u64;
     let mut problems = Vec::new();
+    // The bench's orders are all valid (distinct numbers, no sandbox magic
+    // amount), so any other answer means the run did not measure accepted
+    // orders: a wrong merchant or data dir, or a gateway bug.
+    let refused: Vec<String> = r
+        .labels
+        .iter()
+        .filter(|(label, _)| !matches!(label.as_str(), "00" | "00 (wrong order)"))
+        .map(|(label, n)| format!("{label} × {n}"))
+        .collect();
+    if !refused.is_empty() {
+        problems.push(format!("valid orders were not accepted: {}", refused.join(", ")));
+    }
+    if accepted == 0 {
+        problems.push("no order was accepted".to_owned());
+    }
     if let Some(wrong) = r.labels.get("00 (wrong order)") {
         problems.push(format!("{wrong} accepted answers named another order or no eft_trade_no"));
     }
@@ -542,6 +558,24 @@ mod tests {
         assert!(check_orders(&r, Some(0), Some(3)).ok());
         assert!(check_orders(&r, Some(0), Some(4)).ok());
         assert!(!check_orders(&r, Some(0), Some(5)).ok());
+    }
+
+    #[test]
+    fn a_refused_order_fails() {
+        // The store count agrees with the accepted ones; the refusal alone fails the run.
+        let c = check_orders(&phase(&[("00", 2), ("-13", 1)], &["1", "2"], 0), Some(0), Some(2));
+        assert_eq!(c.problems, ["valid orders were not accepted: -13 × 1"]);
+        let c = check_orders(&phase(&[("-13", 5)], &[], 0), Some(0), Some(0));
+        assert!(c.problems.iter().any(|p| p == "no order was accepted"), "{:?}", c.problems);
+        let c = check_orders(&phase(&[("HTTP 503", 1), ("00", 1)], &["1"], 0), None, None);
+        assert!(!c.ok(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn a_ceiling_counts_only_when_every_answer_is_http_200() {
+        assert!(report::PhaseReport::of(&phase(&[("HTTP 200", 5)], &[], 0)).all_http_ok());
+        assert!(!report::PhaseReport::of(&phase(&[("HTTP 200", 5), ("HTTP 404", 1)], &[], 0)).all_http_ok());
+        assert!(!report::PhaseReport::of(&phase(&[("HTTP 200", 5)], &[], 1)).all_http_ok());
     }
 
     #[test]

@@ -197,6 +197,30 @@ fn bench_self_check_fails_when_the_counted_store_did_not_receive_the_orders() {
     assert_eq!(stderr.trim().lines().count(), 1, "one-line error: {stderr}");
     assert!(stderr.contains("self-check failed"), "{stderr}");
 
+    // Orders signed with a wrong secret are all refused: a throughput of
+    // refusals is no order benchmark, so the run fails.
+    let wrong: String = a.secret.chars().rev().collect();
+    assert_ne!(wrong, a.secret);
+    let out = bench(&[
+        "--base-url",
+        &a.base,
+        "--key",
+        &a.key,
+        "--secret",
+        &wrong,
+        "--count",
+        "50",
+        "--concurrency",
+        "2",
+        "--no-ceiling",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused orders must fail the run: {stdout}");
+    assert!(stdout.contains("problem: valid orders were not accepted"), "{stdout}");
+    assert!(stdout.contains("problem: no order was accepted"), "{stdout}");
+    assert!(stderr.contains("self-check failed"), "{stderr}");
+
     // Without a merchant or a store, the command refuses in one line.
     let out = bench(&["--base-url", &a.base, "--count", "10"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -54,6 +54,11 @@ impl PhaseReport {
             cpu: None,
         }
     }
+
+    /// Whether every request got an `HTTP 200` answer (the ceiling phase's labels).
+    pub fn all_http_ok(&self) -> bool {
+        self.transport_errors == 0 && self.answers.keys().all(|k| k == "HTTP 200")
+    }
 }
 
 /// The order phase's self-check.
@@ -210,6 +215,9 @@ impl Report {
         }
         if let Some(c) = &self.ceiling {
             let _ = writeln!(out, "ceiling answers: {}", answers(c));
+            if !c.all_http_ok() {
+                let _ = writeln!(out, "  problem: not every /healthz answer was HTTP 200, so this is no ceiling");
+            }
         }
         if let Some(o) = &self.orders {
             let _ = writeln!(out, "order answers (return_status): {}", answers(o));
