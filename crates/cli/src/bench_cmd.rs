@@ -5,7 +5,8 @@
 //! keep-alive HTTP/1.1 (one connection per worker) for a duration or a
 //! count, and reports throughput, latency percentiles (HDR histogram) and
 //! answers by `return_status`. With the same generator it measures the
-//! gateway's no-op ceiling (`GET /healthz`) and prints orders/ceiling.
+//! gateway's no-op ceiling (`GET /healthz`) before and after the order
+//! phase and prints orders / the mean of the two ceilings.
 //! It checks its own results: every `00` answer has a distinct
 //! `eft_trade_no`, the store gained exactly that many orders, and a sample
 //! is queried back. `--notifications N` adds the notification bench
@@ -74,7 +75,7 @@ pub struct BenchArgs {
     /// the phase ends early if they run out.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000_000))]
     pub presign: Option<u64>,
-    /// Skip the no-op ceiling (GET /healthz).
+    /// Skip the no-op ceiling (GET /healthz, measured before and after the orders).
     #[arg(long)]
     pub no_ceiling: bool,
     /// Skip the Place an Order phase.
@@ -139,6 +140,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         presigned: 0,
         presign_s: 0.0,
         ceiling: None,
+        ceiling_after: None,
+        ceiling_per_s: None,
         orders: None,
         ratio: None,
         check: None,
@@ -148,13 +151,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
 
     if !args.no_ceiling {
-        let healthz = Req { method: Method::GET, uri: target.uri("/healthz")?, body: Bytes::new() };
-        let inspect: load::Inspect = Arc::new(|_, _, status, _| Answer { label: format!("HTTP {status}"), id: None });
-        let cpu = CpuMeter::start(args.gateway_pid)?;
-        let r = load::run(&target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
-        let mut phase = PhaseReport::of(&r);
-        phase.cpu = Some(cpu.per_request(r.completed)?);
+        let phase = ceiling(&target, stop, concurrency, args.gateway_pid).await?;
         report.ok &= phase.all_http_ok();
+        report.ceiling_per_s = Some(phase.per_s);
         report.ceiling = Some(phase);
     }
 
@@ -201,6 +200,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             None => None,
         };
         let result = result?;
+        if let Some(before) = report.ceiling.as_ref().map(|c| c.per_s) {
+            let after = ceiling(&target, stop, concurrency, args.gateway_pid).await?;
+            report.ok &= after.all_http_ok();
+            report.ceiling_per_s = Some((before + after.per_s) / 2.0);
+            report.ceiling_after = Some(after);
+        }
         let store_after = match &store {
             Some(s) => Some(s.count_orders().await.context("counting stored orders")?),
             None => None,
@@ -209,8 +214,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         query_sample(&target, &plan, &result.ids, usize_of(args.verify_sample), concurrency, &mut check).await?;
         let mut phase = PhaseReport::of(&result);
         phase.cpu = cpu;
-        if let Some(c) = report.ceiling.as_ref().filter(|c| c.per_s > 0.0) {
-            report.ratio = Some(phase.per_s / c.per_s);
+        if let Some(c) = report.ceiling_per_s.filter(|c| *c > 0.0) {
+            report.ratio = Some(phase.per_s / c);
         }
         report.ok &= check.ok();
         report.orders = Some(phase);
@@ -296,6 +301,22 @@ async fn merchant(args: &BenchArgs, store: Option<&dyn Store>) -> anyhow::Result
     let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
     store.add_merchant(NewMerchant { merchant, created_at }).await.context("adding the bench merchant")?;
     Ok((key, secret.expose_secret().to_owned(), true))
+}
+
+/// The no-op ceiling: `GET /healthz` with the same generator and stop rule.
+async fn ceiling(
+    target: &Target,
+    stop: Stop,
+    concurrency: usize,
+    gateway_pid: Option<u32>,
+) -> anyhow::Result<PhaseReport> {
+    let healthz = Req { method: Method::GET, uri: target.uri("/healthz")?, body: Bytes::new() };
+    let inspect: load::Inspect = Arc::new(|_, _, status, _| Answer { label: format!("HTTP {status}"), id: None });
+    let cpu = CpuMeter::start(gateway_pid)?;
+    let r = load::run(target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
+    let mut phase = PhaseReport::of(&r);
+    phase.cpu = Some(cpu.per_request(r.completed)?);
+    Ok(phase)
 }
 
 /// Distinct ids, answers that were not ours, and the store count.

@@ -147,7 +147,13 @@ fn bench_2000_orders_and_200_notifications_all_accepted_stored_once_and_acknowle
     assert_eq!(n(&r, "/check/sample_found"), n(&r, "/check/sample_queried"));
     assert!(n(&r, "/check/sample_queried") > 0);
     assert_eq!(r["check"]["problems"].as_array().unwrap().len(), 0);
-    assert!(r["ratio"].as_f64().unwrap() > 0.0);
+    // The ceiling brackets the order phase; the ratio is taken against the mean.
+    assert_eq!(n(&r, "/ceiling_after/requests"), 2000);
+    assert_eq!(n(&r, "/ceiling_after/answers/HTTP 200"), 2000);
+    let per_s = |p: &str| r.pointer(p).and_then(Value::as_f64).unwrap();
+    let mean = f64::midpoint(per_s("/ceiling/per_s"), per_s("/ceiling_after/per_s"));
+    assert!((per_s("/ceiling_per_s") - mean).abs() < 1e-6 * mean, "{r:#}");
+    assert!((per_s("/ratio") - per_s("/orders/per_s") / mean).abs() < 1e-9, "{r:#}");
     assert!(n(&r, "/memory/before_kib") > 0 && n(&r, "/memory/after_kib") > 0);
     // CPU per request is measured for both processes (--gateway-pid given);
     // 2,000 orders take the gateway well over one 10 ms clock tick.

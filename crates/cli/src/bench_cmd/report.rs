@@ -132,6 +132,13 @@ pub struct Report {
     pub presign_s: f64,
     /// GET /healthz with the same generator.
     pub ceiling: Option<PhaseReport>,
+    /// GET /healthz again right after the order phase, so that the two
+    /// ceilings bracket it.
+    pub ceiling_after: Option<PhaseReport>,
+    /// The ceiling the ratio is taken against: the mean of `ceiling` and
+    /// `ceiling_after` (the VM's speed drifts during a run; bracketing the
+    /// order phase cancels a steady drift).
+    pub ceiling_per_s: Option<f64>,
     /// Place an Order.
     pub orders: Option<PhaseReport>,
     /// orders per second / ceiling per second.
@@ -196,15 +203,24 @@ impl Report {
             );
         }
         if let Some(c) = &self.ceiling {
-            phase_line(&mut out, "no-op ceiling (/healthz)", c);
+            let name = if self.ceiling_after.is_some() { "no-op ceiling, before" } else { "no-op ceiling (/healthz)" };
+            phase_line(&mut out, name, c);
         }
         if let Some(o) = &self.orders {
             phase_line(&mut out, "Place an Order", o);
         }
-        if let Some(r) = self.ratio {
-            let _ = writeln!(out, "\norders / ceiling: {:.1} %", r * 100.0);
+        if let Some(c) = &self.ceiling_after {
+            phase_line(&mut out, "no-op ceiling, after", c);
         }
-        for (name, phase) in [("ceiling", &self.ceiling), ("orders", &self.orders)] {
+        if let Some(r) = self.ratio {
+            let of = match (self.ceiling_per_s, &self.ceiling_after) {
+                (Some(c), Some(_)) => format!(" (of {c:.0} req/s, the mean of the ceilings before and after)"),
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "\norders / ceiling: {:.1} %{of}", r * 100.0);
+        }
+        let phases = [("ceiling", &self.ceiling), ("orders", &self.orders), ("ceiling after", &self.ceiling_after)];
+        for (name, phase) in phases {
             if let Some(cpu) = phase.as_ref().and_then(|p| p.cpu) {
                 let gateway = cpu
                     .gateway_us
@@ -213,10 +229,12 @@ impl Report {
                     writeln!(out, "CPU per request, {name}: gateway {gateway}, generator {:.1} µs", cpu.generator_us);
             }
         }
-        if let Some(c) = &self.ceiling {
-            let _ = writeln!(out, "ceiling answers: {}", answers(c));
-            if !c.all_http_ok() {
-                let _ = writeln!(out, "  problem: not every /healthz answer was HTTP 200, so this is no ceiling");
+        for (name, phase) in [("ceiling", &self.ceiling), ("ceiling after", &self.ceiling_after)] {
+            if let Some(c) = phase {
+                let _ = writeln!(out, "{name} answers: {}", answers(c));
+                if !c.all_http_ok() {
+                    let _ = writeln!(out, "  problem: not every /healthz answer was HTTP 200, so this is no ceiling");
+                }
             }
         }
         if let Some(o) = &self.orders {
