@@ -13,6 +13,12 @@ async fn second_store(app: &crate::helpers::TestApp) -> Arc<dyn Store> {
     store::open(&app.data_dir, url.as_deref(), 16).await.unwrap().0
 }
 
+/// The store calls below use times far past the test gateway's frozen clock
+/// (which is "now"): its expiry sweeper and notifier, running against the
+/// same database, then never touch these rows (an order that expired in 1970
+/// was once closed by the sweeper before the test could settle it).
+const T: i64 = 4_000_000_000;
+
 fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> OrderRecord {
     OrderRecord {
         eft_trade_no: eft.into(),
@@ -38,8 +44,8 @@ fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> OrderRecord {
         app_link: None,
         active_time: 1800,
         request_time: "20240101000000".into(),
-        created_at: 1000,
-        expires_at: 2800,
+        created_at: T,
+        expires_at: T + 1800,
         state: "PENDING".into(),
         final_at: None,
         transaction_id: None,
@@ -64,14 +70,14 @@ async fn two_instances_see_one_order_one_settlement_and_never_share_a_lease() {
     let settle = |state: &str| Settlement {
         eft_trade_no: "9900000000000000000001".into(),
         state: state.into(),
-        at: 1100,
+        at: T + 100,
         transaction_id: "T".into(),
         card_scheme: None,
         notification: Some(NewNotification {
             url: "http://127.0.0.1:9/n".into(),
             trade_status: state.into(),
             payload: "{}".into(),
-            due_at: 1100,
+            due_at: T + 100,
         }),
     };
     let (x, y) = tokio::join!(a.settle(settle("TRADE_SUCCESS")), b.settle(settle("TRADE_FAIL")));
@@ -80,11 +86,11 @@ async fn two_instances_see_one_order_one_settlement_and_never_share_a_lease() {
     assert_eq!(a.notifications_for_order("9900000000000000000001").await.unwrap().len(), 1);
 
     // A lease taken by one instance hides the row from the other until it runs out.
-    let claimed = a.claim_notifications(1100, 1160, 10).await.unwrap();
+    let claimed = a.claim_notifications(T + 100, T + 160, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(b.claim_notifications(1100, 1160, 10).await.unwrap().is_empty(), "leased rows are not claimed twice");
-    assert!(b.claim_notifications(1159, 1200, 10).await.unwrap().is_empty());
-    let taken_over = b.claim_notifications(1160, 1220, 10).await.unwrap();
+    assert!(b.claim_notifications(T + 100, T + 160, 10).await.unwrap().is_empty(), "leased rows are not claimed twice");
+    assert!(b.claim_notifications(T + 159, T + 200, 10).await.unwrap().is_empty());
+    let taken_over = b.claim_notifications(T + 160, T + 220, 10).await.unwrap();
     assert_eq!(taken_over.len(), 1, "an expired lease (dead instance) is taken over");
     b.close().await.unwrap();
 }
