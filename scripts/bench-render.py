@@ -174,12 +174,31 @@ if cpu_rows:
     w("on this shared VM; with both processes CPU-bound on the same cores, orders / ceiling is roughly")
     w("(gateway + generator per `/healthz`) ÷ (gateway + generator per order):")
     w("")
-    w("| run | connections | gateway per order | generator per order | gateway per /healthz | generator per /healthz |")
-    w("|---|---:|---:|---:|---:|---:|")
+    # Reports made before the bench read /proc/stat have no machine_cpu and no cpu_ratio.
+    machine = any((rep.get("orders") or {}).get("machine_cpu") for _, rep in cpu_rows)
+    if machine:
+        w("\"machine busy\" is the share of both cores in use during the order phase and (mean) the ceilings,")
+        w("from `/proc/stat`; \"CPU bound\" is the ratio above with the machine as busy in every phase.")
+        w("")
+    head = "| run | connections | gateway per order | generator per order | gateway per /healthz | generator per /healthz |"
+    rule = "|---|---:|---:|---:|---:|---:|"
+    if machine:
+        head += " machine busy, orders / ceilings | CPU bound |"
+        rule += "---:|---:|"
+    w(head)
+    w(rule)
     for label, rep in cpu_rows:
         o = rep.get("orders")
-        w(f"| {label} | {rep['concurrency']} | {cpu_cell(o, 'gateway_us')} | {cpu_cell(o, 'generator_us')} | "
-          f"{ceiling_cpu_cell(rep, 'gateway_us')} | {ceiling_cpu_cell(rep, 'generator_us')} |")
+        row = (f"| {label} | {rep['concurrency']} | {cpu_cell(o, 'gateway_us')} | {cpu_cell(o, 'generator_us')} | "
+               f"{ceiling_cpu_cell(rep, 'gateway_us')} | {ceiling_cpu_cell(rep, 'generator_us')} |")
+        if machine:
+            busy = [((rep.get(p) or {}).get("machine_cpu") or {}).get("busy_pct") for p in ("ceiling", "ceiling_after")]
+            busy = [b for b in busy if b is not None]
+            ob = ((o or {}).get("machine_cpu") or {}).get("busy_pct")
+            cells = "–" if ob is None or not busy else f"{ob:.0f} % / {sum(busy) / len(busy):.0f} %"
+            bound = rep.get("cpu_ratio")
+            row += f" {cells} | {'–' if bound is None else f'{bound * 100:.1f} %'} |"
+        w(row)
     w("")
 
 n = runs.get("notifications")

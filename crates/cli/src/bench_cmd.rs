@@ -34,7 +34,7 @@ use vmp_server::store::{NewMerchant, Store};
 use crate::sign_cmd::SecretArg;
 use load::{Answer, Req, Source, Stop, Target};
 use orders::OrderPlan;
-use report::{Check, CpuPerRequest, Memory, PhaseReport, Report};
+use report::{Check, CpuPerRequest, MachineCpu, Memory, PhaseReport, Report};
 
 /// Orders pre-signed per second of `--duration` when `--presign` is not given.
 const PRESIGN_PER_SECOND: f64 = 50_000.0;
@@ -144,6 +144,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ceiling_per_s: None,
         orders: None,
         ratio: None,
+        cpu_ratio: None,
         check: None,
         memory: None,
         notifications: None,
@@ -194,7 +195,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await;
         ticker.abort();
         // Before the self-check, whose queries are not part of the phase.
-        let cpu = result.as_ref().ok().map(|r| cpu.per_request(r.completed)).transpose()?;
+        let cpu = result.as_ref().ok().map(|r| cpu.finish(r.completed)).transpose()?;
         let memory = match sampler {
             Some(s) => Some(s.finish(progress.load(Ordering::Relaxed)).await?),
             None => None,
@@ -213,12 +214,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut check = check_orders(&result, store_before, store_after);
         query_sample(&target, &plan, &result.ids, usize_of(args.verify_sample), concurrency, &mut check).await?;
         let mut phase = PhaseReport::of(&result);
-        phase.cpu = cpu;
+        (phase.cpu, phase.machine_cpu) = cpu.map_or((None, None), |(c, m)| (Some(c), m));
         if let Some(c) = report.ceiling_per_s.filter(|c| *c > 0.0) {
             report.ratio = Some(phase.per_s / c);
         }
         report.ok &= check.ok();
         report.orders = Some(phase);
+        report.cpu_ratio = report.cpu_bound();
         report.check = Some(check);
         report.memory = memory;
     }
@@ -315,7 +317,8 @@ async fn ceiling(
     let cpu = CpuMeter::start(gateway_pid)?;
     let r = load::run(target, Source::Repeat(healthz), stop, concurrency, inspect, Arc::default()).await?;
     let mut phase = PhaseReport::of(&r);
-    phase.cpu = Some(cpu.per_request(r.completed)?);
+    let (cpu, machine) = cpu.finish(r.completed)?;
+    (phase.cpu, phase.machine_cpu) = (Some(cpu), machine);
     Ok(phase)
 }
 
@@ -450,26 +453,74 @@ fn cpu_seconds(pid: Option<u32>) -> anyhow::Result<f64> {
     Ok(tick(11)? + tick(12)?)
 }
 
-/// CPU time of the gateway and of this generator across one phase.
+/// The whole machine's CPU time so far, in ticks, from the first line of
+/// `/proc/stat` (`None` where there is no such file).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MachineTicks {
+    /// user + nice + system + irq + softirq (guest time is inside user).
+    busy: u64,
+    idle: u64,
+    iowait: u64,
+    steal: u64,
+}
+
+impl MachineTicks {
+    fn read() -> Option<Self> {
+        Self::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    fn parse(stat: &str) -> Option<Self> {
+        let fields = stat.lines().next()?.strip_prefix("cpu ")?;
+        let v: Vec<u64> = fields.split_whitespace().map(|f| f.parse().ok()).collect::<Option<_>>()?;
+        // proc(5): user nice system idle iowait irq softirq steal …
+        let f = |i: usize| v.get(i).copied();
+        Some(Self { busy: f(0)? + f(1)? + f(2)? + f(5)? + f(6)?, idle: f(3)?, iowait: f(4)?, steal: f(7)? })
+    }
+
+    /// Shares of the time between `self` and `later`, or `None` if no tick passed.
+    fn shares_until(&self, later: &Self) -> Option<MachineCpu> {
+        let d = |a: u64, b: u64| b.saturating_sub(a) as f64;
+        let (busy, idle, iowait, steal) = (
+            d(self.busy, later.busy),
+            d(self.idle, later.idle),
+            d(self.iowait, later.iowait),
+            d(self.steal, later.steal),
+        );
+        let total = busy + idle + iowait + steal;
+        (total > 0.0).then(|| MachineCpu {
+            busy_pct: busy * 100.0 / total,
+            idle_pct: idle * 100.0 / total,
+            iowait_pct: iowait * 100.0 / total,
+            steal_pct: steal * 100.0 / total,
+        })
+    }
+}
+
+/// CPU time of the gateway, of this generator and of the whole machine
+/// across one phase.
 struct CpuMeter {
     /// The gateway's PID and its CPU seconds at the start.
     gateway: Option<(u32, f64)>,
     generator: f64,
+    machine: Option<MachineTicks>,
 }
 
 impl CpuMeter {
     fn start(gateway_pid: Option<u32>) -> anyhow::Result<Self> {
         let gateway = gateway_pid.map(|p| cpu_seconds(Some(p)).map(|s| (p, s))).transpose()?;
-        Ok(Self { gateway, generator: cpu_seconds(None)? })
+        Ok(Self { gateway, generator: cpu_seconds(None)?, machine: MachineTicks::read() })
     }
 
-    fn per_request(&self, requests: u64) -> anyhow::Result<CpuPerRequest> {
+    /// CPU per answered request, and how busy the machine was.
+    fn finish(&self, requests: u64) -> anyhow::Result<(CpuPerRequest, Option<MachineCpu>)> {
         let n = requests.max(1) as f64;
         let gateway = match self.gateway {
             Some((pid, before)) => Some((cpu_seconds(Some(pid))? - before) * 1e6 / n),
             None => None,
         };
-        Ok(CpuPerRequest { gateway_us: gateway, generator_us: (cpu_seconds(None)? - self.generator) * 1e6 / n })
+        let generator_us = (cpu_seconds(None)? - self.generator) * 1e6 / n;
+        let machine = self.machine.zip(MachineTicks::read()).and_then(|(a, b)| a.shares_until(&b));
+        Ok((CpuPerRequest { gateway_us: gateway, generator_us }, machine))
     }
 }
 
@@ -611,5 +662,59 @@ mod tests {
         assert!(p.starts_with('B') && p.ends_with('-') && p.len() <= 16, "{p}");
         // prefix + "N" + a 7-digit index fits the 28-character limit.
         assert!(p.len() + 1 + 7 <= 28);
+    }
+
+    #[test]
+    fn machine_shares_come_from_the_first_proc_stat_line() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let a = MachineTicks::parse("cpu  100 0 50 800 10 0 10 5 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n");
+        let b = MachineTicks::parse("cpu  160 0 70 810 15 0 20 10 9 0\nintr 1\n");
+        let (a, b) = (a.expect("parsed"), b.expect("parsed"));
+        assert_eq!(a, MachineTicks { busy: 160, idle: 800, iowait: 10, steal: 5 });
+        let m = a.shares_until(&b).expect("ticks passed");
+        // busy +90, idle +10, iowait +5, steal +5: 110 ticks.
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-9;
+        assert!(close(m.busy_pct, 9000.0 / 110.0) && close(m.idle_pct, 1000.0 / 110.0), "{m:?}");
+        assert!(close(m.iowait_pct, 500.0 / 110.0) && close(m.steal_pct, 500.0 / 110.0), "{m:?}");
+        assert!(a.shares_until(&a).is_none(), "no tick, no shares");
+        assert!(MachineTicks::parse("cpu0 1 2 3 4 5 6 7 8\n").is_none());
+        assert!(MachineTicks::parse("cpu  1 2 x 4 5 6 7 8\n").is_none());
+        assert!(MachineTicks::parse("cpu  1 2 3 4 5 6 7\n").is_none(), "steal is required");
+    }
+
+    #[test]
+    fn the_cpu_bound_divides_round_trips_and_needs_the_gateway() {
+        let with_cpu = |gateway_us: Option<f64>, generator_us: f64| {
+            let mut p = report::PhaseReport::of(&phase(&[("HTTP 200", 1)], &[], 0));
+            p.cpu = Some(CpuPerRequest { gateway_us, generator_us });
+            p
+        };
+        let mut r = Report {
+            base_url: String::new(),
+            concurrency: 1,
+            duration_s: None,
+            count: None,
+            merchant: String::new(),
+            merchant_created: false,
+            presigned: 0,
+            presign_s: 0.0,
+            ceiling: Some(with_cpu(Some(8.0), 9.0)),
+            ceiling_after: Some(with_cpu(Some(10.0), 9.0)),
+            ceiling_per_s: None,
+            orders: Some(with_cpu(Some(40.0), 14.0)),
+            ratio: None,
+            cpu_ratio: None,
+            check: None,
+            memory: None,
+            notifications: None,
+            ok: true,
+        };
+        // Ceilings 17 and 19 µs per round trip (mean 18), orders 54 µs.
+        let bound = r.cpu_bound().expect("both measured");
+        assert!((bound - 18.0 / 54.0).abs() < 1e-12, "{bound}");
+        r.ceiling_after = None;
+        assert!((r.cpu_bound().expect("one ceiling") - 17.0 / 54.0).abs() < 1e-12);
+        r.orders = Some(with_cpu(None, 14.0));
+        assert_eq!(r.cpu_bound(), None, "without --gateway-pid there is no bound");
     }
 }

@@ -160,6 +160,19 @@ fn bench_2000_orders_and_200_notifications_all_accepted_stored_once_and_acknowle
     let cpu = |path: &str| r.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} in {r:#}"));
     assert!(cpu("/orders/cpu/gateway_us") > 0.0);
     assert!(cpu("/orders/cpu/generator_us") >= 0.0 && cpu("/ceiling/cpu/gateway_us") >= 0.0);
+    // The CPU bound is (gateway + generator per /healthz, mean of both ceilings) / (the same per order).
+    let round_trip =
+        |phase: &str| cpu(&format!("/{phase}/cpu/gateway_us")) + cpu(&format!("/{phase}/cpu/generator_us"));
+    let bound = f64::midpoint(round_trip("ceiling"), round_trip("ceiling_after")) / round_trip("orders");
+    assert!((cpu("/cpu_ratio") - bound).abs() < 1e-9, "{r:#}");
+    // The machine's CPU shares of every phase (Linux /proc/stat) add up to 100 %.
+    for phase in ["ceiling", "orders", "ceiling_after"] {
+        let share = |what: &str| cpu(&format!("/{phase}/machine_cpu/{what}_pct"));
+        let shares = [share("busy"), share("idle"), share("iowait"), share("steal")];
+        assert!(shares.iter().all(|s| (0.0..=100.0).contains(s)), "{phase}: {shares:?}");
+        assert!((shares.iter().sum::<f64>() - 100.0).abs() < 1e-6, "{phase}: {shares:?}");
+        assert!(share("busy") > 0.0, "{phase}: the bench itself keeps the machine busy");
+    }
     // Every notification acknowledged, each correctly signed and paid.
     assert_eq!(n(&r, "/notifications/place/answers/00"), 200);
     assert_eq!(n(&r, "/notifications/settle/answers/settled"), 200);

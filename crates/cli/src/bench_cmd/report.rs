@@ -27,6 +27,8 @@ pub struct PhaseReport {
     pub exhausted: bool,
     /// CPU time spent per answered request during the phase, when measured.
     pub cpu: Option<CpuPerRequest>,
+    /// How busy the whole machine was during the phase (Linux `/proc/stat`).
+    pub machine_cpu: Option<MachineCpu>,
 }
 
 /// CPU time (user + system, from `/proc/PID/stat`) per answered request.
@@ -38,6 +40,29 @@ pub struct CpuPerRequest {
     pub gateway_us: Option<f64>,
     /// This load generator's own.
     pub generator_us: f64,
+}
+
+/// Where the machine's CPU time went during one phase, in per cent of all
+/// cores (`/proc/stat`; every process, not only the gateway and the bench).
+/// A phase whose processes sleep and wake a lot leaves cores idle that the
+/// no-op ceiling keeps busy; the ratio then falls short of the CPU bound.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MachineCpu {
+    /// User, system and interrupt time.
+    pub busy_pct: f64,
+    /// Nothing to run.
+    pub idle_pct: f64,
+    /// Nothing to run while some task waited for a disk.
+    pub iowait_pct: f64,
+    /// Taken by the hypervisor (virtual machines).
+    pub steal_pct: f64,
+}
+
+impl CpuPerRequest {
+    /// Gateway + generator, when both were measured.
+    fn round_trip_us(&self) -> Option<f64> {
+        self.gateway_us.map(|g| g + self.generator_us)
+    }
 }
 
 impl PhaseReport {
@@ -52,6 +77,7 @@ impl PhaseReport {
             answers: r.labels.clone(),
             exhausted: r.exhausted,
             cpu: None,
+            machine_cpu: None,
         }
     }
 
@@ -143,6 +169,11 @@ pub struct Report {
     pub orders: Option<PhaseReport>,
     /// orders per second / ceiling per second.
     pub ratio: Option<f64>,
+    /// (gateway + generator CPU per `/healthz`) / (the same per order): the
+    /// ratio the run would show if the machine were as busy in the order
+    /// phase as in the ceilings (needs `--gateway-pid`). The ceiling side is
+    /// the mean of the ceilings before and after.
+    pub cpu_ratio: Option<f64>,
     /// The order phase's self-check.
     pub check: Option<Check>,
     /// Gateway memory during the order phase (with --gateway-pid).
@@ -181,6 +212,17 @@ fn answers(p: &PhaseReport) -> String {
 }
 
 impl Report {
+    /// Computes [`Report::cpu_ratio`] from the phases' CPU figures.
+    pub fn cpu_bound(&self) -> Option<f64> {
+        let per_order = self.orders.as_ref()?.cpu?.round_trip_us()?;
+        let ceilings: Vec<f64> =
+            [&self.ceiling, &self.ceiling_after].into_iter().flatten().filter_map(|c| c.cpu?.round_trip_us()).collect();
+        if ceilings.is_empty() || per_order <= 0.0 {
+            return None;
+        }
+        Some(ceilings.iter().sum::<f64>() / ceilings.len() as f64 / per_order)
+    }
+
     /// The human-readable report.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -219,6 +261,13 @@ impl Report {
             };
             let _ = writeln!(out, "\norders / ceiling: {:.1} %{of}", r * 100.0);
         }
+        if let Some(r) = self.cpu_ratio {
+            let _ = writeln!(
+                out,
+                "orders / ceiling by CPU per request: {:.1} % (the ratio if the machine were as busy in every phase)",
+                r * 100.0
+            );
+        }
         let phases = [("ceiling", &self.ceiling), ("orders", &self.orders), ("ceiling after", &self.ceiling_after)];
         for (name, phase) in phases {
             if let Some(cpu) = phase.as_ref().and_then(|p| p.cpu) {
@@ -227,6 +276,15 @@ impl Report {
                     .map_or_else(|| "not measured (no --gateway-pid)".to_owned(), |g| format!("{g:.1} µs"));
                 let _ =
                     writeln!(out, "CPU per request, {name}: gateway {gateway}, generator {:.1} µs", cpu.generator_us);
+            }
+        }
+        for (name, phase) in phases {
+            if let Some(m) = phase.as_ref().and_then(|p| p.machine_cpu) {
+                let _ = writeln!(
+                    out,
+                    "machine CPU, {name}: {:.1} % busy, {:.1} % idle, {:.1} % I/O wait, {:.1} % stolen",
+                    m.busy_pct, m.idle_pct, m.iowait_pct, m.steal_pct
+                );
             }
         }
         for (name, phase) in [("ceiling", &self.ceiling), ("ceiling after", &self.ceiling_after)] {
