@@ -171,8 +171,9 @@ cpu_rows = [(label, runs[name]["report"]) for name, label in labels.items()
             if name in runs and any((runs[name]["report"].get(p) or {}).get("cpu") for p in ("orders", "ceiling"))]
 if cpu_rows:
     w("CPU time per answered request, µs (user + system from `/proc/PID/stat`, same runs). Steadier than req/s")
-    w("on this shared VM; with both processes CPU-bound on the same cores, orders / ceiling is roughly")
-    w("(gateway + generator per `/healthz`) ÷ (gateway + generator per order):")
+    w("on this shared VM; with both processes on the same cores, orders / ceiling is at most about")
+    w("(gateway + generator per `/healthz`) ÷ (gateway + generator per order), reached only if the order")
+    w("phase keeps the machine as busy as the ceiling does:")
     w("")
     # Reports made before the bench read /proc/stat have no machine_cpu and no cpu_ratio.
     machine = any((rep.get("orders") or {}).get("machine_cpu") for _, rep in cpu_rows)
