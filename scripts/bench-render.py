@@ -176,14 +176,14 @@ if cpu_rows:
     w("phase keeps the machine as busy as the ceiling does:")
     w("")
     # Reports made before the bench read /proc/stat have no machine_cpu and no cpu_ratio.
-    machine = any((rep.get("orders") or {}).get("machine_cpu") for _, rep in cpu_rows)
-    if machine:
+    busy_shown = any((rep.get("orders") or {}).get("machine_cpu") for _, rep in cpu_rows)
+    if busy_shown:
         w("\"machine busy\" is the share of both cores in use during the order phase and (mean) the ceilings,")
         w("from `/proc/stat`; \"CPU bound\" is the ratio above with the machine as busy in every phase.")
         w("")
     head = "| run | connections | gateway per order | generator per order | gateway per /healthz | generator per /healthz |"
     rule = "|---|---:|---:|---:|---:|---:|"
-    if machine:
+    if busy_shown:
         head += " machine busy, orders / ceilings | CPU bound |"
         rule += "---:|---:|"
     w(head)
@@ -192,7 +192,7 @@ if cpu_rows:
         o = rep.get("orders")
         row = (f"| {label} | {rep['concurrency']} | {cpu_cell(o, 'gateway_us')} | {cpu_cell(o, 'generator_us')} | "
                f"{ceiling_cpu_cell(rep, 'gateway_us')} | {ceiling_cpu_cell(rep, 'generator_us')} |")
-        if machine:
+        if busy_shown:
             busy = [((rep.get(p) or {}).get("machine_cpu") or {}).get("busy_pct") for p in ("ceiling", "ceiling_after")]
             busy = [b for b in busy if b is not None]
             ob = ((o or {}).get("machine_cpu") or {}).get("busy_pct")

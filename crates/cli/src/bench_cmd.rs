@@ -137,18 +137,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         count,
         merchant: key,
         merchant_created,
-        presigned: 0,
-        presign_s: 0.0,
-        ceiling: None,
-        ceiling_after: None,
-        ceiling_per_s: None,
-        orders: None,
-        ratio: None,
-        cpu_ratio: None,
-        check: None,
-        memory: None,
-        notifications: None,
         ok: true,
+        ..Report::default()
     };
 
     if !args.no_ceiling {
@@ -690,24 +680,10 @@ mod tests {
             p
         };
         let mut r = Report {
-            base_url: String::new(),
-            concurrency: 1,
-            duration_s: None,
-            count: None,
-            merchant: String::new(),
-            merchant_created: false,
-            presigned: 0,
-            presign_s: 0.0,
             ceiling: Some(with_cpu(Some(8.0), 9.0)),
             ceiling_after: Some(with_cpu(Some(10.0), 9.0)),
-            ceiling_per_s: None,
             orders: Some(with_cpu(Some(40.0), 14.0)),
-            ratio: None,
-            cpu_ratio: None,
-            check: None,
-            memory: None,
-            notifications: None,
-            ok: true,
+            ..Report::default()
         };
         // Ceilings 17 and 19 µs per round trip (mean 18), orders 54 µs.
         let bound = r.cpu_bound().expect("both measured");

@@ -138,7 +138,7 @@ impl Memory {
 }
 
 /// Everything one `vmp bench` run measured.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Report {
     /// Gateway base URL.
     pub base_url: String,
