@@ -90,7 +90,15 @@ pub(crate) async fn advance(State(state): State<AppState>, body: Result<Json<Adv
     if !(1..=MAX_ADVANCE_SECONDS).contains(&body.seconds) {
         return error(StatusCode::BAD_REQUEST, "seconds must be between 1 and 2678400");
     }
-    state.clock().advance(body.seconds);
+    if let Err(limit) = state.clock().advance(body.seconds) {
+        let message = format!(
+            "the sandbox clock is already {} s ahead and may run at most {} s (10 years) ahead in total; \
+             restart the gateway to reset it",
+            limit.current_seconds,
+            crate::clock::MAX_OFFSET_SECONDS
+        );
+        return error(StatusCode::CONFLICT, &message);
+    }
     state.wake_notifier();
     tracing::info!(seconds = body.seconds, "sandbox clock advanced");
     Json(json!({ "advanced": body.seconds, "now": format_time(state.clock().now()) })).into_response()

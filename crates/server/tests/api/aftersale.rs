@@ -303,7 +303,7 @@ async fn queries_report_pending_orders_as_processing_and_expired_ones_as_closed(
     app.post(&p).await;
     let q = app.call(QUERY, &[("querytype", "OUT_TRADE"), ("out_trade_no", "QEXP1")]).await;
     assert_eq!(q.get("trade_status"), Some("TRADE_PROCESSING"));
-    app.state.clock().advance(61);
+    app.state.clock().advance(61).unwrap();
     let q = app.call(QUERY, &[("querytype", "OUT_TRADE"), ("out_trade_no", "QEXP1")]).await;
     assert_eq!(q.get("trade_status"), Some("TRADE_CLOSED"), "{}", q.to_json());
 }

@@ -414,6 +414,46 @@ async fn sandbox_api_refuses_bad_requests_clearly() {
 }
 
 #[tokio::test]
+async fn sandbox_clock_stops_at_ten_years_ahead_and_keeps_working() {
+    use vmp_server::clock::MAX_OFFSET_SECONDS;
+    let app = spawn_app().await;
+    let advance = |seconds: i64| {
+        app.client
+            .post(format!("{}/sandbox/clock/advance", app.base))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"seconds":{seconds}}}"#))
+            .send()
+    };
+    let max_step = 31 * 24 * 3600;
+    let mut moved = 0_i64;
+    loop {
+        let resp = advance(max_step).await.unwrap();
+        if resp.status().as_u16() != 200 {
+            assert_eq!(resp.status().as_u16(), 409);
+            let v: serde_json::Value = resp.json().await.unwrap();
+            let message = v["error"].as_str().unwrap_or_default();
+            assert!(message.contains(&format!("already {moved} s ahead")), "{v}");
+            break;
+        }
+        moved += max_step;
+        assert!(moved <= MAX_OFFSET_SECONDS, "the clock ran past its limit");
+    }
+    assert!(moved > MAX_OFFSET_SECONDS - max_step, "refused too early, at {moved} s");
+    // The refused move changed nothing and the gateway still tells the time.
+    let resp = app.client.get(format!("{}/sandbox/clock", app.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let now = v["now"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(now.len(), 14, "{v}");
+    let year: i32 = now[..4].parse().unwrap();
+    let this_year = time::OffsetDateTime::now_utc().year();
+    assert!((this_year + 9..=this_year + 11).contains(&year), "{now}");
+    // Up to the limit exactly, and not a second more.
+    assert_eq!(advance(MAX_OFFSET_SECONDS - moved).await.unwrap().status().as_u16(), 200);
+    assert_eq!(advance(1).await.unwrap().status().as_u16(), 409);
+}
+
+#[tokio::test]
 async fn paying_while_the_order_expires_gives_one_final_state_and_one_notification() {
     let app = std::sync::Arc::new(spawn_app().await);
     let receiver = Receiver::start(Behaviour::PlainSuccess, &app.secret).await;
