@@ -8,9 +8,11 @@ use vmp_protocol::notify::{TradeStatus, TradeType};
 use vmp_protocol::ops::{CloseRequest, QueryRequest, RefundRequest, RefundService, RefundStatusRequest, TradeRef};
 use vmp_protocol::vmptime::{VmpTime, format_time};
 
+use crate::config::Mode;
 use crate::error::ApiError;
 use crate::lifecycle::{self, TRADE_SUCCESS};
 use crate::merchant::Merchant;
+use crate::netguard;
 use crate::orders::{STATE_PENDING, request_fingerprint};
 use crate::state::AppState;
 use crate::store::{NewNotification, NewRefund, OrderRecord, RefundOutcome, RefundRecord, SettleOutcome, StoreError};
@@ -150,6 +152,11 @@ pub async fn refund(
     params: &Params,
 ) -> Result<Params, ApiError> {
     let req = RefundRequest::parse(service, params)?;
+    // The same guard as Place an Order's: checked when the refund is asked
+    // for, not found out at delivery.
+    if let (true, Mode::Production, Some(url)) = (service.apply, state.mode(), &req.notify_url) {
+        netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused("notify_url", e))?;
+    }
     let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::RefundOrderNotExist)?;
     if !service.wallets.is_empty() && !service.wallets.contains(&order.wallet.as_str()) {
         return Err(ApiError::WalletMismatch(order.wallet));

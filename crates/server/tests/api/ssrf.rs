@@ -1,5 +1,6 @@
-//! Production mode: merchant URLs are checked when the order is placed, and
-//! every hostname is checked again at connect time through the resolver.
+//! Production mode: merchant URLs are checked when the order (or an
+//! apply-refund) is placed, and every hostname is checked again at connect
+//! time through the resolver.
 //! The resolver is injected, so no test ever connects anywhere but 127.0.0.1.
 
 use std::collections::HashMap;
@@ -131,4 +132,49 @@ async fn a_hostname_that_resolves_to_a_private_address_is_blocked_at_connect_tim
         assert_eq!(attempts[0].http_status, None, "nothing was sent");
     }
     assert!(dns.lookups.load(Ordering::SeqCst) >= 2, "the guard resolved through the injected resolver");
+}
+
+#[tokio::test]
+async fn production_refuses_a_private_apply_refund_notify_url_and_stores_nothing() {
+    let dns = Arc::new(FakeDns { names: HashMap::new(), lookups: AtomicUsize::new(0) });
+    let app = production_app(dns).await;
+    let mut p = app.seed_request("PRODREF1");
+    p.set("transaction_amount", "3.00")
+        .set("service", "service.wechat.web.MobileH5")
+        .set("payType", "WeChat")
+        .set("wallet", "WECHATHK")
+        .set("pay_scene", "WEB");
+    app.sign(&mut p);
+    let a = app.post(&p).await;
+    assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
+    let order = app.state.store().order_by_eft_trade_no(a.get("eft_trade_no").unwrap()).await.unwrap().unwrap();
+    lifecycle::buyer_action(&app.state, &order, BuyerAction::Pay, None).await.unwrap();
+
+    let apply_refund = |out_refund_no: &str, notify_url: &str| {
+        let mut r = vmp_protocol::Params::new().with("user_confirm_key", &app.key);
+        r.set("service", "service.wechat.web.ApplyRefund")
+            .set("out_trade_no", "PRODREF1")
+            .set("out_refund_no", out_refund_no)
+            .set("return_amount", "1.00")
+            .set("wallet", "WECHATHK")
+            .set("notify_url", notify_url)
+            .set("time", crate::helpers::vmp_now());
+        app.sign(&mut r);
+        r
+    };
+    for (i, url) in ["http://10.0.0.1:8080/refunded", "http://127.0.0.1/refunded", "https://merchant.example:9000/r"]
+        .into_iter()
+        .enumerate()
+    {
+        let no = format!("PRODAR{i}");
+        let answer = app.post(&apply_refund(&no, url)).await;
+        assert_eq!(answer.get("return_status"), Some("-13"), "{url}: {}", answer.to_json());
+        assert!(answer.get("return_char").is_some_and(|t| t.contains("notify_url")), "{}", answer.to_json());
+        assert!(app.state.store().refund_by_out_refund_no(&app.key, &no).await.unwrap().is_none(), "{url}");
+    }
+    assert_eq!(app.state.store().refunds_total(&order.eft_trade_no).await.unwrap(), 0);
+
+    let answer = app.post(&apply_refund("PRODAROK", "https://merchant.example/refunded")).await;
+    assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
+    assert_eq!(app.state.store().refunds_total(&order.eft_trade_no).await.unwrap(), 100);
 }
