@@ -43,7 +43,7 @@ use vmp_protocol::{Amount, Currency, Params};
 
 use crate::client::{JSAPI_SERVICE_PATH, TRADE_QUERY_PATH};
 use crate::error::InvalidRequest;
-use crate::order::{BuyerType, OrderPlaced, Wallet, non_empty, wire_enum};
+use crate::order::{BuyerType, OrderPlaced, Wallet, non_empty, wire_amount, wire_enum};
 
 /// Which order a request is about.
 ///
@@ -725,9 +725,9 @@ impl Refund {
         let mut p = Params::new()
             .with("service", name)
             .with("user_confirm_key", user_confirm_key)
-            .with("return_amount", self.amount.to_decimal_string());
+            .with("return_amount", wire_amount(self.amount));
         if let Some(t) = self.total_fee {
-            p.set("total_fee", t.to_decimal_string());
+            p.set("total_fee", wire_amount(t));
         }
         self.order.write(&mut p);
         if let Some(pay_type) = self.wallet.and_then(Wallet::pay_type) {
@@ -1055,6 +1055,15 @@ impl Reader<'_> {
         }
     }
 
+    /// A total the gateway computed (not limited to 8 characters).
+    fn opt_sum(&self, name: &str) -> Result<Option<Amount>, String> {
+        self.opt(name)
+            .map(|text| {
+                Amount::parse_sum(&text).map_err(|e| format!("the answer's {name} {text:?} is not an amount: {e}"))
+            })
+            .transpose()
+    }
+
     /// A field that must be present and equal `want`.
     fn echo(&self, name: &str, want: &str) -> Result<String, String> {
         let got = self.need(name)?;
@@ -1157,7 +1166,7 @@ impl QueryAnswer {
             trade_time: r.opt("trade_time"),
             transaction_amount: r.amount("transaction_amount")?,
             original_amount: r.opt_amount("original_amount")?,
-            refund_amount: r.opt_amount("refund_amount")?,
+            refund_amount: r.opt_sum("refund_amount")?,
             currency: r.opt("currency"),
             pay_type: r.opt("payType"),
             wallet: r.opt("wallet"),
@@ -1484,9 +1493,9 @@ mod tests {
             op(Refund::common(out("A1"), "", amount(1)).to_params("K", NOW).unwrap_err()),
             OpsError::Missing("out_refund_no")
         );
-        // 1 000 000.00 is ten characters; the wire allows eight.
+        // 1 000 000.01 takes ten characters; the wire allows eight.
         assert!(matches!(
-            op(Refund::common(out("A1"), "R1", amount(100_000_000)).to_params("K", NOW).unwrap_err()),
+            op(Refund::common(out("A1"), "R1", amount(100_000_001)).to_params("K", NOW).unwrap_err()),
             OpsError::Amount(_)
         ));
         // A wallet service without a wallet.
@@ -1556,6 +1565,15 @@ mod tests {
         assert_eq!(ok.trade_type, Some(TradeType::Sale));
         assert_eq!(ok.transaction_amount.minor(), 100);
         assert_eq!(ok.refund_amount.map(Amount::minor), Some(30));
+        // A refunded total is longer than a merchant's 8-character amount
+        // when a large order is refunded in full.
+        let mut large = answer(&base);
+        large.set("transaction_amount", "150000").set("refund_amount", "150000.00");
+        let large = QueryAnswer::from_answer(large, &q, "K").unwrap();
+        assert_eq!(large.refund_amount.map(Amount::minor), Some(15_000_000));
+        let mut bad_sum = answer(&base);
+        bad_sum.set("refund_amount", "0.3.0");
+        assert!(QueryAnswer::from_answer(bad_sum, &q, "K").unwrap_err().contains("refund_amount"));
 
         let mut other_order = answer(&base);
         other_order.set("out_trade_no", "A2");

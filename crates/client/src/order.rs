@@ -416,7 +416,7 @@ impl PlaceOrder {
         let mut p = Params::new()
             .with("service", service)
             .with("user_confirm_key", user_confirm_key)
-            .with("transaction_amount", self.amount.to_decimal_string())
+            .with("transaction_amount", wire_amount(self.amount))
             .with("out_trade_no", &self.out_trade_no)
             .with("payType", spec.pay_type)
             .with("buyerType", self.buyer_type.code())
@@ -448,6 +448,13 @@ impl PlaceOrder {
         PreOrderRequest::try_from(&probe).map_err(InvalidRequest::Field)?;
         Ok(p)
     }
+}
+
+/// An amount as sent: two places when they fit the wire's 8 characters,
+/// else the shortest exact form (`150000`). An amount with no form that fits
+/// is sent as `to_decimal_string`, for the validator to refuse by name.
+pub(crate) fn wire_amount(a: Amount) -> String {
+    a.to_wire_string().unwrap_or_else(|| a.to_decimal_string())
 }
 
 pub(crate) fn non_empty(v: &Option<String>) -> Option<String> {
@@ -570,6 +577,28 @@ mod tests {
     }
 
     #[test]
+    fn large_amounts_are_sent_in_a_form_that_fits_eight_characters() {
+        let with = |minor| {
+            PlaceOrder::new(
+                Service::OctOnline,
+                Wallet::Oct,
+                "BIG1",
+                Amount::from_minor(minor).unwrap(),
+                Currency::Hkd,
+                "s",
+            )
+            .to_params("KEY1", NOW)
+        };
+        assert_eq!(with(9_999_999).unwrap().get("transaction_amount"), Some("99999.99"));
+        assert_eq!(with(15_000_000).unwrap().get("transaction_amount"), Some("150000"));
+        assert_eq!(with(12_345_650).unwrap().get("transaction_amount"), Some("123456.5"));
+        assert_eq!(with(9_999_999_900).unwrap().get("transaction_amount"), Some("99999999"));
+        // No form fits: refused before sending, naming the field.
+        let err = with(123_456_789).unwrap_err().to_string();
+        assert!(err.contains("transaction_amount") && err.contains("8"), "{err}");
+    }
+
+    #[test]
     fn wrong_combinations_are_refused_before_sending() {
         let cases: Vec<(PlaceOrder, &str)> = vec![
             (order(Service::AlipayWap, Wallet::WechatHk), "wallet"),
@@ -599,7 +628,7 @@ mod tests {
                     Service::OctOnline,
                     Wallet::Oct,
                     "1",
-                    Amount::from_minor(1_000_000_000).unwrap(),
+                    Amount::from_minor(1_000_000_001).unwrap(),
                     Currency::Hkd,
                     "s",
                 ),

@@ -170,6 +170,30 @@ async fn a_paid_order_is_queried_refunded_in_two_parts_and_ends_closed() {
 }
 
 #[tokio::test]
+async fn an_order_of_150000_is_placed_refunded_and_queried_through_the_sdk() {
+    // 150000.00 takes nine characters; the wire's amounts take eight, so the
+    // SDK sends "150000", and the refunded total comes back as "150000.00".
+    let gw = Gateway::start().await;
+    let client = gw.client();
+    let placed = gw.paid_order(Service::AlipayWap, Wallet::AlipayHk, "BIG1", 15_000_000).await;
+    let sale = client.query(&Query::sale(&placed)).await.unwrap();
+    assert_eq!(sale.transaction_amount, amount(15_000_000));
+
+    let first = client.refund(&Refund::new(&placed, Wallet::AlipayHk, "BIG1-R1", amount(10_000_050))).await.unwrap();
+    assert_eq!(first.return_amount, Some(amount(10_000_050)));
+    assert_eq!(first.total_fee, Some(amount(15_000_000)));
+    let rest = client.refund(&Refund::common(&placed, "BIG1-R2", amount(4_999_950))).await.unwrap();
+    assert_eq!(rest.trade_status, TradeStatus::TradeClosed);
+
+    let sale = client.query(&Query::sale(&placed)).await.unwrap();
+    assert_eq!(sale.trade_status, TradeStatus::TradeClosed);
+    assert_eq!(sale.refund_amount, Some(amount(15_000_000)));
+    let r1 = client.query(&Query::refund(&placed, "BIG1-R1")).await.unwrap();
+    assert_eq!(r1.transaction_amount, amount(10_000_050));
+    assert_eq!(r1.original_amount, Some(amount(15_000_000)));
+}
+
+#[tokio::test]
 async fn refunding_more_than_is_left_is_18_and_a_reused_out_refund_no_is_14() {
     let gw = Gateway::start().await;
     let client = gw.client();

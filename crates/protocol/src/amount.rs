@@ -65,10 +65,17 @@ pub enum AmountError {
     /// Zero.
     #[error("must be greater than 0")]
     Zero,
+    /// A sum longer than [`SUM_MAX_LEN`] characters.
+    #[error("at most 15 characters")]
+    SumTooLong,
 }
 
 /// Maximum length of an amount string on the wire (`String(8)`).
 pub const AMOUNT_MAX_LEN: usize = 8;
+
+/// Maximum length of a sum the gateway computes ([`Amount::parse_sum`]):
+/// enough for any total of amounts of at most 8 characters.
+pub const SUM_MAX_LEN: usize = 15;
 
 /// A positive amount in minor units (cents), as parsed from the wire.
 ///
@@ -91,6 +98,32 @@ impl Amount {
         if s.len() > AMOUNT_MAX_LEN {
             return Err(AmountError::TooLong);
         }
+        Self::parse_digits(s)
+    }
+
+    /// Parses a sum the gateway computed, such as a query's `refund_amount`
+    /// (the refunds of an order so far): the same format as [`Amount::parse`],
+    /// but not bound by the 8 characters of a merchant's amount, since a
+    /// total of such amounts can be longer (`150000.00`).
+    ///
+    /// ```
+    /// use vmp_protocol::Amount;
+    /// assert_eq!(Amount::parse_sum("150000.00").unwrap().minor(), 15_000_000);
+    /// assert!(Amount::parse("150000.00").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`AmountError`] names the rule that failed.
+    pub fn parse_sum(s: &str) -> Result<Self, AmountError> {
+        if s.len() > SUM_MAX_LEN {
+            return Err(AmountError::SumTooLong);
+        }
+        Self::parse_digits(s)
+    }
+
+    /// `digits[.d[d]]`, greater than zero; the caller bounds the length
+    /// (at most [`SUM_MAX_LEN`] digits cannot overflow an `i64` of cents).
+    fn parse_digits(s: &str) -> Result<Self, AmountError> {
         let (int, frac) = match s.split_once('.') {
             Some((i, f)) => (i, Some(f)),
             None => (s, None),
@@ -106,7 +139,7 @@ impl Amount {
             Some(f) if f.len() > 2 => return Err(AmountError::TooManyDecimals),
             Some(f) => f,
         };
-        // At most 8 digits in total, so this cannot overflow an i64.
+        // At most 15 digits in total, so this cannot overflow an i64.
         let mut minor: i64 = 0;
         for b in int.bytes() {
             minor = minor * 10 + i64::from(b - b'0');
@@ -140,6 +173,32 @@ impl Amount {
     /// Canonical decimal text with two places, e.g. `0.10`.
     pub fn to_decimal_string(self) -> String {
         format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+
+    /// The text to send: two places (`88.00`) when that fits the wire's 8
+    /// characters, else the shortest exact form (`150000`, `123456.5`);
+    /// `None` when no form fits (such as `1234567.89`).
+    ///
+    /// ```
+    /// use vmp_protocol::Amount;
+    /// let wire = |minor| Amount::from_minor(minor).unwrap().to_wire_string();
+    /// assert_eq!(wire(8800).as_deref(), Some("88.00"));
+    /// assert_eq!(wire(15_000_000).as_deref(), Some("150000"));
+    /// assert_eq!(wire(12_345_650).as_deref(), Some("123456.5"));
+    /// assert_eq!(wire(123_456_789), None);
+    /// ```
+    pub fn to_wire_string(self) -> Option<String> {
+        let two = self.to_decimal_string();
+        if two.len() <= AMOUNT_MAX_LEN {
+            return Some(two);
+        }
+        let (int, cents) = (self.0 / 100, self.0 % 100);
+        let short = match cents {
+            0 => int.to_string(),
+            c if c % 10 == 0 => format!("{int}.{}", c / 10),
+            _ => two,
+        };
+        (short.len() <= AMOUNT_MAX_LEN).then_some(short)
     }
 }
 
@@ -206,6 +265,26 @@ mod tests {
         fn canonical_text_round_trips(minor in 1i64..=9_999_999) {
             let a = Amount::from_minor(minor).unwrap();
             prop_assert_eq!(Amount::parse(&a.to_decimal_string()), Ok(a));
+        }
+
+        #[test]
+        fn wire_text_round_trips_whenever_one_fits(minor in 1i64..=99_999_999_999) {
+            let a = Amount::from_minor(minor).unwrap();
+            match a.to_wire_string() {
+                Some(text) => prop_assert_eq!(Amount::parse(&text), Ok(a)),
+                // Nothing fits: even the shortest exact form is too long.
+                None => {
+                    let int_len = (minor / 100).to_string().len();
+                    let frac_len = match minor % 100 { 0 => 0, c if c % 10 == 0 => 2, _ => 3 };
+                    prop_assert!(int_len + frac_len > AMOUNT_MAX_LEN, "{minor}");
+                }
+            }
+        }
+
+        #[test]
+        fn sums_round_trip(minor in 1i64..=999_999_999_999) {
+            let a = Amount::from_minor(minor).unwrap();
+            prop_assert_eq!(Amount::parse_sum(&a.to_decimal_string()), Ok(a));
         }
     }
 }
