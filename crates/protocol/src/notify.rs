@@ -56,7 +56,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::amount::{Amount, Currency};
-use crate::params::{Params, ParamsError};
+use crate::params::{Params, ParamsError, SeenKeys};
 use crate::sign::{self, SignatureError};
 use crate::vmptime::{VmpTime, format_time};
 
@@ -397,11 +397,11 @@ pub fn params_from_form(form_body: &[u8]) -> Result<Params, NotificationError> {
         return Err(malformed(ParamsError::Empty));
     }
     let mut params = Params::new();
+    let mut seen = SeenKeys::default();
     for (k, v) in url::form_urlencoded::parse(form_body) {
-        if params.contains(&k) {
+        if !params.push_new(&k, v.into_owned(), &mut seen) {
             return Err(malformed(ParamsError::DuplicateKey(k.into_owned())));
         }
-        params.set(&k, v.into_owned());
     }
     Ok(params)
 }

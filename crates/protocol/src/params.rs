@@ -7,6 +7,7 @@
 //! so logs and replays show the message as it came.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -146,7 +147,50 @@ fn known_key(name: &str) -> Option<&'static str> {
     )
 }
 
+/// Up to this many keys, a repeated key is found by scanning (cheapest for
+/// real messages, which have about 10–40); beyond it, by a hash set, so a
+/// body of many thousands of keys costs linear time, not quadratic.
+const SCAN_KEYS: usize = 32;
+
+/// The keys read so far, for finding a repeated one while parsing.
+#[derive(Default)]
+pub(crate) struct SeenKeys(Option<HashSet<Key>>);
+
+impl SeenKeys {
+    /// Whether `name` is among `entries`, the keys kept so far.
+    fn contains(&self, entries: &[(Key, ParamValue)], name: &str) -> bool {
+        match &self.0 {
+            Some(set) => set.contains(name),
+            None => entries.iter().any(|(k, _)| k == name),
+        }
+    }
+
+    /// Notes the key just pushed onto `entries`.
+    fn pushed(&mut self, entries: &[(Key, ParamValue)]) {
+        match &mut self.0 {
+            Some(set) => {
+                if let Some((k, _)) = entries.last() {
+                    set.insert(k.clone());
+                }
+            }
+            None if entries.len() > SCAN_KEYS => self.0 = Some(entries.iter().map(|(k, _)| k.clone()).collect()),
+            None => {}
+        }
+    }
+}
+
 impl Params {
+    /// Appends a string parameter unless `name` is already there (then
+    /// `false`, nothing changed); for parsers, with the keys they have seen.
+    pub(crate) fn push_new(&mut self, name: &str, value: String, seen: &mut SeenKeys) -> bool {
+        if seen.contains(&self.entries, name) {
+            return false;
+        }
+        self.entries.push((key(name), ParamValue { text: value, kind: ValueKind::String }));
+        seen.pushed(&self.entries);
+        true
+    }
+
     /// An empty parameter list, for building outgoing messages.
     pub fn new() -> Self {
         Self::default()
@@ -363,9 +407,10 @@ impl<'de> Visitor<'de> for TopLevel {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
         let mut entries: Vec<(Key, ParamValue)> = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         let mut duplicate = None;
+        let mut seen = SeenKeys::default();
         while let Some(name) = map.next_key::<KeySeed>()? {
             let name = name.0;
-            if entries.iter().any(|(k, _)| *k == name) {
+            if seen.contains(&entries, &name) {
                 // Keep reading, so malformed JSON later on is still reported as such.
                 map.next_value::<de::IgnoredAny>()?;
                 duplicate.get_or_insert(name.into_owned());
@@ -392,6 +437,7 @@ impl<'de> Visitor<'de> for TopLevel {
                 _ => ParamValue { text: text.to_owned(), kind: ValueKind::Other },
             };
             entries.push((name, value));
+            seen.pushed(&entries);
         }
         Ok(Parsed { entries, duplicate })
     }
@@ -422,6 +468,38 @@ impl<'de> Visitor<'de> for TopLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_key_is_found_in_long_bodies_too() {
+        // Past SCAN_KEYS the keys are looked up in a hash set: same answers.
+        let json = |keys: &[String]| {
+            let fields: Vec<String> = keys.iter().map(|k| format!("\"{k}\":\"v\"")).collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        let mut keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+        keys.push("sign".into());
+        let p = Params::from_json(json(&keys).as_bytes()).unwrap();
+        assert_eq!(p.len(), 201);
+        assert!(p.keys().eq(keys.iter().map(String::as_str)), "received order kept");
+        for repeated in ["k0", "k31", "k32", "k40", "k199", "sign"] {
+            let mut with_repeat = keys.clone();
+            with_repeat.insert(150, repeated.to_owned());
+            assert_eq!(
+                Params::from_json(json(&with_repeat).as_bytes()),
+                Err(ParamsError::DuplicateKey(repeated.to_owned())),
+                "{repeated}"
+            );
+        }
+        let mut form = Params::new();
+        let mut seen = SeenKeys::default();
+        for k in &keys {
+            assert!(form.push_new(k, "v".into(), &mut seen), "{k}");
+        }
+        assert!(!form.push_new("k33", "other".into(), &mut seen));
+        assert!(!form.push_new("k3", "other".into(), &mut seen));
+        assert_eq!(form.get("k33"), Some("v"), "a refused key changes nothing");
+        assert_eq!(form.len(), 201);
+    }
 
     #[test]
     fn string_values_are_decoded_with_and_without_escapes() {
