@@ -31,7 +31,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+/// The largest notification body read (the gateway's own request limit).
+pub const NOTIFICATION_BODY_LIMIT: usize = 64 * 1024;
+
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -143,7 +145,11 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let receiver = NotificationReceiver::from_ref(state);
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state).await.map_err(|e| NotificationRejection::Body(e.body_text()))?;
+        // A notification is a few hundred bytes; anything near the limit is
+        // not one, and is not worth reading (or parsing) further.
+        let body = axum::body::to_bytes(req.into_body(), NOTIFICATION_BODY_LIMIT)
+            .await
+            .map_err(|e| NotificationRejection::Body(format!("{e} (at most {NOTIFICATION_BODY_LIMIT} bytes)")))?;
         let (notification, kind) = receiver.verify(&headers, &body).map_err(NotificationRejection::Invalid)?;
         Ok(Self { notification, kind, receiver })
     }

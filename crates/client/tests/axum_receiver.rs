@@ -104,6 +104,23 @@ async fn tampered_stale_or_foreign_notifications_get_400() {
     }
 }
 
+#[tokio::test]
+async fn a_body_over_64_kib_is_refused_unread() {
+    let url = serve().await;
+    // Signed and otherwise valid, but padded with many keys past the limit.
+    let mut padded = notification(OffsetDateTime::now_utc()).to_signed_params(SECRET);
+    for i in 0..12_000 {
+        padded.set(format!("pad{i}"), "x");
+    }
+    let body = padded.to_json();
+    assert!(body.len() > vmp_client::axum::NOTIFICATION_BODY_LIMIT);
+    let resp =
+        reqwest::Client::new().post(&url).header("content-type", "application/json").body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("at most 65536 bytes"), "{text}");
+}
+
 #[test]
 fn debug_of_the_receiver_does_not_show_the_secret() {
     let r = NotificationReceiver::new(SecretString::from(SECRET));
