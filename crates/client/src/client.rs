@@ -397,7 +397,7 @@ fn transport(url: &str, e: reqwest::Error) -> ClientError {
 }
 
 fn normalise_base_url(s: &str) -> Result<String, InvalidRequest> {
-    let bad = || InvalidRequest::BaseUrl(s.to_owned());
+    let bad = || InvalidRequest::BaseUrl(without_credentials(s));
     let url = url::Url::parse(s).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https")
         || url.host_str().is_none_or(str::is_empty)
@@ -409,6 +409,18 @@ fn normalise_base_url(s: &str) -> Result<String, InvalidRequest> {
         return Err(bad());
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `s` with any `user:password@` before the host shown as `***@`: a refused
+/// URL is echoed in errors, and it may be refused for carrying credentials.
+fn without_credentials(s: &str) -> String {
+    let Some(scheme_end) = s.find("://").map(|i| i + 3) else { return s.to_owned() };
+    let rest = &s[scheme_end..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_len].rfind('@') {
+        Some(at) => format!("{}***{}", &s[..scheme_end], &rest[at..]),
+        None => s.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -431,6 +443,19 @@ mod tests {
         }
         for bad in ["", "vmp.eftpay.com.cn", "ftp://x.example", "http://x.example/?a=1", "http://u:p@x.example"] {
             assert!(normalise_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_refused_base_url_is_echoed_without_its_credentials() {
+        for (given, shown) in [
+            ("http://merchant:hunter2@gw.example/vmp", "http://***@gw.example/vmp"),
+            ("https://a@b:pw@gw.example", "https://***@gw.example"),
+            ("http://u:hunter2@[::1", "http://***@[::1"),
+            ("ftp://gw.example/a@b", "ftp://gw.example/a@b"),
+        ] {
+            let err = normalise_base_url(given).unwrap_err().to_string();
+            assert!(err.contains(shown) && !err.contains("hunter2") && !err.contains(":pw"), "{given}: {err}");
         }
     }
 
