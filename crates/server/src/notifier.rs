@@ -174,23 +174,54 @@ impl Notifier {
     }
 }
 
+/// Stores an attempt; a failure is logged (the lease then runs out and the
+/// row is tried again).
+async fn record(state: &AppState, attempt: AttemptRecord) {
+    let id = attempt.notification_id;
+    if let Err(e) = state.store().record_attempt(attempt).await {
+        tracing::error!(notification = id, error.message = %e, "could not record a notification attempt");
+    }
+}
+
 /// Wakes the notifier early (new outbox row, clock moved).
 pub type Wake = Arc<Notify>;
 
 async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: NotificationRow) {
     let attempt = row.attempts + 1;
     let now = state.clock().now();
+    let next_retry = || {
+        u32::try_from(attempt).ok().and_then(|a| schedule.next_delay(a)).map(|d| now.unix_timestamp() + i64::from(d))
+    };
+    // What cannot be sent is still recorded as an attempt, so the row runs
+    // out its schedule (or stops) instead of being leased again forever.
+    let unsent = |excerpt: String, retry_at: Option<i64>| AttemptRecord {
+        notification_id: row.id,
+        attempt,
+        attempted_at: now.unix_timestamp(),
+        http_status: None,
+        latency_ms: 0,
+        outcome: "error".to_owned(),
+        excerpt,
+        retry_at,
+    };
     let merchant = match state.merchant(&row.user_confirm_key).await {
         Ok(Some(m)) => m,
-        Ok(None) | Err(_) => {
-            tracing::error!(notification = row.id, "merchant of a queued notification is missing; will retry");
+        Ok(None) => {
+            tracing::error!(notification = row.id, merchant = %row.user_confirm_key, "merchant of a queued notification is missing");
+            record(state, unsent("merchant not found".to_owned(), next_retry())).await;
+            return;
+        }
+        Err(e) => {
+            // The store is failing: the lease runs out and the row is tried again.
+            tracing::error!(notification = row.id, error.message = %e, "could not read the merchant of a notification; will retry");
             return;
         }
     };
     let mut message = match Params::from_json(row.payload.as_bytes()) {
         Ok(p) => p,
         Err(e) => {
-            tracing::error!(notification = row.id, error.message = %e, "stored notification payload unreadable");
+            tracing::error!(notification = row.id, error.message = %e, "stored notification payload unreadable; giving up");
+            record(state, unsent(format!("stored payload unreadable: {e}"), None)).await;
             return;
         }
     };
@@ -206,19 +237,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         };
         if let Some(reason) = refusal {
             tracing::warn!(notification = row.id, eft_trade_no = %row.eft_trade_no, %reason, "notification target refused; giving up");
-            let record = AttemptRecord {
-                notification_id: row.id,
-                attempt,
-                attempted_at: now.unix_timestamp(),
-                http_status: None,
-                latency_ms: 0,
-                outcome: "error".to_owned(),
-                excerpt: format!("blocked: {reason}"),
-                retry_at: None,
-            };
-            if let Err(e) = state.store().record_attempt(record).await {
-                tracing::error!(notification = row.id, error.message = %e, "could not record a notification attempt");
-            }
+            record(state, unsent(format!("blocked: {reason}"), None)).await;
             return;
         }
     }
@@ -247,13 +266,10 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         }
     };
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let retry_at = if outcome == "delivered" {
-        None
-    } else {
-        u32::try_from(attempt).ok().and_then(|a| schedule.next_delay(a)).map(|d| now.unix_timestamp() + i64::from(d))
-    };
+    let retry_at = if outcome == "delivered" { None } else { next_retry() };
     tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome, http_status, latency_ms, retry_at, "notification attempt");
-    let record = AttemptRecord {
+    // Not recorded: the lease expires and the attempt is made again (at least once).
+    let attempt = AttemptRecord {
         notification_id: row.id,
         attempt,
         attempted_at: now.unix_timestamp(),
@@ -263,10 +279,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         excerpt,
         retry_at,
     };
-    if let Err(e) = state.store().record_attempt(record).await {
-        // The lease expires and the attempt is made again: at-least-once.
-        tracing::error!(notification = row.id, error.message = %e, "could not record a notification attempt");
-    }
+    record(state, attempt).await;
 }
 
 /// Reads at most a few KiB of the answer; the rest is ignored.

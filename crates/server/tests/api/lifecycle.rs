@@ -482,3 +482,51 @@ async fn paying_while_the_order_expires_gives_one_final_state_and_one_notificati
     assert_eq!(app.state.store().notifications_for_order(&eft).await.unwrap().len(), 1);
     assert_eq!(receiver.calls(), 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_stored_notification_is_recorded_and_given_up_not_leased_forever() {
+    use vmp_server::store::{NewNotification, Settlement};
+    // Arrange: a settled order whose outbox row cannot be parsed (a damaged
+    // database; nothing the gateway writes looks like this).
+    let app = spawn_app().await;
+    let receiver = Receiver::start(Behaviour::PlainSuccess, &app.secret).await;
+    let mut p = app.seed_request("BADROW1");
+    app.sign(&mut p);
+    let eft = app.post(&p).await.get("eft_trade_no").unwrap().to_owned();
+    let now = app.state.clock().now().unix_timestamp();
+    let settlement = Settlement {
+        eft_trade_no: eft.clone(),
+        state: "TRADE_SUCCESS".into(),
+        at: now,
+        transaction_id: "T-BADROW1".into(),
+        card_scheme: None,
+        notification: Some(NewNotification {
+            url: receiver.url.clone(),
+            trade_status: "TRADE_SUCCESS".into(),
+            payload: "{not json".into(),
+            due_at: now,
+        }),
+    };
+    app.state.store().settle(settlement).await.unwrap();
+
+    // Act
+    app.state.wake_notifier();
+
+    // Assert: one attempt says why, the row is failed, nothing was sent.
+    let mut row = None;
+    for _ in 0..400 {
+        let rows = app.state.store().notifications_for_order(&eft).await.unwrap();
+        if rows.first().is_some_and(|r| r.attempts >= 1) {
+            row = rows.into_iter().next();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let row = row.expect("the unreadable row was recorded as an attempt");
+    assert_eq!(row.status, "failed");
+    let attempts = app.state.store().attempts_for_notification(row.id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, "error");
+    assert!(attempts[0].excerpt.starts_with("stored payload unreadable"), "{:?}", attempts[0]);
+    assert!(receiver.bodies().await.is_empty());
+}
