@@ -91,7 +91,8 @@ pub struct BenchArgs {
     /// Seconds to wait for every notification to be acknowledged.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub notify_wait: u64,
-    /// PID of the gateway: sample its VmRSS (/proc/PID/status) during the order phase.
+    /// PID of the gateway (on this machine): sample its VmRSS (/proc/PID/status) during the order
+    /// phase, and read its CPU time (/proc/PID/stat) for CPU per request and the CPU bound.
     #[arg(long)]
     pub gateway_pid: Option<u32>,
     /// Print the report as JSON.

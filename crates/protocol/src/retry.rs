@@ -2,7 +2,7 @@
 //!
 //! eftPay publishes no schedule; it only says it keeps retrying until the
 //! merchant acknowledges. OpenVMP's default is the one below (16 attempts
-//! over about 25 hours), and it is configurable.
+//! over about 24 hours), and it is configurable.
 
 use std::fmt;
 use std::str::FromStr;
