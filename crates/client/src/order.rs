@@ -10,8 +10,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use time::OffsetDateTime;
-use vmp_protocol::catalogue::{ServiceSpec, pre_order_service};
 use vmp_protocol::fields::Lang;
+use vmp_protocol::legacy::{ServiceSpec, pre_order_service};
 use vmp_protocol::vmptime::format_time;
 use vmp_protocol::{Amount, Currency, PRE_ORDER_SERVICES, Params, PreOrderRequest};
 

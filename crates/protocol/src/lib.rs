@@ -27,6 +27,8 @@ pub mod answer;
 pub mod catalogue;
 pub mod codes;
 pub mod fields;
+#[doc(hidden)]
+pub mod legacy;
 pub mod notify;
 pub mod ops;
 pub mod params;
@@ -34,11 +36,14 @@ pub mod preorder;
 pub mod retry;
 pub mod sandbox;
 pub mod sign;
+pub mod status;
 pub mod vmptime;
+pub mod wire_enum;
 
 pub use amount::{Amount, Currency};
-pub use catalogue::{PRE_ORDER_SERVICES, ServiceSpec, pre_order_service};
+pub use catalogue::{Endpoint, PayScene, PayType, Service, ServiceSpec, Wallet};
 pub use codes::ReturnStatus;
+pub use legacy::{PRE_ORDER_SERVICES, pre_order_service};
 pub use notify::{NotificationError, TradeNotification, TradeStatus, TradeType};
 pub use params::{ParamValue, Params, ParamsError};
 pub use preorder::{PreOrderAnswer, PreOrderError, PreOrderRequest};

@@ -51,13 +51,12 @@
 //! assert!(is_ack_success(reply.as_bytes(), Some("testsignkey1234")));
 //! ```
 
-use std::fmt;
-
 use time::OffsetDateTime;
 
 use crate::amount::{Amount, Currency};
 use crate::params::{Params, ParamsError, SeenKeys};
 use crate::sign::{self, SignatureError};
+pub use crate::status::{TradeStatus, TradeType};
 use crate::vmptime::{VmpTime, format_time};
 
 /// The only `notify_type` of web/wap/cashier notifications.
@@ -67,114 +66,6 @@ pub const NOTIFY_TYPE_TRADE_STATUS_SYNC: &str = "trade_status_sync";
 pub const ACK_SUCCESS: &str = "success";
 /// `return_code` of a negative acknowledgement (the gateway will retry).
 pub const ACK_FAILURE: &str = "false";
-
-/// `trade_status` (eftPay's "Appendix 2"). Only [`TradeStatus::TradeSuccess`]
-/// means a sale was paid; unknown values are kept, never guessed at.
-///
-/// ```
-/// use vmp_protocol::notify::TradeStatus;
-/// assert_eq!(TradeStatus::parse("TRADE_SUCCESS"), TradeStatus::TradeSuccess);
-/// assert!(TradeStatus::parse("TRADE_SUCCESS").is_paid());
-/// assert_eq!(TradeStatus::parse("NEW_ONE").as_str(), "NEW_ONE");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TradeStatus {
-    /// `TRADE_SUCCESS`: paid. The only success value for a sale.
-    TradeSuccess,
-    /// `TRADE_PROCESSING`: in progress, not final.
-    TradeProcessing,
-    /// `APPLY_SUCCESS`: a refund application was accepted.
-    ApplySuccess,
-    /// `TRADE_REFUND`: partially refunded.
-    TradeRefund,
-    /// `TRADE_CLOSED`: sale closed or expired unpaid; refund fully done.
-    TradeClosed,
-    /// `TRADE_FAIL`: failed.
-    TradeFail,
-    /// `WAIT_BUYER_PAY`: created, not paid yet.
-    WaitBuyerPay,
-    /// Any other value, kept verbatim; treat it as pending.
-    Unknown(String),
-}
-
-impl TradeStatus {
-    /// Reads a wire value (exact, case-sensitive); anything unlisted becomes
-    /// [`TradeStatus::Unknown`].
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "TRADE_SUCCESS" => Self::TradeSuccess,
-            "TRADE_PROCESSING" => Self::TradeProcessing,
-            "APPLY_SUCCESS" => Self::ApplySuccess,
-            "TRADE_REFUND" => Self::TradeRefund,
-            "TRADE_CLOSED" => Self::TradeClosed,
-            "TRADE_FAIL" => Self::TradeFail,
-            "WAIT_BUYER_PAY" => Self::WaitBuyerPay,
-            other => Self::Unknown(other.to_owned()),
-        }
-    }
-
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::TradeSuccess => "TRADE_SUCCESS",
-            Self::TradeProcessing => "TRADE_PROCESSING",
-            Self::ApplySuccess => "APPLY_SUCCESS",
-            Self::TradeRefund => "TRADE_REFUND",
-            Self::TradeClosed => "TRADE_CLOSED",
-            Self::TradeFail => "TRADE_FAIL",
-            Self::WaitBuyerPay => "WAIT_BUYER_PAY",
-            Self::Unknown(s) => s,
-        }
-    }
-
-    /// Whether this status means the sale was paid (`TRADE_SUCCESS` only).
-    pub fn is_paid(&self) -> bool {
-        *self == Self::TradeSuccess
-    }
-}
-
-impl fmt::Display for TradeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `trade_type` (eftPay's "Appendix 4").
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TradeType {
-    /// `SALE`: a payment.
-    Sale,
-    /// `REFUND`: a refund.
-    Refund,
-    /// Any other value, kept verbatim.
-    Unknown(String),
-}
-
-impl TradeType {
-    /// Reads a wire value (exact); anything unlisted becomes [`TradeType::Unknown`].
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "SALE" => Self::Sale,
-            "REFUND" => Self::Refund,
-            other => Self::Unknown(other.to_owned()),
-        }
-    }
-
-    /// The wire value.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Sale => "SALE",
-            Self::Refund => "REFUND",
-            Self::Unknown(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for TradeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a notification (or `return_url` form) was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

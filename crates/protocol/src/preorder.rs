@@ -2,12 +2,12 @@
 //! the typed request, its validation rules and the answer's fields.
 
 use crate::amount::{Amount, AmountError, Currency};
-use crate::catalogue::{ServiceSpec, pre_order_service};
 use crate::codes::ReturnStatus;
 use crate::fields::{
     ACTIVE_TIME_DEFAULT, AppLink, AppScheme, Body, BuyerType, FieldProblem, HttpUrl, Lang, OutTradeNo, PackageName,
     Subject, Tid, UserConfirmKey, parse_active_time,
 };
+use crate::legacy::{ServiceSpec, pre_order_service};
 use crate::params::{Params, ValueKind};
 use crate::vmptime::VmpTime;
 
