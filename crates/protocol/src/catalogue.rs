@@ -927,7 +927,8 @@ mod tests {
     #[test]
     fn the_api_page_tables_are_encoded() {
         // The ten services of the API page: payType, wallets, scenes, lang.
-        let page: [(&str, PayType, &[Wallet], &[PayScene], bool); 10] = [
+        type Row = (&'static str, PayType, &'static [Wallet], &'static [PayScene], bool);
+        let page: [Row; 10] = [
             ("service.alipay.wap.PreOrder", PayType::Alipay, ALIPAY, &[PayScene::Wap], false),
             ("service.wechat.web.MobileH5", PayType::WeChat, WECHAT, &[PayScene::Web], false),
             ("service.wechat.oauth2.Authorize", PayType::WeChat, WECHAT, &[PayScene::WxWeb], false),
