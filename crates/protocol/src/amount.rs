@@ -68,6 +68,9 @@ pub enum AmountError {
     /// A sum longer than [`SUM_MAX_LEN`] characters.
     #[error("at most 15 characters")]
     SumTooLong,
+    /// A negative number of minor units.
+    #[error("must not be negative")]
+    Negative,
 }
 
 /// Maximum length of an amount string on the wire (`String(8)`).
@@ -155,8 +158,23 @@ impl Amount {
     }
 
     /// Wraps a positive number of minor units.
-    pub fn from_minor(minor: i64) -> Option<Self> {
-        (minor > 0).then_some(Self(minor))
+    ///
+    /// ```
+    /// use vmp_protocol::{Amount, amount::AmountError};
+    /// assert_eq!(Amount::from_minor(1050).map(Amount::minor), Ok(1050));
+    /// assert_eq!(Amount::from_minor(0), Err(AmountError::Zero));
+    /// assert_eq!(Amount::from_minor(-5), Err(AmountError::Negative));
+    /// ```
+    ///
+    /// # Errors
+    /// [`AmountError::Zero`] or [`AmountError::Negative`]: amounts are
+    /// positive.
+    pub fn from_minor(minor: i64) -> Result<Self, AmountError> {
+        match minor {
+            0 => Err(AmountError::Zero),
+            m if m < 0 => Err(AmountError::Negative),
+            m => Ok(Self(m)),
+        }
     }
 
     /// The amount in minor units.
@@ -199,6 +217,75 @@ impl Amount {
             _ => two,
         };
         (short.len() <= AMOUNT_MAX_LEN).then_some(short)
+    }
+}
+
+/// An amount as it travels: the exact text (echoed verbatim in answers and
+/// signed as text) and its value in minor units.
+///
+/// ```
+/// use vmp_protocol::{Amount, amount::WireAmount};
+/// let sent = WireAmount::parse("1.5").unwrap();
+/// assert_eq!(sent.as_str(), "1.5");
+/// assert_eq!(sent.value().minor(), 150);
+/// let built = WireAmount::from_amount(Amount::from_minor(15_000_000).unwrap()).unwrap();
+/// assert_eq!(built.as_str(), "150000");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WireAmount {
+    value: Amount,
+    text: String,
+}
+
+impl WireAmount {
+    /// Reads a merchant's amount ([`Amount::parse`]: at most 8 characters).
+    ///
+    /// # Errors
+    /// [`AmountError`] names the rule that failed.
+    pub fn parse(text: &str) -> Result<Self, AmountError> {
+        Ok(Self { value: Amount::parse(text)?, text: text.to_owned() })
+    }
+
+    /// Reads a sum the gateway computed ([`Amount::parse_sum`]).
+    ///
+    /// # Errors
+    /// [`AmountError`] names the rule that failed.
+    pub fn parse_sum(text: &str) -> Result<Self, AmountError> {
+        Ok(Self { value: Amount::parse_sum(text)?, text: text.to_owned() })
+    }
+
+    /// The text to send for `value` ([`Amount::to_wire_string`]).
+    ///
+    /// # Errors
+    /// [`AmountError::TooLong`] when no exact form fits 8 characters.
+    pub fn from_amount(value: Amount) -> Result<Self, AmountError> {
+        Ok(Self { value, text: value.to_wire_string().ok_or(AmountError::TooLong)? })
+    }
+
+    /// A total as the gateway writes it: two decimals, any length.
+    pub fn sum(value: Amount) -> Self {
+        Self { value, text: value.to_decimal_string() }
+    }
+
+    /// The value.
+    pub fn value(&self) -> Amount {
+        self.value
+    }
+
+    /// The text as sent.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text as sent, moved out.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+impl fmt::Display for WireAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
     }
 }
 

@@ -114,6 +114,34 @@ text_field!(
 text_field!(
     /// `app_link`: where BOCPay returns after payment with `pay_scene=APP`.
     AppLink, "app_link", 240, check_token);
+text_field!(
+    /// `eft_trade_no` (also `eftpay_trade_no`): the gateway's order number,
+    /// `String(28)`.
+    EftTradeNo, "eft_trade_no", 28, check_token);
+text_field!(
+    /// `out_refund_no` / `refund_no`: the merchant's refund number,
+    /// `String(28)`, unique per merchant.
+    RefundNo, "out_refund_no", 28, check_token);
+text_field!(
+    /// `reason` of a refund, `String(256)`.
+    Reason, "reason", 256, check_text);
+
+impl BuyerType {
+    /// `ios`.
+    pub fn ios() -> Self {
+        Self("ios".to_owned())
+    }
+
+    /// `android`.
+    pub fn android() -> Self {
+        Self("android".to_owned())
+    }
+
+    /// `others`, what a client sends when it does not know.
+    pub fn others() -> Self {
+        Self("others".to_owned())
+    }
+}
 
 /// `notify_url` / `return_url`: an absolute `http`/`https` URL, at most 240
 /// characters, as sent.

@@ -11,12 +11,14 @@
 //! - [`sign`] — the SHA-256 signature, signing and verification.
 //! - [`vmptime`] — `yyyyMMddHHmmss` in UTC+8 and the ±30 minute window.
 //! - [`amount`] — [`Amount`] in minor units and [`Currency`].
-//! - [`fields`] — constrained field newtypes (lengths, URLs, `lang`).
-//! - [`catalogue`] — the ten Place an Order services as data.
-//! - [`codes`] — [`ReturnStatus`], every `return_status` code.
-//! - [`preorder`] — the typed Place an Order request and answer.
-//! - [`ops`] — Query, Refund, RefundStatusQuery and Close requests.
-//! - [`answer`] — building signed and unsigned answers.
+//! - [`fields`] — constrained field newtypes (ids, lengths, URLs, `lang`).
+//! - [`catalogue`] — the vocabulary: one row per interface of every scene
+//!   ([`Service`]), wallets, payment types, pay scenes, endpoints.
+//! - [`status`] — `trade_status`, `trade_type`, `refund_status`.
+//! - [`codes`] — [`ReturnStatus`], every `return_status` code and eftPay's text for it.
+//! - [`request`] — [`Request`]: every operation, parsed by the gateway and built by the SDK.
+//! - [`answer`] — the typed answers, and building signed and unsigned answers.
+//! - [`wire_enum`] — how the vocabulary's enums are written.
 //! - [`retry`] — the notification retry schedule (pure policy).
 //! - [`sandbox`] — magic amounts that force sandbox outcomes.
 #![forbid(unsafe_code)]
@@ -27,12 +29,9 @@ pub mod answer;
 pub mod catalogue;
 pub mod codes;
 pub mod fields;
-#[doc(hidden)]
-pub mod legacy;
 pub mod notify;
-pub mod ops;
 pub mod params;
-pub mod preorder;
+pub mod request;
 pub mod retry;
 pub mod sandbox;
 pub mod sign;
@@ -43,9 +42,8 @@ pub mod wire_enum;
 pub use amount::{Amount, Currency};
 pub use catalogue::{Endpoint, PayScene, PayType, Service, ServiceSpec, Wallet};
 pub use codes::ReturnStatus;
-pub use legacy::{PRE_ORDER_SERVICES, pre_order_service};
 pub use notify::{NotificationError, TradeNotification, TradeStatus, TradeType};
 pub use params::{ParamValue, Params, ParamsError};
-pub use preorder::{PreOrderAnswer, PreOrderError, PreOrderRequest};
+pub use request::{Request, RequestError};
 pub use sign::SignatureError;
 pub use vmptime::{VmpTime, format_time};

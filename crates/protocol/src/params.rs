@@ -561,7 +561,7 @@ mod tests {
     fn every_documented_order_parameter_is_a_shared_key() {
         // The name lists live with their messages; this keeps the shared set
         // from falling behind them (a miss costs an allocation, not a bug).
-        for name in crate::preorder::DOCUMENTED {
+        for name in crate::request::PlaceOrder::DOCUMENTED {
             assert_eq!(known_key(name), Some(name));
         }
         assert_eq!(known_key("not_a_vmp_name"), None);

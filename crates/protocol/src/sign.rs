@@ -34,6 +34,9 @@ pub enum EmptyValues {
     Skip,
     /// Include empty strings as `key=` (what some third-party clients do).
     Include,
+    /// Include empty strings as `key=` and `null` as `key=null` (a
+    /// signer that prints every value it holds).
+    IncludeNull,
 }
 
 /// The exact string that is hashed, secret excluded.
@@ -57,8 +60,9 @@ pub fn signing_string_excluding(params: &Params, empties: EmptyValues, exclude: 
         .filter(|(_, v)| match empties {
             EmptyValues::Skip => !v.is_empty(),
             EmptyValues::Include => v.kind() != crate::params::ValueKind::Null,
+            EmptyValues::IncludeNull => true,
         })
-        .map(|(k, v)| (k, v.as_str()))
+        .map(|(k, v)| (k, if v.kind() == crate::params::ValueKind::Null { "null" } else { v.as_str() }))
         .collect();
     // `str` ordering is byte order, which is what eftPay uses ("payType" < "pay_scene").
     pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -122,7 +126,10 @@ pub fn sign_in_place(secret: &str, params: &mut Params) {
 /// The comparison is case-insensitive on the hex digits and constant-time on
 /// the digest. The canonical form (empty values skipped) is tried first; when
 /// the message has empty values, the variant that includes them as `key=` is
-/// also accepted, because some published clients sign that way.
+/// also accepted, because some published clients sign that way, and when it
+/// has `null` values, the one that signs them as `key=null`. Public evidence
+/// does not settle which rule eftPay's own answers use (docs/protocol.md
+/// "Signature"), so a verifier strict on one rule would reject real answers.
 ///
 /// # Errors
 /// [`SignatureError`] says whether `sign` was missing, malformed or wrong.
@@ -133,13 +140,15 @@ pub fn verify(secret: &str, params: &Params) -> Result<(), SignatureError> {
     if bool::from(skip.ct_eq(&given)) {
         return Ok(());
     }
-    let has_empty =
-        params.iter().any(|(k, v)| k != SIGN && v.kind() == crate::params::ValueKind::String && v.as_str().is_empty());
-    if has_empty {
-        let include = digest(secret, params, EmptyValues::Include);
-        if bool::from(include.ct_eq(&given)) {
-            return Ok(());
-        }
+    let has = |kind: crate::params::ValueKind| {
+        params.iter().any(|(k, v)| k != SIGN && v.kind() == kind && v.as_str().is_empty())
+    };
+    let (has_empty, has_null) = (has(crate::params::ValueKind::String), has(crate::params::ValueKind::Null));
+    if has_empty && bool::from(digest(secret, params, EmptyValues::Include).ct_eq(&given)) {
+        return Ok(());
+    }
+    if has_null && bool::from(digest(secret, params, EmptyValues::IncludeNull).ct_eq(&given)) {
+        return Ok(());
     }
     Err(SignatureError::Mismatch)
 }
@@ -235,6 +244,24 @@ mod tests {
         let with_include_sign =
             p.clone().with("sign", "4dad00355532d347c65d0f2d57cca9d7d13a240c304cc7afaf64f20af570d426");
         assert_eq!(verify(SECRET, &with_include_sign), Ok(()));
+    }
+
+    #[test]
+    fn an_answer_signed_with_empty_or_null_values_verifies_whichever_rule_signed_it() {
+        // eftPay's answers carry "return_char":"" on 00, and one public
+        // answer carries a null: each signing rule must verify.
+        let answer = Params::from_json(
+            br#"{"return_status":"00","return_char":"","refund_trade_no":null,"out_trade_no":"A1","time":"20240101120000"}"#,
+        )
+        .unwrap();
+        for rule in [EmptyValues::Skip, EmptyValues::Include, EmptyValues::IncludeNull] {
+            let signed = answer.clone().with(SIGN, lower_hex(&digest(SECRET, &answer, rule)));
+            assert_eq!(verify(SECRET, &signed), Ok(()), "{rule:?}");
+        }
+        assert_eq!(
+            signing_string(&answer, EmptyValues::IncludeNull),
+            "out_trade_no=A1&refund_trade_no=null&return_char=&return_status=00&time=20240101120000"
+        );
     }
 
     #[test]

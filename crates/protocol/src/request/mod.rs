@@ -1,0 +1,351 @@
+//! Typed requests: every operation of the API, parsed once from
+//! [`Params`] by the gateway and built into [`Params`] by the SDK.
+//!
+//! [`Request::parse`] finds the interface (by `service` on
+//! `JSAPIService.do`, by endpoint elsewhere) in the [`catalogue`](crate::catalogue),
+//! refuses what the table marks as planned, and hands the fields to the
+//! operation's parser. [`Request::to_params`] is the inverse: the SDK sends
+//! exactly what the gateway parses. The envelope (`user_confirm_key`,
+//! `time`, `sign`) is not part of a request: the gateway checks it before
+//! parsing ([`check_envelope`]) and the SDK adds it when sending
+//! ([`envelope`]).
+//!
+//! ```
+//! use vmp_protocol::catalogue::{Endpoint, Service, Wallet};
+//! use vmp_protocol::request::{PlaceOrder, Request};
+//! use vmp_protocol::Amount;
+//!
+//! let order = PlaceOrder::builder(Service::AlipayWap)
+//!     .wallet(Wallet::AlipayHk)
+//!     .out_trade_no("ORDER-1001")
+//!     .amount(Amount::from_minor(1050).unwrap())
+//!     .subject("Two coffees")
+//!     .build()
+//!     .unwrap();
+//! let params = Request::PlaceOrder(order.clone()).to_params();
+//! assert_eq!(params.get("transaction_amount"), Some("10.50"));
+//! // The gateway reads back the very same request.
+//! assert_eq!(Request::parse(Endpoint::JsapiService, &params), Ok(Request::PlaceOrder(order)));
+//! ```
+
+mod after;
+mod sale;
+
+pub use after::{CloseOrder, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
+pub use sale::{PlaceOrder, PlaceOrderBuilder};
+
+use time::OffsetDateTime;
+
+use crate::amount::AmountError;
+use crate::catalogue::{Endpoint, Operation, Service, Support};
+use crate::codes::ReturnStatus;
+use crate::fields::FieldProblem;
+use crate::params::{Params, ValueKind};
+use crate::vmptime::format_time;
+
+/// Any request the gateway serves, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request {
+    /// Place an order (web, wap scenes).
+    PlaceOrder(PlaceOrder),
+    /// Query an order or one of its refunds.
+    Query(Query),
+    /// Refund a paid order.
+    Refund(Refund),
+    /// Where a refund is.
+    RefundStatus(RefundStatusQuery),
+    /// Close an unpaid order.
+    Close(CloseOrder),
+}
+
+impl Request {
+    /// Reads a request POSTed to `endpoint`: finds its interface, refuses a
+    /// planned one, and parses the operation's fields. The envelope is the
+    /// caller's ([`check_envelope`]).
+    ///
+    /// # Errors
+    /// [`RequestError`] naming the parameter at fault.
+    pub fn parse(endpoint: Endpoint, p: &Params) -> Result<Self, RequestError> {
+        let f = Fields(p);
+        let service = match endpoint {
+            Endpoint::JsapiService => {
+                let name = f.req("service")?;
+                Service::from_name(name).ok_or_else(|| RequestError::UnknownService(clip(name, 64)))?
+            }
+            other => Service::for_endpoint(other).ok_or_else(|| RequestError::UnknownService(other.to_string()))?,
+        };
+        let spec = service.spec();
+        if let Support::Planned(_) = spec.support {
+            return Err(RequestError::NotSupported(service));
+        }
+        Ok(match spec.op {
+            Operation::Sale => Request::PlaceOrder(PlaceOrder::parse(service, p)?),
+            Operation::Query => Request::Query(Query::parse(service, p)?),
+            Operation::Refund => Request::Refund(Refund::parse(service, p)?),
+            Operation::RefundStatusQuery => Request::RefundStatus(RefundStatusQuery::parse(p)?),
+            Operation::Close => Request::Close(CloseOrder::parse(service, p)?),
+            Operation::Cancel => return Err(RequestError::NotSupported(service)),
+        })
+    }
+
+    /// The interface.
+    pub fn service(&self) -> Service {
+        match self {
+            Request::PlaceOrder(r) => r.service,
+            Request::Query(r) => r.service,
+            Request::Refund(r) => r.service,
+            Request::RefundStatus(_) => Service::RefundStatusQuery,
+            Request::Close(r) => r.service,
+        }
+    }
+
+    /// Where it is POSTed.
+    pub fn endpoint(&self) -> Endpoint {
+        self.service().spec().endpoint
+    }
+
+    /// The request's fields, `service` first when the interface has one;
+    /// without the envelope ([`envelope`] adds it).
+    pub fn to_params(&self) -> Params {
+        let mut p = Params::new();
+        if let Some(name) = self.service().spec().name {
+            p.set("service", name);
+        }
+        match self {
+            Request::PlaceOrder(r) => r.write(&mut p),
+            Request::Query(r) => r.write(&mut p),
+            Request::Refund(r) => r.write(&mut p),
+            Request::RefundStatus(r) => r.write(&mut p),
+            Request::Close(r) => r.write(&mut p),
+        }
+        p
+    }
+}
+
+/// Adds the envelope a merchant's request carries besides its fields:
+/// `user_confirm_key` and `time` (UTC+8). Sign the result with
+/// [`crate::sign::sign_in_place`].
+pub fn envelope(mut fields: Params, user_confirm_key: &str, now: OffsetDateTime) -> Params {
+    fields.set("user_confirm_key", user_confirm_key);
+    fields.set("time", format_time(now));
+    fields
+}
+
+/// The envelope fields a gateway reads before anything else must be JSON
+/// strings when present.
+///
+/// # Errors
+/// [`RequestError::NotAString`] naming the field.
+pub fn check_envelope(p: &Params) -> Result<(), RequestError> {
+    let f = Fields(p);
+    for name in ["service", "user_confirm_key", "time", "sign"] {
+        f.opt(name)?;
+    }
+    Ok(())
+}
+
+/// Why a request was refused before it touched any order. Each variant has
+/// one `return_status` ([`RequestError::return_status`]) and eftPay's
+/// `return_char` for it ([`RequestError::return_char`]); `Display` is the
+/// detailed reason in English, for logs and the SDK.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A required parameter is absent or empty.
+    #[error("parameter error: {0} is required")]
+    Missing(&'static str),
+    /// A parameter was sent as a JSON number, object, etc.
+    #[error("parameter error: {0} must be a JSON string")]
+    NotAString(&'static str),
+    /// A parameter's value breaks its rule.
+    #[error("parameter error: check {field} ({problem})")]
+    Field {
+        /// Wire name.
+        field: &'static str,
+        /// What is wrong.
+        problem: FieldProblem,
+    },
+    /// An amount is malformed or zero.
+    #[error("parameter error: check {field} ({error})")]
+    Amount {
+        /// Wire name.
+        field: &'static str,
+        /// What is wrong.
+        error: AmountError,
+    },
+    /// Neither `eft_trade_no` nor `out_trade_no`.
+    #[error("parameter error: eft_trade_no or out_trade_no is required")]
+    MissingTradeRef,
+    /// `service` (or the endpoint) names no interface.
+    #[error("invalid service: {0:?} is no interface of this API")]
+    UnknownService(String),
+    /// The interface is known but not served yet.
+    #[error("{} is not supported yet (planned: {})", .0.label(), planned(*.0))]
+    NotSupported(Service),
+    /// `payType` is not one the interface takes.
+    #[error("payType must be {allowed} here")]
+    PayType {
+        /// Accepted values, `/`-separated.
+        allowed: String,
+    },
+    /// `wallet` is unknown or not one the interface takes.
+    #[error("wallet not supported here; supported wallet is {allowed}")]
+    Wallet {
+        /// Accepted values, `/`-separated.
+        allowed: String,
+    },
+    /// `pay_scene` is not one the interface takes.
+    #[error("pay_scene not supported by this service; use {allowed}")]
+    PayScene {
+        /// Accepted values, `/`-separated.
+        allowed: String,
+    },
+    /// `fee_type` is not HKD or CNY.
+    #[error("currency not supported: fee_type {0:?} (HKD or CNY)")]
+    Currency(String),
+    /// `querytype` is not `OUT_TRADE`.
+    #[error("parameter error: check querytype (OUT_TRADE)")]
+    QueryType,
+    /// `return_url` carries a query string or fragment.
+    #[error("parameter error: return_url cannot carry parameters")]
+    ReturnUrlWithParameters,
+}
+
+fn planned(s: Service) -> &'static str {
+    match s.spec().support {
+        Support::Planned(issue) => issue,
+        Support::Ready => "ready",
+    }
+}
+
+impl RequestError {
+    /// The `return_status` of this refusal.
+    pub fn return_status(&self) -> ReturnStatus {
+        match self {
+            Self::Amount { error: AmountError::Zero, .. } => ReturnStatus::AmountOutOfRange,
+            Self::PayType { .. } => ReturnStatus::InvalidPayType,
+            Self::Wallet { .. } => ReturnStatus::WalletRestricted,
+            Self::PayScene { .. } => ReturnStatus::PaySceneNotSupported,
+            Self::Currency(_) => ReturnStatus::CurrencyNotSupported,
+            _ => ReturnStatus::InvalidParameter,
+        }
+    }
+
+    /// The parameter at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Missing(f) | Self::NotAString(f) | Self::Field { field: f, .. } | Self::Amount { field: f, .. } => f,
+            Self::MissingTradeRef => "out_trade_no",
+            Self::UnknownService(_) | Self::NotSupported(_) => "service",
+            Self::PayType { .. } => "payType",
+            Self::Wallet { .. } => "wallet",
+            Self::PayScene { .. } => "pay_scene",
+            Self::Currency(_) => "fee_type",
+            Self::QueryType => "querytype",
+            Self::ReturnUrlWithParameters => "return_url",
+        }
+    }
+
+    /// eftPay's `return_char` for this refusal: the code's text, naming
+    /// the field, the accepted values or the interface.
+    pub fn return_char(&self) -> String {
+        let status = self.return_status();
+        match self {
+            Self::NotSupported(s) => format!("参数错误:接口[{}]暂不支持", s.label()),
+            Self::PayType { allowed } | Self::Wallet { allowed } | Self::PayScene { allowed } => status.text(allowed),
+            Self::Currency(c) => status.text(c),
+            _ => status.text(self.field()),
+        }
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Reads a request's fields: absent, empty and `null` count as not sent;
+/// a field that is read must be a JSON string.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a>(pub(crate) &'a Params);
+
+impl<'a> Fields<'a> {
+    pub(crate) fn opt(self, name: &'static str) -> Result<Option<&'a str>, RequestError> {
+        match self.0.get_raw(name) {
+            None => Ok(None),
+            Some(v) if v.kind() == ValueKind::Other => Err(RequestError::NotAString(name)),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => Ok(Some(v.as_str())),
+        }
+    }
+
+    pub(crate) fn req(self, name: &'static str) -> Result<&'a str, RequestError> {
+        self.opt(name)?.ok_or(RequestError::Missing(name))
+    }
+
+    /// An optional field through a field parser.
+    pub(crate) fn opt_with<T>(
+        self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
+    ) -> Result<Option<T>, RequestError> {
+        self.opt(name)?.map(|v| parse(v).map_err(|problem| RequestError::Field { field: name, problem })).transpose()
+    }
+
+    /// A required field through a field parser.
+    pub(crate) fn req_with<T>(
+        self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
+    ) -> Result<T, RequestError> {
+        parse(self.req(name)?).map_err(|problem| RequestError::Field { field: name, problem })
+    }
+}
+
+/// Writes an optional field.
+pub(crate) fn put(p: &mut Params, name: &str, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        p.set(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(json: &str) -> Params {
+        Params::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn the_service_decides_the_operation_and_unknown_or_planned_ones_are_named() {
+        let unknown = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.nope.PreOrder"}"#));
+        let err = unknown.unwrap_err();
+        assert_eq!(err.return_status(), ReturnStatus::InvalidParameter);
+        assert_eq!(err.return_char(), "参数错误:请检查请求接口参数: service");
+        let planned = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.wechat.qrcode.PreOrder"}"#));
+        let err = planned.unwrap_err();
+        assert_eq!(err, RequestError::NotSupported(Service::WechatQrcode));
+        assert_eq!(err.return_char(), "参数错误:接口[service.wechat.qrcode.PreOrder]暂不支持");
+        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let missing = Request::parse(Endpoint::JsapiService, &p(r#"{"x":"1"}"#)).unwrap_err();
+        assert_eq!(missing, RequestError::Missing("service"));
+        let not_string = Request::parse(Endpoint::JsapiService, &p(r#"{"service":1}"#)).unwrap_err();
+        assert_eq!(not_string, RequestError::NotAString("service"));
+    }
+
+    #[test]
+    fn endpoints_without_service_stand_for_their_interface() {
+        let q = Request::parse(Endpoint::TradeQuery, &p(r#"{"querytype":"OUT_TRADE","out_trade_no":"A1"}"#)).unwrap();
+        assert_eq!(q.service(), Service::TradeQuery);
+        assert!(!q.to_params().contains("service"));
+        let planned = Request::parse(Endpoint::AppTradePay, &p("{}")).unwrap_err();
+        assert_eq!(planned, RequestError::NotSupported(Service::AppPay));
+    }
+
+    #[test]
+    fn envelope_fields_must_be_strings() {
+        assert_eq!(check_envelope(&p(r#"{"time":20240101120000}"#)), Err(RequestError::NotAString("time")));
+        assert_eq!(check_envelope(&p(r#"{"time":"20240101120000","sign":null}"#)), Ok(()));
+    }
+}
