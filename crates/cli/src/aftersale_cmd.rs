@@ -2,13 +2,14 @@
 //! requests against a gateway with the merchant SDK (`vmp-client`). Each
 //! prints the verified answer as `key: value` lines.
 
+use anyhow::anyhow;
 use clap::Args;
 use vmp_client::{
-    Amount, BuyerType, CloseOrder, CloseService, OrderRef, Params, Query, QueryEndpoint, Refund, RefundService,
-    RefundStatusQuery, Wallet,
+    Amount, BuyerType, Client, CloseAnswer, CloseOrder, Params, Query, QueryAnswer, Refund, RefundAnswer,
+    RefundStatusAnswer, RefundStatusQuery, Request, Service, TradeRef, Wallet,
 };
 
-use crate::order_cmd::{GatewayArgs, one_line, parse_amount};
+use crate::order_cmd::{GatewayArgs, one_line, parse_amount, parse_buyer_type};
 
 /// Which order: exactly one of `--eft-trade-no` and `--out-trade-no`.
 #[derive(Debug, Args)]
@@ -23,12 +24,13 @@ pub struct OrderRefArgs {
 }
 
 impl OrderRefArgs {
-    fn order_ref(&self) -> OrderRef {
-        match (&self.eft_trade_no, &self.out_trade_no) {
-            (Some(eft), _) => OrderRef::eft_trade_no(eft),
+    fn order_ref(&self) -> anyhow::Result<TradeRef> {
+        let order = match (&self.eft_trade_no, &self.out_trade_no) {
+            (Some(eft), _) => TradeRef::eft_trade_no(eft),
             // clap requires one of the two.
-            (None, out) => OrderRef::out_trade_no(out.clone().unwrap_or_default()),
-        }
+            (None, out) => TradeRef::out_trade_no(out.as_deref().unwrap_or_default()),
+        };
+        order.map_err(|e| anyhow!("invalid request: {e}"))
     }
 }
 
@@ -66,12 +68,12 @@ pub struct RefundArgs {
     pub wallet: Option<Wallet>,
     /// service, e.g. service.wechat.web.ApplyRefund (default: the wallet's refund service).
     #[arg(long)]
-    pub service: Option<RefundService>,
-    /// total_fee: the order's amount (the gateway checks it).
+    pub service: Option<Service>,
+    /// total_fee: echoed in the answer (real clients send the order's or the refund's amount).
     #[arg(long, value_parser = parse_amount)]
     pub total_fee: Option<Amount>,
     /// buyerType: ios, android or others.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_buyer_type)]
     pub buyer_type: Option<BuyerType>,
     /// reason: why the money goes back.
     #[arg(long)]
@@ -106,27 +108,44 @@ pub struct CloseArgs {
     pub wallet: Option<Wallet>,
     /// service, e.g. service.alipay.wap.Close (default: the wallet's close service).
     #[arg(long)]
-    pub service: Option<CloseService>,
+    pub service: Option<Service>,
+}
+
+fn invalid(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("invalid request: {e}")
+}
+
+/// Sends `request` and returns the verified answer, once `check` has read
+/// it as the typed answer (about the order asked for).
+async fn send<T>(
+    client: &Client,
+    request: Request,
+    check: impl FnOnce(&Params, &str) -> Result<T, vmp_client::AnswerError>,
+) -> anyhow::Result<Params> {
+    let answer = client.send(&request).await.map_err(one_line)?;
+    check(&answer, client.user_confirm_key()).map_err(|e| anyhow!("could not read the gateway's answer: {e}"))?;
+    Ok(answer)
 }
 
 pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let order = args.order.order_ref();
-    let mut query = match args.refund_no {
-        Some(no) => Query::refund(order, no),
+    let order = args.order.order_ref()?;
+    let mut query = match &args.refund_no {
+        Some(no) => Query::refund(order, no).map_err(invalid)?,
         None => Query::sale(order),
     };
     if args.common {
-        query = query.via(QueryEndpoint::CommonQuery);
+        query = query.via(Service::CommonQuery);
     }
-    let answer = client.query(&query).await.map_err(one_line)?;
-    print_answer(&answer.answer);
+    let answer = send(&client, Request::Query(query.clone()), |a, k| QueryAnswer::for_request(a, &query, k)).await?;
+    print_answer(&answer);
     Ok(())
 }
 
 pub async fn refund(args: RefundArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let mut refund = Refund::common(args.order.order_ref(), args.out_refund_no, args.return_amount);
+    let mut refund =
+        Refund::builder(args.order.order_ref()?).out_refund_no(args.out_refund_no).amount(args.return_amount);
     if let Some(w) = args.wallet {
         refund = refund.wallet(w);
     }
@@ -145,36 +164,40 @@ pub async fn refund(args: RefundArgs) -> anyhow::Result<()> {
     if let Some(u) = args.notify_url {
         refund = refund.notify_url(u);
     }
-    let answer = client.refund(&refund).await.map_err(one_line)?;
-    print_answer(&answer.answer);
+    let refund = refund.build().map_err(invalid)?;
+    let answer =
+        send(&client, Request::Refund(refund.clone()), |a, k| RefundAnswer::for_request(a, &refund, k)).await?;
+    print_answer(&answer);
     Ok(())
 }
 
 pub async fn refund_status(args: RefundStatusArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let query = RefundStatusQuery::new(args.order.order_ref(), args.refund_no);
-    let answer = client.refund_status(&query).await.map_err(one_line)?;
-    print_answer(&answer.answer);
+    let query = RefundStatusQuery::new(args.order.order_ref()?, &args.refund_no).map_err(invalid)?;
+    let answer =
+        send(&client, Request::RefundStatus(query.clone()), |a, k| RefundStatusAnswer::for_request(a, &query, k))
+            .await?;
+    print_answer(&answer);
     Ok(())
 }
 
 pub async fn close(args: CloseArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let mut close = CloseOrder::common(args.order.order_ref());
+    let mut close = CloseOrder::new(args.order.order_ref()?);
     if let Some(w) = args.wallet {
         close = close.wallet(w);
     }
     if let Some(s) = args.service {
-        close = close.service(s);
+        close = close.via(s);
     }
-    let answer = client.close_order(&close).await.map_err(one_line)?;
-    print_answer(&answer.answer);
+    let answer = send(&client, Request::Close(close.clone()), |a, k| CloseAnswer::for_request(a, &close, k)).await?;
+    print_answer(&answer);
     Ok(())
 }
 
 /// The verified answer as `key: value` lines, in received order, without
 /// `sign` and empty values.
-fn print_answer(answer: &Params) {
+pub(crate) fn print_answer(answer: &Params) {
     for (k, v) in answer.iter() {
         if k == "sign" || v.is_empty() {
             continue;

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use vmp_client::{
-    Amount, BuyerType, Client, ClientError, Currency, Lang, PayScene, PlaceOrder, ReturnStatus, Service, Wallet,
+    Amount, BuyerType, Client, ClientError, Currency, Lang, OrderPlaced, PayScene, PlaceOrder, Request, ReturnStatus,
+    Service, Wallet,
 };
 use vmp_protocol::format_time;
 
@@ -72,7 +73,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub body: Option<String>,
     /// buyerType: ios, android or others.
-    #[arg(long, default_value = "others")]
+    #[arg(long, default_value = "others", value_parser = parse_buyer_type)]
     pub buyer_type: BuyerType,
     /// pay_scene (default: the service's default).
     #[arg(long)]
@@ -89,7 +90,7 @@ pub struct CreateArgs {
     /// active_time: link validity in seconds.
     #[arg(long)]
     pub active_time: Option<u32>,
-    /// lang of the hosted page: cn, en or hk (OCT, MPGS and AE only).
+    /// lang of the hosted page: cn, en or hk (honoured by OCT, MPGS and AE; ignored elsewhere).
     #[arg(long, value_parser = parse_lang)]
     pub lang: Option<Lang>,
     /// scheme: app scheme for webview payments (UnionPay only).
@@ -105,6 +106,10 @@ pub struct CreateArgs {
 
 pub(crate) fn parse_amount(s: &str) -> Result<Amount, String> {
     Amount::parse(s).map_err(|e| format!("{e} (e.g. 10.50)"))
+}
+
+pub(crate) fn parse_buyer_type(s: &str) -> Result<BuyerType, String> {
+    BuyerType::parse(s).map_err(|e| format!("{e} (ios, android or others)"))
 }
 
 fn parse_currency(s: &str) -> Result<Currency, String> {
@@ -139,19 +144,16 @@ impl GatewayArgs {
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let wallet = match args.wallet {
-        Some(w) => w,
-        None => match args.service.wallets().as_slice() {
-            [only] => *only,
-            many => {
-                let names: Vec<&str> = many.iter().map(|w| w.code()).collect();
-                bail!("{} takes several wallets: choose one with --wallet ({})", args.service, names.join(", "));
-            }
-        },
-    };
     let out_trade_no = args.out_trade_no.unwrap_or_else(generated_out_trade_no);
-    let mut order = PlaceOrder::new(args.service, wallet, out_trade_no, args.amount, args.currency, args.subject)
+    let mut order = PlaceOrder::builder(args.service)
+        .out_trade_no(out_trade_no)
+        .amount(args.amount)
+        .currency(args.currency)
+        .subject(args.subject)
         .buyer_type(args.buyer_type);
+    if let Some(w) = args.wallet {
+        order = order.wallet(w);
+    }
     if let Some(v) = args.pay_scene {
         order = order.pay_scene(v);
     }
@@ -182,10 +184,19 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if let Some(v) = args.app_link {
         order = order.app_link(v);
     }
+    let order = order.build().map_err(|e| match e {
+        vmp_client::RequestError::Missing("wallet") => {
+            let names: Vec<&str> = args.service.spec().wallets.iter().map(|w| w.as_str()).collect();
+            anyhow!("{} takes several wallets: choose one with --wallet ({})", args.service, names.join(", "))
+        }
+        e => anyhow!("invalid request: {e}"),
+    })?;
 
-    let placed = client.place_order(&order).await.map_err(one_line)?;
+    let answer = client.send(&Request::PlaceOrder(order.clone())).await.map_err(one_line)?;
+    let placed = OrderPlaced::for_request(&answer, &order, client.user_confirm_key())
+        .map_err(|e| anyhow!("could not read the gateway's answer: {e}"))?;
     println!("{}", placed.pay_apptrade);
-    for (k, v) in placed.answer.iter() {
+    for (k, v) in answer.iter() {
         if k == "pay_apptrade" || k == "sign" || v.is_empty() {
             continue;
         }

@@ -30,8 +30,8 @@ use axum::Router;
 use axum::routing::post;
 use vmp_client::axum::{Ack, DeliveryKind, NotificationReceiver, VerifiedNotification};
 use vmp_client::{
-    Amount, BuyerType, Client, ClientError, CloseOrder, Currency, OrderPlaced, PlaceOrder, Query, Refund,
-    RefundStatusQuery, SecretString, Service, TradeStatus, Wallet,
+    Amount, BuyerType, Client, ClientError, CloseOrder, OrderPlaced, PlaceOrder, Query, Refund, RefundStatusQuery,
+    SecretString, Service, TradeStatus, Wallet,
 };
 
 /// How often, and for how long, the example asks whether the order is paid.
@@ -84,19 +84,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The order. Amounts are minor units: 1050 is HKD 10.50.
     let client = Client::new(&base_url, key, secret)?.with_timeout(Duration::from_secs(10));
     let out_trade_no = format!("DEMO{}", SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis());
-    let amount = Amount::from_minor(1050).ok_or("amount must be positive")?;
-    let order = PlaceOrder::new(
-        Service::AlipayWap,
-        Wallet::AlipayHk,
-        &out_trade_no,
-        amount,
-        Currency::Hkd,
-        "OpenVMP demo order",
-    )
-    .buyer_type(BuyerType::Others)
-    .body("1 x demo item")
-    .notify_url(format!("http://{receiver_addr}/vmp/notify"))
-    .return_url(format!("http://{receiver_addr}/vmp/return"));
+    let order = PlaceOrder::builder(Service::AlipayWap)
+        .wallet(Wallet::AlipayHk)
+        .out_trade_no(&out_trade_no)
+        .amount(Amount::from_minor(1050)?)
+        .subject("OpenVMP demo order")
+        .buyer_type(BuyerType::others())
+        .body("1 x demo item")
+        .notify_url(format!("http://{receiver_addr}/vmp/notify"))
+        .return_url(format!("http://{receiver_addr}/vmp/return"))
+        .build()?;
 
     let placed = match client.place_order(&order).await {
         Ok(placed) => placed,
@@ -133,7 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn wait_until_final(client: &Client, placed: &OrderPlaced) -> Result<Option<TradeStatus>, ClientError> {
     let started = std::time::Instant::now();
     while started.elapsed() < POLL_FOR {
-        let sale = client.query(&Query::sale(placed)).await?;
+        let sale = client.query(&Query::sale(placed.order())).await?;
         if sale.trade_status != TradeStatus::TradeProcessing {
             println!("query: {} is {}", sale.out_trade_no, sale.trade_status);
             return Ok(Some(sale.trade_status));
@@ -155,32 +152,36 @@ async fn after_the_sale(
     status: TradeStatus,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if !status.is_paid() {
-        let closed = client.close_order(&CloseOrder::new(placed, Wallet::AlipayHk)).await?;
+        let closed = client.close_order(&CloseOrder::new(placed.order()).wallet(Wallet::AlipayHk)).await?;
         println!("close: {} is {}", closed.out_trade_no, closed.trade_status);
         return Ok(());
     }
     // `out_refund_no` names the refund: re-sending it after a timeout is
     // answered like the first time and refunds nothing more.
-    let part = Amount::from_minor(250).ok_or("amount must be positive")?;
-    let refund = Refund::new(placed, Wallet::AlipayHk, format!("{}-R1", placed.out_trade_no), part)
-        .reason("demo: one item returned");
+    let refund_no = format!("{}-R1", placed.out_trade_no);
+    let refund = Refund::builder(placed)
+        .out_refund_no(&refund_no)
+        .amount(Amount::from_minor(250)?)
+        .wallet(Wallet::AlipayHk)
+        .reason("demo: one item returned")
+        .build()?;
     let refunded = client.refund(&refund).await?;
     println!(
         "refund: {} of {} -> {}",
-        refunded.return_amount.map(Amount::to_decimal_string).unwrap_or_default(),
+        refunded.return_amount.map(|a| a.into_string()).unwrap_or_default(),
         refunded.out_trade_no,
         refunded.trade_status
     );
-    let q = client.query(&Query::refund(placed, refund.out_refund_no())).await?;
-    println!("query refund: {} {} ({})", q.transaction_amount.to_decimal_string(), q.trade_status, q.out_trade_no);
-    let s = client.refund_status(&RefundStatusQuery::new(placed, refund.out_refund_no())).await?;
+    let q = client.query(&Query::refund(placed, &refund_no)?).await?;
+    println!("query refund: {} {} ({})", q.transaction_amount, q.trade_status, q.out_trade_no);
+    let s = client.refund_status(&RefundStatusQuery::new(placed, &refund_no)?).await?;
     println!("refund status: {}", s.refund_status);
     let sale = client.query(&Query::sale(placed)).await?;
     println!(
         "query: {} is {}, refunded so far {}",
         sale.out_trade_no,
         sale.trade_status,
-        sale.refund_amount.map(Amount::to_decimal_string).unwrap_or_default()
+        sale.refund_amount.map(|a| a.into_string()).unwrap_or_default()
     );
     Ok(())
 }

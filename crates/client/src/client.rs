@@ -7,27 +7,13 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
+use vmp_protocol::answer::{CloseAnswer, OrderPlaced, QueryAnswer, RefundAnswer, RefundStatusAnswer};
 use vmp_protocol::fields::UserConfirmKey;
+use vmp_protocol::notify::{self, NotificationError, TradeNotification};
+use vmp_protocol::request::{CloseOrder, PlaceOrder, Query, Refund, RefundStatusQuery, Request, envelope};
 use vmp_protocol::{Params, ReturnStatus, sign};
 
-use crate::aftersale::{
-    CloseAnswer, CloseOrder, Query, QueryAnswer, Refund, RefundAnswer, RefundStatusAnswer, RefundStatusQuery,
-};
 use crate::error::{ClientError, InvalidRequest};
-use crate::order::{OrderPlaced, PlaceOrder};
-
-/// Path of `JSAPIService.do` (Place an Order, refunds, refund status,
-/// close, `service.common.Query`), appended to the base URL.
-pub const JSAPI_SERVICE_PATH: &str = "/VMP/Servlet/JSAPIService.do";
-
-/// Path of `QRcodeTradeQuery.do`, the trade query without `service`,
-/// appended to the base URL.
-///
-/// ```
-/// use vmp_client::{OrderRef, Query, TRADE_QUERY_PATH};
-/// assert_eq!(Query::sale(OrderRef::out_trade_no("A1")).path(), TRADE_QUERY_PATH);
-/// ```
-pub const TRADE_QUERY_PATH: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 /// How long a call may take, connection to last byte, unless changed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -153,173 +139,157 @@ impl Client {
         &self.user_confirm_key
     }
 
-    /// Checks and signs a Place an Order request without sending it: the
-    /// exact parameters [`Client::place_order`] would POST.
-    ///
-    /// # Errors
-    /// [`ClientError::InvalidRequest`] as [`PlaceOrder::to_params`].
-    pub fn prepare_order(&self, order: &PlaceOrder) -> Result<Params, ClientError> {
-        Ok(self.signed(order.to_params(&self.user_confirm_key, (self.clock)())?))
+    /// The signed parameters a request is POSTed with (its fields, the
+    /// envelope and `sign`), without sending it.
+    pub fn prepare(&self, request: &Request) -> Params {
+        let mut params = envelope(request.to_params(), &self.user_confirm_key, (self.clock)());
+        sign::sign_in_place(self.secret.expose_secret(), &mut params);
+        params
     }
 
-    /// Places an order: checks the request (nothing is sent when it is
-    /// invalid), signs it, POSTs it to `JSAPIService.do`, verifies the
-    /// answer's signature and returns the pay link.
+    /// Sends any request and returns the verified answer's parameters,
+    /// for fields the typed answers do not name.
+    ///
+    /// # Errors
+    /// See [`ClientError`]: `Transport`, `Timeout`, `HttpStatus`, `Decode`,
+    /// `BadAnswerSignature`, and `Api` for every `return_status` other
+    /// than `00`.
+    pub async fn send(&self, request: &Request) -> Result<Params, ClientError> {
+        let params = self.prepare(request);
+        self.call(&request.endpoint().path(), &params).await
+    }
+
+    /// Places an order: signs it, POSTs it to `JSAPIService.do`, verifies
+    /// the answer's signature and that it is about this order, and returns
+    /// the pay link. Build the order with [`PlaceOrder::builder`], which
+    /// judges it by the gateway's rules before anything is sent.
     ///
     /// The call is idempotent at the gateway: re-sending the same order
     /// (same `out_trade_no`, same fields) after a [`ClientError::Transport`]
     /// or [`ClientError::Timeout`] returns the first answer again.
     ///
     /// ```no_run
-    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
-    /// use vmp_client::{Amount, Currency, PlaceOrder, ReturnStatus, Service, Wallet, ClientError};
-    /// let order = PlaceOrder::new(Service::PaymeWeb, Wallet::Payme, "ORDER-9",
-    ///     Amount::parse("0.81").unwrap(), Currency::Hkd, "Sandbox success");
+    /// # async fn run(client: vmp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use vmp_client::{Amount, PlaceOrder, ReturnStatus, Service, Wallet};
+    /// let order = PlaceOrder::builder(Service::PaymeWeb)
+    ///     .out_trade_no("ORDER-9")
+    ///     .amount(Amount::parse("0.81")?)
+    ///     .subject("Sandbox success")
+    ///     .build()?;
     /// match client.place_order(&order).await {
     ///     Ok(placed) => println!("{}", placed.pay_apptrade),
     ///     Err(e) if e.api_code() == Some(ReturnStatus::DuplicateOrder) => {
     ///         eprintln!("ORDER-9 was already used for another order")
     ///     }
-    ///     Err(e) => return Err(e),
+    ///     Err(e) => return Err(e.into()),
     /// }
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
-    /// See [`ClientError`]: `InvalidRequest` (nothing sent), `Transport`,
-    /// `Timeout`, `HttpStatus`, `Decode`, `BadAnswerSignature`, and `Api`
-    /// for every `return_status` other than `00`.
+    /// As [`Client::send`].
     pub async fn place_order(&self, order: &PlaceOrder) -> Result<OrderPlaced, ClientError> {
-        let params = self.prepare_order(order)?;
-        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
-        OrderPlaced::from_answer(answer, order.out_trade_no(), &self.user_confirm_key)
-            .map_err(|message| ClientError::Decode { message })
+        let answer = self.send(&Request::PlaceOrder(order.clone())).await?;
+        Ok(OrderPlaced::for_request(&answer, order, &self.user_confirm_key)?)
     }
 
-    /// Queries an order (the sale) or one of its refunds: checks the
-    /// request, signs it, POSTs it (to `QRcodeTradeQuery.do` unless
-    /// [`Query::via`] says otherwise), verifies the answer's signature and
-    /// that it is about the order (and refund) asked for.
-    ///
-    /// A query changes nothing, so it is always safe to repeat. An unpaid
-    /// order past its `active_time` is reported `TRADE_CLOSED`.
+    /// Queries an order (the sale) or one of its refunds, and checks the
+    /// answer is about the order (and refund) asked for. A query changes
+    /// nothing, so it is always safe to repeat. An unpaid order past its
+    /// `active_time` is reported `TRADE_CLOSED`.
     ///
     /// ```no_run
-    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
-    /// use vmp_client::{OrderRef, Query, ReturnStatus, TradeStatus};
-    /// match client.query(&Query::sale(OrderRef::out_trade_no("ORDER-9"))).await {
-    ///     Ok(q) if q.trade_status.is_paid() => println!("paid {}", q.transaction_amount.to_decimal_string()),
+    /// # async fn run(client: vmp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use vmp_client::{Query, ReturnStatus, TradeRef};
+    /// match client.query(&Query::sale(TradeRef::out_trade_no("ORDER-9")?)).await {
+    ///     Ok(q) if q.trade_status.is_paid() => println!("paid {}", q.transaction_amount),
     ///     Ok(q) => println!("not paid: {}", q.trade_status),
     ///     Err(e) if e.api_code() == Some(ReturnStatus::TradeNotExist) => println!("no such order"),
-    ///     Err(e) => return Err(e),
+    ///     Err(e) => return Err(e.into()),
     /// }
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
-    /// As [`Client::place_order`]; the gateway's refusals include `05`
-    /// ([`ReturnStatus::TradeNotExist`]: no such order, or no such refund of
-    /// it) and `-13` (a malformed field).
+    /// As [`Client::send`]; the gateway's refusals include `05` (no such
+    /// order, or no such refund of it).
     pub async fn query(&self, query: &Query) -> Result<QueryAnswer, ClientError> {
-        let params = self.signed(query.to_params(&self.user_confirm_key, (self.clock)())?);
-        let answer = self.call(query.path(), &params).await?;
-        QueryAnswer::from_answer(answer, query, &self.user_confirm_key)
-            .map_err(|message| ClientError::Decode { message })
+        let answer = self.send(&Request::Query(query.clone())).await?;
+        Ok(QueryAnswer::for_request(&answer, query, &self.user_confirm_key)?)
     }
 
-    /// Refunds a paid order in full or in part: checks the request (nothing
-    /// is sent when it is invalid), signs it, POSTs it to `JSAPIService.do`
-    /// and verifies the answer.
-    ///
-    /// Safe to retry: the same refund (same `out_refund_no`, same fields)
-    /// sent again is answered like the first time and refunds nothing more.
+    /// Refunds a paid order in full or in part. Safe to retry: the same
+    /// refund (same `out_refund_no`, same fields) sent again is answered
+    /// like the first time and refunds nothing more.
     ///
     /// ```no_run
-    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
-    /// use vmp_client::{Amount, OrderRef, Refund, ReturnStatus, Wallet};
-    /// let refund = Refund::new(OrderRef::out_trade_no("ORDER-9"), Wallet::AlipayHk, "REFUND-9-1",
-    ///     Amount::parse("2.00").unwrap());
+    /// # async fn run(client: vmp_client::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use vmp_client::{Amount, Refund, ReturnStatus, TradeRef, Wallet};
+    /// let refund = Refund::builder(TradeRef::out_trade_no("ORDER-9")?)
+    ///     .out_refund_no("REFUND-9-1")
+    ///     .amount(Amount::parse("2.00")?)
+    ///     .wallet(Wallet::AlipayHk)
+    ///     .build()?;
     /// match client.refund(&refund).await {
     ///     Ok(r) => println!("{}: {}", r.out_refund_no, r.trade_status),
     ///     Err(e) if e.api_code() == Some(ReturnStatus::RefundExceedsAmount) => {
     ///         eprintln!("more than what is left to refund")
     ///     }
-    ///     Err(e) => return Err(e),
+    ///     Err(e) => return Err(e.into()),
     /// }
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
-    /// As [`Client::place_order`]; the gateway's refusals include `31`
-    /// ([`ReturnStatus::RefundOrderNotExist`]), `16` (not paid), `15`
-    /// (closed or fully refunded), `18` (over the amount left), `14`
-    /// (`out_refund_no` already used for a different refund), `-16`
-    /// (`wallet` not the order's) and `20` (`payType` not the order's).
+    /// As [`Client::send`]; the gateway's refusals include `31` (no such
+    /// order), `16` (not paid), `15` (closed or fully refunded), `18` (over
+    /// the amount left), `14` (`out_refund_no` already used for a different
+    /// refund) and `-16` (`wallet` not of the order's family).
     pub async fn refund(&self, refund: &Refund) -> Result<RefundAnswer, ClientError> {
-        let params = self.signed(refund.to_params(&self.user_confirm_key, (self.clock)())?);
-        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
-        RefundAnswer::from_answer(answer, refund, &self.user_confirm_key)
-            .map_err(|message| ClientError::Decode { message })
+        let answer = self.send(&Request::Refund(refund.clone())).await?;
+        Ok(RefundAnswer::for_request(&answer, refund, &self.user_confirm_key)?)
     }
 
     /// Asks where a refund is (`service.unified.RefundStatusQuery`):
     /// `PROCESSING` until an apply-refund completes, then `SUCCESS`.
     ///
-    /// ```no_run
-    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
-    /// use vmp_client::{OrderRef, RefundStatus, RefundStatusQuery};
-    /// let q = RefundStatusQuery::new(OrderRef::out_trade_no("ORDER-9"), "REFUND-9-1");
-    /// if client.refund_status(&q).await?.refund_status == RefundStatus::Success {
-    ///     println!("the money is back with the buyer");
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
     /// # Errors
-    /// As [`Client::place_order`]; the gateway's refusals include `05`
-    /// ([`ReturnStatus::TradeNotExist`]: no such order or refund).
+    /// As [`Client::send`]; the gateway's refusals include `05` (no such
+    /// order or refund).
     pub async fn refund_status(&self, query: &RefundStatusQuery) -> Result<RefundStatusAnswer, ClientError> {
-        let params = self.signed(query.to_params(&self.user_confirm_key, (self.clock)())?);
-        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
-        RefundStatusAnswer::from_answer(answer, query, &self.user_confirm_key)
-            .map_err(|message| ClientError::Decode { message })
+        let answer = self.send(&Request::RefundStatus(query.clone())).await?;
+        Ok(RefundStatusAnswer::for_request(&answer, query, &self.user_confirm_key)?)
     }
 
     /// Closes an unpaid order so it can no longer be paid. Closing it again
     /// is answered like the first time.
     ///
-    /// ```no_run
-    /// # async fn run(client: vmp_client::Client) -> Result<(), vmp_client::ClientError> {
-    /// use vmp_client::{CloseOrder, OrderRef, ReturnStatus, Wallet};
-    /// let close = CloseOrder::new(OrderRef::out_trade_no("ORDER-9"), Wallet::AlipayHk);
-    /// match client.close_order(&close).await {
-    ///     Ok(c) => println!("now {}", c.trade_status),
-    ///     Err(e) if e.api_code() == Some(ReturnStatus::CloseFailedPaid) => println!("already paid: refund it"),
-    ///     Err(e) => return Err(e),
-    /// }
-    /// # Ok(())
-    /// # }
+    /// # Errors
+    /// As [`Client::send`]; the gateway's refusals include `05` (no such
+    /// order), `54` (already paid) and `-16` (the service or `wallet` is not
+    /// the order's).
+    pub async fn close_order(&self, close: &CloseOrder) -> Result<CloseAnswer, ClientError> {
+        let answer = self.send(&Request::Close(close.clone())).await?;
+        Ok(CloseAnswer::for_request(&answer, close, &self.user_confirm_key)?)
+    }
+
+    /// Verifies a notification body the gateway POSTed to the merchant's
+    /// `notify_url` with this client's secret and clock: the signature
+    /// (either signing rule), the ±30 minute window, and the fields.
+    ///
+    /// ```
+    /// use vmp_client::{Client, SecretString};
+    /// let client = Client::new("http://127.0.0.1:8080", "K1", SecretString::from("s3cret")).unwrap();
+    /// assert!(client.verify_notification(br#"{"notify_type":"trade_status_sync"}"#).is_err());
     /// ```
     ///
     /// # Errors
-    /// As [`Client::place_order`]; the gateway's refusals include `05`
-    /// ([`ReturnStatus::TradeNotExist`]), `54`
-    /// ([`ReturnStatus::CloseFailedPaid`]: already paid) and `-16` (the
-    /// service or `wallet` is not the order's).
-    pub async fn close_order(&self, close: &CloseOrder) -> Result<CloseAnswer, ClientError> {
-        let params = self.signed(close.to_params(&self.user_confirm_key, (self.clock)())?);
-        let answer = self.call(JSAPI_SERVICE_PATH, &params).await?;
-        CloseAnswer::from_answer(answer, close, &self.user_confirm_key)
-            .map_err(|message| ClientError::Decode { message })
-    }
-
-    fn signed(&self, mut params: Params) -> Params {
-        sign::sign_in_place(self.secret.expose_secret(), &mut params);
-        params
+    /// [`NotificationError`]: malformed, badly signed or stale.
+    pub fn verify_notification(&self, body: &[u8]) -> Result<TradeNotification, NotificationError> {
+        notify::verify_notification(body, self.secret.expose_secret(), (self.clock)())
     }
 
     /// POSTs signed `params` to `path` and returns the verified answer when

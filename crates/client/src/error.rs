@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use vmp_protocol::ops::OpsError;
-use vmp_protocol::{PreOrderError, ReturnStatus, SignatureError};
+use vmp_protocol::answer::AnswerError;
+use vmp_protocol::{RequestError, ReturnStatus, SignatureError};
 
 /// A failed call.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +62,19 @@ pub enum ClientError {
     /// it was not produced by a gateway holding this merchant's secret.
     #[error("the gateway's answer signature is invalid ({0}); check the secret and the base URL")]
     BadAnswerSignature(SignatureError),
-    /// Refused before sending: the request breaks a rule of the API page.
+    /// Refused before sending: the client is misconfigured.
     #[error("invalid request: {0}")]
     InvalidRequest(#[from] InvalidRequest),
+    /// Refused before sending: the request breaks a rule of the API, as
+    /// the gateway itself would judge it.
+    #[error("invalid request: {0}")]
+    Request(#[from] RequestError),
+}
+
+impl From<AnswerError> for ClientError {
+    fn from(e: AnswerError) -> Self {
+        ClientError::Decode { message: e.0 }
+    }
 }
 
 impl ClientError {
@@ -83,7 +93,7 @@ impl ClientError {
     }
 }
 
-/// Why a request was refused before anything was sent.
+/// Why the client refused to send anything: its configuration is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidRequest {
@@ -96,56 +106,4 @@ pub enum InvalidRequest {
     /// The user agent is not a valid HTTP header value.
     #[error("the user agent is not a valid HTTP header value")]
     UserAgent,
-    /// The wallet is not one of the service's.
-    #[error("wallet {wallet} is not supported by {service}; use {allowed}")]
-    Wallet {
-        /// The service.
-        service: &'static str,
-        /// The wallet asked for.
-        wallet: &'static str,
-        /// The service's wallets, `/`-separated.
-        allowed: String,
-    },
-    /// The `pay_scene` is not one of the service's.
-    #[error("pay_scene {pay_scene} is not supported by {service}; use {allowed}")]
-    PayScene {
-        /// The service.
-        service: &'static str,
-        /// The scene asked for.
-        pay_scene: &'static str,
-        /// The service's scenes, `/`-separated.
-        allowed: String,
-    },
-    /// `lang` was set for a service whose page has one language only.
-    #[error("lang is not supported by {0} (only OCT, MPGS and AE pages take cn/en/hk)")]
-    Lang(&'static str),
-    /// A field that only applies to other services or wallets was set.
-    #[error("{field} does not apply here: {reason}")]
-    NotApplicable {
-        /// The wire name of the field.
-        field: &'static str,
-        /// Where the field applies.
-        reason: &'static str,
-    },
-    /// The catalogue does not list the service (a bug in this crate).
-    #[error("service {0} is missing from the protocol catalogue")]
-    UnknownService(&'static str),
-    /// A field breaks the API page's rules (length, characters, URL form,
-    /// amount format…), as the gateway itself would judge it.
-    #[error("{0}")]
-    Field(PreOrderError),
-    /// A query, refund, refund-status or close request breaks a rule
-    /// (missing order reference, over-long `out_refund_no`, amount text
-    /// longer than 8 characters…), as the gateway itself would judge it.
-    #[error("{0}")]
-    Operation(OpsError),
-    /// The catalogue has no service of this kind for the wallet (a bug in
-    /// this crate: every wallet has a refund and a close service).
-    #[error("no {operation} service for wallet {wallet}")]
-    NoServiceForWallet {
-        /// `refund` or `close`.
-        operation: &'static str,
-        /// The wallet.
-        wallet: &'static str,
-    },
 }

@@ -283,6 +283,12 @@ impl WireAmount {
     }
 }
 
+impl PartialEq<Amount> for WireAmount {
+    fn eq(&self, other: &Amount) -> bool {
+        self.value == *other
+    }
+}
+
 impl fmt::Display for WireAmount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)

@@ -1,19 +1,23 @@
 //! After the sale: Query, Refund, RefundStatusQuery and Close, as domain
-//! operations. Each takes an authenticated merchant and the request's
-//! parameters and returns the answer's business fields.
+//! operations. Each takes an authenticated merchant and its typed request
+//! and returns the typed answer.
 
 use time::OffsetDateTime;
-use vmp_protocol::Params;
+use vmp_protocol::amount::WireAmount;
+use vmp_protocol::answer::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+use vmp_protocol::fields::{EftTradeNo, OutTradeNo};
 use vmp_protocol::notify::{TradeStatus, TradeType};
-use vmp_protocol::ops::{CloseRequest, QueryRequest, RefundRequest, RefundService, RefundStatusRequest, TradeRef};
+use vmp_protocol::request::{CloseOrder, Query, Refund, RefundStatusQuery, TradeRef};
+use vmp_protocol::status::RefundStatus;
 use vmp_protocol::vmptime::{VmpTime, format_time};
+use vmp_protocol::{Amount, PayType, Wallet};
 
 use crate::config::Mode;
 use crate::error::ApiError;
 use crate::lifecycle::{self, TRADE_SUCCESS};
 use crate::merchant::Merchant;
 use crate::netguard;
-use crate::orders::{STATE_PENDING, request_fingerprint};
+use crate::orders::STATE_PENDING;
 use crate::state::AppState;
 use crate::store::{NewNotification, NewRefund, OrderRecord, RefundOutcome, RefundRecord, SettleOutcome, StoreError};
 
@@ -32,6 +36,31 @@ fn minor_text(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
+fn sum(minor: i64) -> Option<WireAmount> {
+    Amount::from_minor(minor).ok().map(WireAmount::sum)
+}
+
+fn stored_amount(text: &str) -> Result<WireAmount, StoreError> {
+    WireAmount::parse(text).map_err(|_| StoreError::Corrupt("amount_text"))
+}
+
+fn ids(order: &OrderRecord) -> Result<(OutTradeNo, EftTradeNo), StoreError> {
+    let out = OutTradeNo::parse(&order.out_trade_no).map_err(|_| StoreError::Corrupt("orders.out_trade_no"))?;
+    let eft = EftTradeNo::parse(&order.eft_trade_no).map_err(|_| StoreError::Corrupt("orders.eft_trade_no"))?;
+    Ok((out, eft))
+}
+
+/// Whether `wallet` is of the family of the order's wallet (eftPay's batch
+/// refunds send ALIPAYHK for every Alipay order).
+fn same_family(order: &OrderRecord, wallet: Wallet) -> bool {
+    Wallet::parse(&order.wallet).is_some_and(|w| w.same_family(wallet))
+}
+
+/// Whether `wallets` (a service's; empty = any) take the order's wallet.
+fn takes(order: &OrderRecord, wallets: &[Wallet]) -> bool {
+    wallets.is_empty() || wallets.iter().any(|w| same_family(order, *w))
+}
+
 /// Finds the merchant's order; an order of another merchant does not exist.
 async fn find_order(
     state: &AppState,
@@ -39,7 +68,7 @@ async fn find_order(
     trade: &TradeRef,
 ) -> Result<Option<OrderRecord>, StoreError> {
     let order = match trade {
-        TradeRef::Eft(eft) => state.store().order_by_eft_trade_no(eft).await?,
+        TradeRef::Eft(eft) => state.store().order_by_eft_trade_no(eft.as_str()).await?,
         TradeRef::Out(out) => state.store().order_by_out_trade_no(&merchant.key, out.as_str()).await?,
     };
     Ok(order.filter(|o| o.user_confirm_key == merchant.key))
@@ -57,132 +86,133 @@ async fn with_expiry(state: &AppState, order: OrderRecord) -> Result<OrderRecord
     Ok(order)
 }
 
-fn wire_status(order: &OrderRecord) -> &str {
-    if order.state == STATE_PENDING { TRADE_PROCESSING } else { &order.state }
+fn wire_status(order: &OrderRecord) -> TradeStatus {
+    TradeStatus::parse(if order.state == STATE_PENDING { TRADE_PROCESSING } else { &order.state })
 }
 
-fn refund_wire_status(r: &RefundRecord) -> &str {
-    if r.status == "PROCESSING" { APPLY_SUCCESS } else { &r.trade_status }
+fn refund_wire_status(r: &RefundRecord) -> TradeStatus {
+    TradeStatus::parse(if r.status == "PROCESSING" { APPLY_SUCCESS } else { &r.trade_status })
 }
 
 /// `QRcodeTradeQuery.do` and `service.common.Query`.
 ///
 /// # Errors
-/// `-13` for bad fields, `05` when the order or refund does not exist.
-pub async fn query(state: &AppState, merchant: &Merchant, params: &Params) -> Result<Params, ApiError> {
-    let req = QueryRequest::try_from(params)?;
-    let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::TradeNotExist)?;
+/// `05` when the order or refund does not exist.
+pub async fn query(state: &AppState, merchant: &Merchant, req: &Query) -> Result<QueryAnswer, ApiError> {
+    let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::TradeNotExist)?;
     let order = with_expiry(state, order).await?;
-    let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no);
+    let (out_trade_no, eft_trade_no) = ids(&order)?;
+    let mut answer = QueryAnswer {
+        user_confirm_key: order.user_confirm_key.clone(),
+        out_trade_no,
+        eft_trade_no,
+        refund_no: None,
+        trade_status: wire_status(&order),
+        trade_type: Some(TradeType::Sale),
+        trade_time: Some(gmt(order.final_at.unwrap_or(order.created_at))),
+        transaction_amount: stored_amount(&order.amount_text)?,
+        original_amount: None,
+        refund_amount: None,
+        currency: Some(order.currency.clone()),
+        pay_type: Some(order.pay_type.clone()),
+        wallet: Some(order.wallet.clone()),
+        tid: order.tid.clone(),
+        transaction_id: order.transaction_id.clone(),
+        card_scheme: order.card_scheme.clone(),
+    };
     match &req.refund_no {
         Some(refund_no) => {
             let refund = state
                 .store()
-                .refund_by_out_refund_no(&merchant.key, refund_no)
+                .refund_by_out_refund_no(&merchant.key, refund_no.as_str())
                 .await?
                 .filter(|r| r.eft_trade_no == order.eft_trade_no)
                 .ok_or(ApiError::RefundNotExist)?;
-            out.set("refund_no", &refund.out_refund_no)
-                .set("trade_status", refund_wire_status(&refund))
-                .set("trade_type", TradeType::Refund.as_str())
-                .set("trade_time", gmt(refund.completed_at.unwrap_or(refund.created_at)))
-                .set("transaction_amount", &refund.amount_text)
-                .set("original_amount", &order.amount_text);
+            answer.trade_status = refund_wire_status(&refund);
+            answer.trade_type = Some(TradeType::Refund);
+            answer.trade_time = Some(gmt(refund.completed_at.unwrap_or(refund.created_at)));
+            answer.original_amount = Some(answer.transaction_amount);
+            answer.transaction_amount = stored_amount(&refund.amount_text)?;
+            answer.refund_no = Some(refund.out_refund_no);
         }
-        None => {
-            out.set("trade_status", wire_status(&order))
-                .set("trade_type", TradeType::Sale.as_str())
-                .set("trade_time", gmt(order.final_at.unwrap_or(order.created_at)))
-                .set("transaction_amount", &order.amount_text);
-            if order.refunded_minor > 0 {
-                out.set("refund_amount", minor_text(order.refunded_minor));
-            }
-        }
+        None => answer.refund_amount = sum(order.refunded_minor),
     }
-    out.set("currency", &order.currency).set("payType", &order.pay_type).set("wallet", &order.wallet);
-    for (k, v) in [("tid", &order.tid), ("transaction_id", &order.transaction_id), ("card_scheme", &order.card_scheme)]
-    {
-        if let Some(v) = v {
-            out.set(k, v);
-        }
-    }
-    Ok(out)
+    Ok(answer)
 }
 
 /// `service.unified.RefundStatusQuery`.
 ///
 /// # Errors
-/// `-13` for bad fields, `05` when the order or refund does not exist.
-pub async fn refund_status(state: &AppState, merchant: &Merchant, params: &Params) -> Result<Params, ApiError> {
-    let req = RefundStatusRequest::try_from(params)?;
-    let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::TradeNotExist)?;
+/// `05` when the order or refund does not exist.
+pub async fn refund_status(
+    state: &AppState,
+    merchant: &Merchant,
+    req: &RefundStatusQuery,
+) -> Result<RefundStatusAnswer, ApiError> {
+    let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::TradeNotExist)?;
     let refund = state
         .store()
-        .refund_by_out_refund_no(&merchant.key, &req.refund_no)
+        .refund_by_out_refund_no(&merchant.key, req.refund_no.as_str())
         .await?
         .filter(|r| r.eft_trade_no == order.eft_trade_no)
         .ok_or(ApiError::RefundNotExist)?;
-    Ok(Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no)
-        .with("refund_no", &refund.out_refund_no)
-        .with("refund_status", &refund.status)
-        .with("trade_type", TradeType::Refund.as_str())
-        .with("trade_status", refund_wire_status(&refund))
-        .with("transaction_amount", &refund.amount_text)
-        .with("original_amount", &order.amount_text)
-        .with("currency", &order.currency)
-        .with("wallet", &order.wallet))
+    let (out_trade_no, eft_trade_no) = ids(&order)?;
+    Ok(RefundStatusAnswer {
+        user_confirm_key: order.user_confirm_key.clone(),
+        out_trade_no,
+        eft_trade_no,
+        refund_status: RefundStatus::parse(&refund.status),
+        trade_type: Some(TradeType::Refund),
+        trade_status: Some(refund_wire_status(&refund)),
+        transaction_amount: Some(stored_amount(&refund.amount_text)?),
+        original_amount: Some(stored_amount(&order.amount_text)?),
+        currency: Some(order.currency.clone()),
+        wallet: Some(order.wallet.clone()),
+        recv_account: None,
+        refund_no: refund.out_refund_no,
+    })
 }
 
 /// A refund on one of the refund services.
 ///
+/// `total_fee` is echoed as sent (the order amount when none was sent) and
+/// never compared with the order: only the running total counts (`18`).
+///
 /// # Errors
-/// `-13`/`09` for bad fields, `31` unknown order, `-16`/`20` wallet or payType
-/// not the order's, `16` not paid, `15` closed, `18` over the order amount,
-/// `14` `out_refund_no` reused by a different refund.
+/// `31` unknown order, `-16`/`20` wallet or payType not of the order's
+/// family, `16` not paid, `15` closed, `18` over the order amount, `14`
+/// `out_refund_no` reused by a different refund.
 pub async fn refund(
     state: &AppState,
     merchant: &Merchant,
-    service: &'static RefundService,
-    params: &Params,
-) -> Result<Params, ApiError> {
-    let req = RefundRequest::parse(service, params)?;
+    req: &Refund,
+    fingerprint: String,
+) -> Result<RefundAnswer, ApiError> {
+    let spec = req.service.spec();
     // The same guard as Place an Order's: checked when the refund is asked
     // for, not found out at delivery.
-    if let (true, Mode::Production, Some(url)) = (service.apply, state.mode(), &req.notify_url) {
+    if let (true, Mode::Production, Some(url)) = (spec.apply, state.mode(), &req.notify_url) {
         netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused("notify_url", e))?;
     }
-    let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::RefundOrderNotExist)?;
-    if !service.wallets.is_empty() && !service.wallets.contains(&order.wallet.as_str()) {
+    let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::RefundOrderNotExist)?;
+    if !takes(&order, spec.wallets) || req.wallet.is_some_and(|w| !same_family(&order, w)) {
         return Err(ApiError::WalletMismatch(order.wallet));
     }
-    if req.wallet.as_deref().is_some_and(|w| w != order.wallet) {
-        return Err(ApiError::WalletMismatch(order.wallet));
-    }
-    if req.pay_type.as_deref().is_some_and(|p| p != order.pay_type) {
+    if req.pay_type.is_some_and(|p| PayType::parse(&order.pay_type).is_none_or(|o| o.family() != p.family())) {
         return Err(ApiError::PayTypeMismatch(order.pay_type));
     }
-    if req.total_fee.is_some_and(|t| t.minor() != order.amount_minor) {
-        return Err(ApiError::TotalFeeMismatch(minor_text(order.amount_minor)));
-    }
     let now = state.clock().now().unix_timestamp();
-    let fingerprint = request_fingerprint(params);
     let new = NewRefund {
         eft_trade_no: order.eft_trade_no.clone(),
         user_confirm_key: merchant.key.clone(),
-        out_refund_no: req.out_refund_no.clone(),
+        out_refund_no: req.out_refund_no.as_str().to_owned(),
         fingerprint: fingerprint.clone(),
-        service: service.name.to_owned(),
-        amount_minor: req.amount.minor(),
-        amount_text: req.amount_text.clone(),
-        reason: req.reason.clone(),
-        complete_after: service.apply.then_some(now + APPLY_REFUND_DELAY_SECONDS),
-        notify_url: if service.apply {
+        service: req.service.label().to_owned(),
+        amount_minor: req.amount.value().minor(),
+        amount_text: req.amount.as_str().to_owned(),
+        reason: req.reason.as_ref().map(|r| r.as_str().to_owned()),
+        complete_after: spec.apply.then_some(now + APPLY_REFUND_DELAY_SECONDS),
+        notify_url: if spec.apply {
             req.notify_url.as_ref().map(|u| u.as_str().to_owned()).or(order.notify_url.clone())
         } else {
             None
@@ -192,7 +222,7 @@ pub async fn refund(
     let (refund, order) = match state.store().refund(new).await? {
         RefundOutcome::Applied(r, o) => {
             tracing::info!(eft_trade_no = %o.eft_trade_no, out_refund_no = %r.out_refund_no, amount = %r.amount_text, "refund applied");
-            if service.apply {
+            if spec.apply {
                 state.wake_notifier();
             }
             (r, o)
@@ -207,22 +237,24 @@ pub async fn refund(
         RefundOutcome::NotFound => return Err(ApiError::RefundOrderNotExist),
     };
     let refund_time = OffsetDateTime::from_unix_timestamp(refund.created_at).map(format_time).unwrap_or_default();
-    let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("out_refund_no", &refund.out_refund_no)
-        .with("eft_trade_no", &order.eft_trade_no)
-        .with("trade_status", refund_wire_status(&refund))
-        .with("refund_time", refund_time)
-        .with("payType", &order.pay_type);
-    if let Some(b) = &req.buyer_type {
-        out.set("buyerType", b.as_str());
-    }
-    out.set("wallet", &order.wallet)
-        .set("fee_type", &order.currency)
-        .set("return_amount", &refund.amount_text)
-        .set("total_fee", &order.amount_text);
-    Ok(out)
+    let (out_trade_no, eft_trade_no) = ids(&order)?;
+    Ok(RefundAnswer {
+        user_confirm_key: order.user_confirm_key.clone(),
+        out_trade_no,
+        out_refund_no: refund.out_refund_no.clone(),
+        eft_trade_no,
+        trade_status: refund_wire_status(&refund),
+        refund_time: Some(refund_time),
+        pay_type: Some(order.pay_type.clone()),
+        buyer_type: req.buyer_type.as_ref().map(|b| b.as_str().to_owned()),
+        wallet: Some(order.wallet.clone()),
+        fee_type: Some(order.currency.clone()),
+        return_amount: Some(stored_amount(&refund.amount_text)?),
+        total_fee: Some(match &req.total_fee {
+            Some(t) => t.clone(),
+            None => stored_amount(&order.amount_text)?,
+        }),
+    })
 }
 
 /// Completes apply-refunds whose delay has passed, queuing their
@@ -276,17 +308,9 @@ fn refund_notification(
 ///
 /// # Errors
 /// `05` unknown order, `-16` wallet not the order's, `54` already paid.
-pub async fn close(
-    state: &AppState,
-    merchant: &Merchant,
-    wallets: &'static [&'static str],
-    params: &Params,
-) -> Result<Params, ApiError> {
-    let req = CloseRequest::parse(wallets, params)?;
-    let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::TradeNotExist)?;
-    if (!wallets.is_empty() && !wallets.contains(&order.wallet.as_str()))
-        || req.wallet.as_deref().is_some_and(|w| w != order.wallet)
-    {
+pub async fn close(state: &AppState, merchant: &Merchant, req: &CloseOrder) -> Result<CloseAnswer, ApiError> {
+    let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::TradeNotExist)?;
+    if !takes(&order, req.service.spec().wallets) || req.wallet.is_some_and(|w| !same_family(&order, w)) {
         return Err(ApiError::WalletMismatch(order.wallet));
     }
     let order = match lifecycle::close_unpaid(state, &order).await? {
@@ -299,15 +323,14 @@ pub async fn close(
         SettleOutcome::AlreadyFinal(o) => o,
         SettleOutcome::NotFound => return Err(ApiError::TradeNotExist),
     };
-    let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no)
-        .with("trade_status", &order.state)
-        .with("trade_type", TradeType::Sale.as_str())
-        .with("wallet", &order.wallet);
-    if let Some(tid) = &order.tid {
-        out.set("tid", tid);
-    }
-    Ok(out)
+    let (out_trade_no, eft_trade_no) = ids(&order)?;
+    Ok(CloseAnswer {
+        user_confirm_key: order.user_confirm_key.clone(),
+        out_trade_no,
+        eft_trade_no,
+        trade_status: TradeStatus::parse(&order.state),
+        trade_type: Some(TradeType::Sale),
+        wallet: Some(order.wallet.clone()),
+        tid: order.tid.clone(),
+    })
 }

@@ -7,8 +7,9 @@
 //! machine, storage, notifications); the sandbox implementation plays every
 //! wallet of the API page, with the PayMe UAT magic amounts.
 
+use vmp_protocol::Amount;
+use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sandbox::MagicOutcome;
-use vmp_protocol::{Amount, PreOrderRequest};
 
 use crate::store::OrderRecord;
 
@@ -52,7 +53,7 @@ pub trait WalletConnector: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
-    fn open(&self, request: &PreOrderRequest) -> Result<(), OpenRefusal>;
+    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal>;
     /// The outcome of a buyer's action on a pending, unexpired order.
     fn act(&self, order: &OrderRecord, action: BuyerAction) -> WalletResult;
     /// The wallet's own transaction number for an order it settled.
@@ -77,7 +78,7 @@ impl SandboxWallets {
         if !self.magic {
             return None;
         }
-        Amount::from_minor(minor).and_then(MagicOutcome::of)
+        Amount::from_minor(minor).ok().and_then(MagicOutcome::of)
     }
 }
 
@@ -86,8 +87,8 @@ impl WalletConnector for SandboxWallets {
         "sandbox"
     }
 
-    fn open(&self, request: &PreOrderRequest) -> Result<(), OpenRefusal> {
-        match self.magic(request.amount.minor()) {
+    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal> {
+        match self.magic(request.amount.value().minor()) {
             Some(MagicOutcome::NoQrCode) => Err(OpenRefusal::NoQrCode),
             _ => Ok(()),
         }

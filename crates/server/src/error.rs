@@ -1,7 +1,9 @@
-//! [`ApiError`]: every way a VMP request can fail, mapped to the wire once.
+//! [`ApiError`]: every way a VMP request can fail, mapped to the wire once:
+//! [`ApiError::return_status`] is the code, [`ApiError::return_char`]
+//! eftPay's own text for it (docs/protocol.md "Return codes"), and
+//! `Display` the detailed English reason, which goes to the log.
 
-use vmp_protocol::ops::OpsError;
-use vmp_protocol::{ParamsError, PreOrderError, ReturnStatus, SignatureError};
+use vmp_protocol::{ParamsError, RequestError, ReturnStatus, SignatureError};
 
 use crate::store::StoreError;
 
@@ -27,8 +29,8 @@ pub enum ApiError {
     #[error("parameter error: check user_confirm_key (unknown merchant)")]
     UnknownMerchant,
     /// The merchant is disabled.
-    #[error("the merchant of user_confirm_key is not in a usable state")]
-    MerchantDisabled,
+    #[error("the merchant of user_confirm_key {0} is not in a usable state")]
+    MerchantDisabled(String),
     /// The merchant has no secret configured.
     #[error("private_key is empty: no secret configured for this merchant")]
     NoSecret,
@@ -41,21 +43,15 @@ pub enum ApiError {
     /// Signature missing, malformed or wrong.
     #[error("signature error, access refused: {0}")]
     Signature(#[from] SignatureError),
-    /// No `service`.
-    #[error("parameter error: service is required")]
-    MissingService,
-    /// `service` names no interface of this endpoint.
-    #[error("Invalid service: check service")]
-    UnknownService,
-    /// Place an Order validation failed.
+    /// The path names no servlet of the API.
+    #[error("invalid endpoint: {0:?} is no servlet of this API")]
+    UnknownEndpoint(String),
+    /// The request's fields break a rule (or name no ready interface).
     #[error("{0}")]
-    PreOrder(#[from] PreOrderError),
+    Request(#[from] RequestError),
     /// `out_trade_no` already used by a different order.
     #[error("transaction already exists: out_trade_no must be unique")]
     DuplicateOrder,
-    /// Query / refund / close validation failed.
-    #[error("{0}")]
-    Ops(#[from] OpsError),
     /// The order does not exist (for this merchant).
     #[error("TRADE_NOT_EXIST: no such order for this merchant")]
     TradeNotExist,
@@ -83,9 +79,6 @@ pub enum ApiError {
     /// `payType` does not match the order.
     #[error("payType must match the original order ({0})")]
     PayTypeMismatch(String),
-    /// `total_fee` is not the order amount.
-    #[error("parameter error: check total_fee (the order amount is {0})")]
-    TotalFeeMismatch(String),
     /// Close of a paid order.
     #[error("close failed: the trade is already paid")]
     CloseFailedPaid,
@@ -110,16 +103,15 @@ impl ApiError {
             Self::BodyTooLarge | Self::BodyRead | Self::Params(_) | Self::MissingKey | Self::UnknownMerchant => {
                 ReturnStatus::InvalidParameter
             }
-            Self::BadTime | Self::MissingService | Self::UnknownService => ReturnStatus::InvalidParameter,
-            Self::MerchantDisabled => ReturnStatus::MerchantUnusable,
+            Self::BadTime | Self::UnknownEndpoint(_) => ReturnStatus::InvalidParameter,
+            Self::MerchantDisabled(_) => ReturnStatus::MerchantUnusable,
             Self::NoSecret => ReturnStatus::NoSecret,
             Self::TimeOutOfWindow => ReturnStatus::TimeMismatch,
             Self::Signature(_) => ReturnStatus::SignatureError,
-            Self::PreOrder(e) => e.return_status(),
+            Self::Request(e) => e.return_status(),
             Self::DuplicateOrder => ReturnStatus::DuplicateOrder,
             Self::UpstreamNoQrCode => ReturnStatus::UpstreamError,
             Self::UrlRefused(..) => ReturnStatus::InvalidParameter,
-            Self::Ops(e) => e.return_status(),
             Self::TradeNotExist | Self::RefundNotExist => ReturnStatus::TradeNotExist,
             Self::RefundOrderNotExist => ReturnStatus::RefundOrderNotExist,
             Self::NotPaid => ReturnStatus::NotPaid,
@@ -128,9 +120,50 @@ impl ApiError {
             Self::DuplicateRefund => ReturnStatus::DuplicateRefund,
             Self::WalletMismatch(_) => ReturnStatus::WalletRestricted,
             Self::PayTypeMismatch(_) => ReturnStatus::InvalidPayType,
-            Self::TotalFeeMismatch(_) => ReturnStatus::InvalidParameter,
             Self::CloseFailedPaid => ReturnStatus::CloseFailedPaid,
             Self::Store(_) | Self::RateLimited(_) => ReturnStatus::SystemError,
+        }
+    }
+
+    /// eftPay's `return_char` for this refusal: its text for the code,
+    /// naming the field, wallet or merchant where eftPay's does.
+    pub fn return_char(&self) -> String {
+        let status = self.return_status();
+        match self {
+            Self::BodyTooLarge | Self::BodyRead | Self::Params(_) => status.text("request body"),
+            Self::MissingKey | Self::UnknownMerchant => status.text("user_confirm_key"),
+            Self::MerchantDisabled(key) => status.text(key),
+            Self::BadTime => status.text("time"),
+            Self::UnknownEndpoint(name) => {
+                format!("参数错误:接口[{}]不存在", name.chars().take(40).collect::<String>())
+            }
+            Self::Request(e) => e.return_char(),
+            Self::RefundNotExist => "REFUND_TRADE_NOT_EXIST".to_owned(),
+            Self::WalletMismatch(allowed) | Self::PayTypeMismatch(allowed) => status.text(allowed),
+            Self::UrlRefused(field, _) => status.text(field),
+            Self::RateLimited(_) => "请求过于频繁，请稍后再试".to_owned(),
+            _ => status.text(""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_char_is_eftpays_text_and_the_log_keeps_the_reason() {
+        let e = ApiError::Signature(SignatureError::Mismatch);
+        assert_eq!(e.return_char(), "签名异常，不予继续访问");
+        assert!(e.to_string().contains("does not match"));
+        let e = ApiError::Request(RequestError::Missing("out_trade_no"));
+        assert_eq!(e.return_char(), "参数错误:请检查请求接口参数: out_trade_no");
+        assert_eq!(ApiError::MerchantDisabled("K1".into()).return_char(), "User_Confirm_Key[K1]对应用户状态不可用");
+        assert_eq!(ApiError::TradeNotExist.return_char(), "TRADE_NOT_EXIST");
+        assert_eq!(ApiError::RefundNotExist.return_char(), "REFUND_TRADE_NOT_EXIST");
+        assert_eq!(ApiError::WalletMismatch("ALIPAYHK".into()).return_char(), "钱包类型限制，支持钱包类型为：ALIPAYHK");
+        for e in [ApiError::DuplicateOrder, ApiError::NotPaid, ApiError::TradeClosed, ApiError::CloseFailedPaid] {
+            assert!(!e.return_char().is_empty() && !e.return_char().is_ascii(), "{e}");
         }
     }
 }

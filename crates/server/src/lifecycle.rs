@@ -161,7 +161,7 @@ async fn settle(
 /// # Errors
 /// [`StoreError::Corrupt`] if the stored amount is not positive.
 pub fn trade_notification(o: &OrderRecord, now: OffsetDateTime) -> Result<TradeNotification, StoreError> {
-    let amount = Amount::from_minor(o.amount_minor).ok_or(StoreError::Corrupt("orders.amount_minor"))?;
+    let amount = Amount::from_minor(o.amount_minor).map_err(|_| StoreError::Corrupt("orders.amount_minor"))?;
     let final_at = o.final_at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).unwrap_or(now);
     let transaction_id = o.transaction_id.clone().unwrap_or_else(|| format!("SBX{}", o.eft_trade_no));
     Ok(TradeNotification {

@@ -1,10 +1,12 @@
-//! Place an Order, the domain operation: validate, store durably, answer.
+//! Place an Order, the domain operation: store durably, answer.
 
 use sha2::{Digest, Sha256};
 use time::Duration;
-use vmp_protocol::fields::{AppLink, AppScheme, Body, HttpUrl, PackageName, Tid};
+use vmp_protocol::answer::OrderPlaced;
+use vmp_protocol::fields::{AppLink, AppScheme, Body, EftTradeNo, HttpUrl, OutTradeNo, PackageName, Tid};
+use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sign::{EmptyValues, lower_hex, signing_string_excluding};
-use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
+use vmp_protocol::{Params, VmpTime};
 
 use crate::config::Mode;
 use crate::error::ApiError;
@@ -22,17 +24,24 @@ pub fn request_fingerprint(params: &Params) -> String {
     lower_hex(&Sha256::digest(signing_string_excluding(params, EmptyValues::Skip, &["time"]).as_bytes()).into())
 }
 
-/// Validates and stores an order; answers only after the durable commit.
+/// Stores an order; answers only after the durable commit.
 ///
-/// An identical re-submission (same fingerprint) gets the first order's
-/// answer again (same `eft_trade_no`, same `pay_apptrade`); any other
-/// request reusing the `out_trade_no` gets `03`.
+/// An identical re-submission (same `fingerprint`, see
+/// [`request_fingerprint`]) gets the first order's answer again (same
+/// `eft_trade_no`, same `pay_apptrade`); any other request reusing the
+/// `out_trade_no` gets `03`. `sent_at` is the request's `time`.
 ///
 /// # Errors
-/// [`ApiError::PreOrder`] for invalid fields, [`ApiError::DuplicateOrder`],
-/// [`ApiError::Store`] when the commit fails.
-pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params) -> Result<PreOrderAnswer, ApiError> {
-    let req = PreOrderRequest::try_from(params)?;
+/// [`ApiError::UrlRefused`] for a production URL rule, `24` when the
+/// wallet refuses, [`ApiError::DuplicateOrder`], [`ApiError::Store`] when
+/// the commit fails.
+pub async fn place_order(
+    state: &AppState,
+    merchant: &Merchant,
+    req: PlaceOrder,
+    fingerprint: String,
+    sent_at: VmpTime,
+) -> Result<OrderPlaced, ApiError> {
     if state.mode() == Mode::Production {
         for (field, url) in [("notify_url", &req.notify_url), ("return_url", &req.return_url)] {
             if let Some(url) = url {
@@ -41,13 +50,10 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         }
     }
     state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
-    let fingerprint = request_fingerprint(params);
     let now = state.clock().now();
     // Moved field by field: the request's text goes into the record uncopied.
-    let PreOrderRequest {
+    let PlaceOrder {
         service,
-        user_confirm_key: _,
-        amount_text,
         amount,
         out_trade_no,
         pay_type,
@@ -65,20 +71,19 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         scheme,
         package_name,
         app_link,
-        time,
     } = req;
     let record = OrderRecord {
         eft_trade_no: state.ids().next(now),
         user_confirm_key: merchant.key.clone(),
         out_trade_no: out_trade_no.into_string(),
         fingerprint,
-        service: service.name.to_owned(),
-        pay_type: pay_type.to_owned(),
-        wallet: wallet.to_owned(),
-        pay_scene: pay_scene.to_owned(),
+        service: service.label().to_owned(),
+        pay_type: pay_type.as_str().to_owned(),
+        wallet: wallet.as_str().to_owned(),
+        pay_scene: pay_scene.as_str().to_owned(),
         buyer_type: buyer_type.into_string(),
-        amount_minor: amount.minor(),
-        amount_text,
+        amount_minor: amount.value().minor(),
+        amount_text: amount.into_string(),
         currency: currency.code().to_owned(),
         subject: subject.into_string(),
         body: body.map(Body::into_string),
@@ -90,7 +95,7 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         package_name: package_name.map(PackageName::into_string),
         app_link: app_link.map(AppLink::into_string),
         active_time: i64::from(active_time),
-        request_time: time.to_string(),
+        request_time: sent_at.to_string(),
         created_at: now.unix_timestamp(),
         expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
         state: STATE_PENDING.to_owned(),
@@ -113,23 +118,27 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         }
         PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
     };
-    Ok(answer_for(state, stored))
+    answer_for(state, stored)
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).
-pub fn answer_for(state: &AppState, o: OrderRecord) -> PreOrderAnswer {
-    PreOrderAnswer {
+///
+/// # Errors
+/// [`ApiError::Store`] when the stored numbers are not well-formed.
+pub fn answer_for(state: &AppState, o: OrderRecord) -> Result<OrderPlaced, ApiError> {
+    let corrupt = |_| crate::store::StoreError::Corrupt("orders ids");
+    Ok(OrderPlaced {
         pay_apptrade: state.links().url(state.public_url(), &o.user_confirm_key, &o.out_trade_no, &o.eft_trade_no),
+        out_trade_no: OutTradeNo::parse(&o.out_trade_no).map_err(corrupt)?,
+        eft_trade_no: EftTradeNo::parse(&o.eft_trade_no).map_err(corrupt)?,
         user_confirm_key: o.user_confirm_key,
-        out_trade_no: o.out_trade_no,
-        eft_trade_no: o.eft_trade_no,
-        pay_type: o.pay_type,
-        buyer_type: o.buyer_type,
-        wallet: o.wallet,
-        fee_type: o.currency,
-        transaction_amount: o.amount_text,
-        tid: o.tid.unwrap_or_default(),
-    }
+        pay_type: Some(o.pay_type),
+        buyer_type: Some(o.buyer_type),
+        wallet: Some(o.wallet),
+        fee_type: Some(o.currency),
+        transaction_amount: Some(o.amount_text),
+        tid: o.tid,
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use vmp_protocol::PRE_ORDER_SERVICES;
+use vmp_protocol::Service;
 use vmp_protocol::notify::{TradeStatus, verify_notification, verify_return_form};
 
 use crate::cdp::Chromium;
@@ -139,19 +139,29 @@ fn a_missing_chromium_fails_the_tests_with_an_apt_get_hint() {
 }
 
 /// Every checkout look: (kind, service, payType, wallet, pay_scene, desktop viewport).
-const KINDS: [(&str, &str, &str, &str, &str, bool); 12] = [
-    ("alipay", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", false),
-    ("wechat-h5", "service.wechat.web.MobileH5", "WeChat", "WECHATHK", "WEB", false),
-    ("wechat-oauth", "service.wechat.oauth2.Authorize", "WeChat", "WECHATHK", "WXWEB", false),
-    ("icbc", "service.icbc.wap.PreOrder", "ICBC", "ICBCWAP", "WEB", false),
-    ("unionpay", "service.unionpay.online.web.PreOrder", "UnionPay", "UNIONPAY", "ONLINE_WEB", true),
-    ("octopus", "service.oct.online.PreOrder", "OCT", "OCT", "WEB", false),
-    ("mpgs", "service.mpgs.web.PreOrder", "Mpgs", "MPGS", "WEB", true),
-    ("amex", "service.ae.web.PreOrder", "AE", "AE", "WEB", true),
-    ("payme-qr", "service.payme.web.PreOrder", "PAYME", "PAYME", "WEB", true),
-    ("payme-app", "service.payme.web.PreOrder", "PAYME", "PAYME", "APP", false),
-    ("bocpay-h5", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "H5", false),
-    ("bocpay-app", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "APP", false),
+/// (screenshot, page kind, service, payType, wallet, pay_scene, desktop).
+type Kind = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, bool);
+
+const KINDS: [Kind; 19] = [
+    ("alipay", "alipay", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", false),
+    ("wechat-h5", "wechat-h5", "service.wechat.web.MobileH5", "WeChat", "WECHATHK", "WEB", false),
+    ("wechat-oauth", "wechat-oauth", "service.wechat.oauth2.Authorize", "WeChat", "WECHATHK", "WXWEB", false),
+    ("icbc", "icbc", "service.icbc.wap.PreOrder", "ICBC", "ICBCWAP", "WEB", false),
+    ("unionpay", "unionpay", "service.unionpay.online.web.PreOrder", "UnionPay", "UNIONPAY", "ONLINE_WEB", true),
+    ("octopus", "octopus", "service.oct.online.PreOrder", "OCT", "OCT", "WEB", false),
+    ("mpgs", "mpgs", "service.mpgs.web.PreOrder", "Mpgs", "MPGS", "WEB", true),
+    ("amex", "amex", "service.ae.web.PreOrder", "AE", "AE", "WEB", true),
+    ("payme-qr", "payme-qr", "service.payme.web.PreOrder", "PAYME", "PAYME", "WEB", true),
+    ("payme-app", "payme-app", "service.payme.web.PreOrder", "PAYME", "PAYME", "APP", false),
+    ("bocpay-h5", "bocpay-h5", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "H5", false),
+    ("bocpay-app", "bocpay-app", "service.bocvmp.upi.wap.PreOrder", "BOCVMP", "BOCVMPUPI", "APP", false),
+    ("alipay-qr", "alipay-qr", "service.alipay.web.PreOrder", "Alipay", "ALIPAYHK", "WEB", true),
+    ("wechat-qr", "wechat-qr", "service.wechat.web.PreOrder", "WeChat", "WECHATHK", "WEB", true),
+    ("wechat-web-wap", "wechat-h5", "service.wechat.web.PreOrder", "WeChat", "WECHATHK", "WAP", false),
+    ("unionpay-web", "unionpay", "service.unionpay.web.PreOrder", "UnionPay", "UNIONPAY", "WEB", true),
+    ("jetco", "jetco", "service.jetco.wap.PreOrder", "Jetco", "JETCOHK", "WAP", false),
+    ("bocpayupi-app", "bocpay-app", "service.bocpayupi.wap.PreOrder", "BOCVMP", "BOCPAYUPI", "APP", false),
+    ("bocpayupi-h5", "bocpay-h5", "service.bocpayupi.wap.PreOrder", "BOCVMP", "BOCPAYUPI", "H5", false),
 ];
 
 const PHONE: (u32, u32) = (420, 800);
@@ -199,9 +209,11 @@ fn save_png(dir: &std::path::Path, name: &str, png: &[u8], width: u32) -> PathBu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screenshot() {
     // The table covers exactly the catalogue's (service, pay_scene) pairs.
-    let mut pairs: Vec<(&str, &str)> =
-        PRE_ORDER_SERVICES.iter().flat_map(|s| s.pay_scenes.iter().map(|scene| (s.name, *scene))).collect();
-    let mut ours: Vec<(&str, &str)> = KINDS.iter().map(|k| (k.1, k.4)).collect();
+    let mut pairs: Vec<(&str, &str)> = Service::web_sales()
+        .map(Service::spec)
+        .flat_map(|s| s.pay_scenes.iter().map(|scene| (s.label(), scene.as_str())))
+        .collect();
+    let mut ours: Vec<(&str, &str)> = KINDS.iter().map(|k| (k.2, k.5)).collect();
     pairs.sort_unstable();
     ours.sort_unstable();
     assert_eq!(ours, pairs, "one screenshot per (service, pay_scene)");
@@ -217,7 +229,7 @@ async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screensho
     std::fs::create_dir_all(&dir).unwrap();
     let gw = Gateway::spawn().await;
 
-    for (i, (kind, service, pay_type, wallet, scene, desktop)) in KINDS.into_iter().enumerate() {
+    for (i, (shot, kind, service, pay_type, wallet, scene, desktop)) in KINDS.into_iter().enumerate() {
         let out = format!("DEMO{:04}", i + 1);
         let link = gw.place(&Order::new(service, pay_type, wallet, scene, &out)).await;
         let (w, h) = if desktop { DESKTOP } else { PHONE };
@@ -235,12 +247,12 @@ async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screensho
         }
         assert_self_contained(&mut browser, &gw.base, kind);
         let png = browser.screenshot();
-        let path = save_png(&dir, kind, &png, w);
-        eprintln!("{kind}: {} ({} bytes)", path.display(), png.len());
+        let path = save_png(&dir, shot, &png, w);
+        eprintln!("{shot}: {} ({} bytes)", path.display(), png.len());
     }
 
     // The result page: paid, no return_url.
-    let link = gw.place(&Order::new("service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", "DEMO0013")).await;
+    let link = gw.place(&Order::new("service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", "DEMO-RESULT")).await;
     browser.set_viewport(PHONE.0, PHONE.1, true);
     browser.goto(&link);
     browser.navigating("the result page", |b| b.click("#pay"));

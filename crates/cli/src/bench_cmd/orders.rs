@@ -7,9 +7,25 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::{Method, Uri};
 use serde::Deserialize;
-use vmp_protocol::{PRE_ORDER_SERVICES, Params, sign};
+use vmp_protocol::request::QUERY_TYPE_OUT_TRADE;
+use vmp_protocol::{Params, Service, sign};
 
 use super::load::{Answer, Inspect, Req};
+
+/// The API page's ten services, in its order: the benchmark's mix stays
+/// the same as the catalogue grows, so runs of different builds compare.
+const SERVICES: [Service; 10] = [
+    Service::AlipayWap,
+    Service::WechatMobileH5,
+    Service::WechatOauth2,
+    Service::IcbcWap,
+    Service::UnionPayOnline,
+    Service::OctOnline,
+    Service::MpgsWeb,
+    Service::AeWeb,
+    Service::PaymeWeb,
+    Service::BocVmpUpiWap,
+];
 
 /// The Place an Order endpoint.
 pub const JSAPI_PATH: &str = "/VMP/Servlet/JSAPIService.do";
@@ -47,21 +63,21 @@ impl OrderPlan {
     /// The signed body of order `i`: service `i mod 10`, then wallet,
     /// pay_scene, lang, buyerType and amount varying with `i`.
     pub fn order_body(&self, i: usize) -> String {
-        let spec = &PRE_ORDER_SERVICES[i % PRE_ORDER_SERVICES.len()];
-        let round = i / PRE_ORDER_SERVICES.len();
+        let spec = SERVICES[i % SERVICES.len()].spec();
+        let round = i / SERVICES.len();
         let mut p = Params::new()
-            .with("service", spec.name)
+            .with("service", spec.label())
             .with("user_confirm_key", self.key.as_str())
             .with("transaction_amount", AMOUNTS[i % AMOUNTS.len()])
             .with("out_trade_no", self.out_trade_no(i))
-            .with("payType", spec.pay_type)
+            .with("payType", spec.pay_type().map_or("", |p| p.as_str()))
             .with("buyerType", BUYER_TYPES[i % BUYER_TYPES.len()])
-            .with("wallet", spec.wallets[round % spec.wallets.len()])
+            .with("wallet", spec.wallets[round % spec.wallets.len()].as_str())
             .with("subject", "OpenVMP bench order")
             .with("body", "vmp bench")
-            .with("pay_scene", spec.pay_scenes[round % spec.pay_scenes.len()])
+            .with("pay_scene", spec.pay_scenes[round % spec.pay_scenes.len()].as_str())
             .with("time", self.time.as_str());
-        if spec.supports_lang {
+        if spec.lang {
             p.set("lang", LANGS[round % LANGS.len()]);
         }
         if let Some(url) = &self.notify_url {
@@ -75,7 +91,7 @@ impl OrderPlan {
     pub fn query_body(&self, out_trade_no: &str) -> String {
         let mut p = Params::new()
             .with("user_confirm_key", self.key.as_str())
-            .with("querytype", vmp_protocol::ops::QUERY_TYPE_OUT_TRADE)
+            .with("querytype", QUERY_TYPE_OUT_TRADE)
             .with("out_trade_no", out_trade_no)
             .with("time", self.time.as_str());
         sign::sign_in_place(&self.secret, &mut p);

@@ -60,6 +60,22 @@ impl OrderPlaced {
             .with("tid", or_empty(&self.tid))
     }
 
+    /// [`OrderPlaced::to_params`], moving the text instead of copying it
+    /// (the gateway answers every order with it).
+    pub fn into_params(self) -> Params {
+        Params::new()
+            .with("pay_apptrade", self.pay_apptrade)
+            .with("user_confirm_key", self.user_confirm_key)
+            .with("out_trade_no", self.out_trade_no.into_string())
+            .with("eft_trade_no", self.eft_trade_no.into_string())
+            .with("payType", self.pay_type.unwrap_or_default())
+            .with("buyerType", self.buyer_type.unwrap_or_default())
+            .with("wallet", self.wallet.unwrap_or_default())
+            .with("fee_type", self.fee_type.unwrap_or_default())
+            .with("transaction_amount", self.transaction_amount.unwrap_or_default())
+            .with("tid", self.tid.unwrap_or_default())
+    }
+
     /// Reads an answer (its signature already verified).
     ///
     /// # Errors
@@ -127,6 +143,7 @@ mod tests {
         assert_eq!(placed.eft_trade_no.as_str(), "08520005269190824010701722");
         assert_eq!(placed.tid, None);
         let written = placed.to_params();
+        assert_eq!(placed.clone().into_params(), written);
         for (k, v) in written.iter() {
             assert_eq!(answer.get_raw(k).map(|x| x.as_str()), Some(v.as_str()), "{k}");
         }

@@ -84,6 +84,24 @@ impl TradeRef {
     }
 }
 
+impl From<EftTradeNo> for TradeRef {
+    fn from(no: EftTradeNo) -> Self {
+        Self::Eft(no)
+    }
+}
+
+impl From<OutTradeNo> for TradeRef {
+    fn from(no: OutTradeNo) -> Self {
+        Self::Out(no)
+    }
+}
+
+impl From<&TradeRef> for TradeRef {
+    fn from(r: &TradeRef) -> Self {
+        r.clone()
+    }
+}
+
 impl fmt::Display for TradeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.field(), self.value())
@@ -143,18 +161,18 @@ pub struct Query {
 
 impl Query {
     /// The sale of `order`.
-    pub fn sale(order: TradeRef) -> Self {
-        Self { service: Service::TradeQuery, order, refund_no: None }
+    pub fn sale(order: impl Into<TradeRef>) -> Self {
+        Self { service: Service::TradeQuery, order: order.into(), refund_no: None }
     }
 
     /// One refund of `order`.
     ///
     /// # Errors
     /// [`RequestError::Field`] when `refund_no` is malformed.
-    pub fn refund(order: TradeRef, refund_no: &str) -> Result<Self, RequestError> {
+    pub fn refund(order: impl Into<TradeRef>, refund_no: &str) -> Result<Self, RequestError> {
         let refund_no =
             RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })?;
-        Ok(Self { service: Service::TradeQuery, order, refund_no: Some(refund_no) })
+        Ok(Self { service: Service::TradeQuery, order: order.into(), refund_no: Some(refund_no) })
     }
 
     /// Sends it through another query interface (e.g. [`Service::CommonQuery`]).
@@ -191,10 +209,10 @@ impl RefundStatusQuery {
     ///
     /// # Errors
     /// [`RequestError::Field`] when `refund_no` is malformed.
-    pub fn new(order: TradeRef, refund_no: &str) -> Result<Self, RequestError> {
+    pub fn new(order: impl Into<TradeRef>, refund_no: &str) -> Result<Self, RequestError> {
         let refund_no =
             RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })?;
-        Ok(Self { order, refund_no })
+        Ok(Self { order: order.into(), refund_no })
     }
 
     pub(super) fn parse(p: &Params) -> Result<Self, RequestError> {
@@ -243,8 +261,8 @@ pub struct Refund {
 
 impl Refund {
     /// Starts a refund of `order`: see [`RefundBuilder`].
-    pub fn builder(order: TradeRef) -> RefundBuilder {
-        RefundBuilder { service: None, order, fields: Params::new(), error: None }
+    pub fn builder(order: impl Into<TradeRef>) -> RefundBuilder {
+        RefundBuilder { service: None, order: order.into(), fields: Params::new(), error: None }
     }
 
     pub(super) fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
@@ -435,8 +453,8 @@ pub struct CloseOrder {
 
 impl CloseOrder {
     /// Closes `order` through `service.common.Close`.
-    pub fn new(order: TradeRef) -> Self {
-        Self { service: Service::CommonClose, order, wallet: None }
+    pub fn new(order: impl Into<TradeRef>) -> Self {
+        Self { service: Service::CommonClose, order: order.into(), wallet: None }
     }
 
     /// Sends `wallet` and, unless a service was chosen, uses the wallet's

@@ -31,7 +31,7 @@
 mod after;
 mod sale;
 
-pub use after::{CloseOrder, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
+pub use after::{CloseOrder, QUERY_TYPE_OUT_TRADE, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
 pub use sale::{PlaceOrder, PlaceOrderBuilder};
 
 use time::OffsetDateTime;

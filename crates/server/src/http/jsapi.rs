@@ -1,18 +1,20 @@
-//! `POST /VMP/Servlet/JSAPIService.do` and `QRcodeTradeQuery.do`: the
-//! request path of DESIGN.md.
+//! `POST /VMP/Servlet/{servlet}`: every merchant API request, on the path
+//! docs/architecture.md "Request path" describes:
 //!
-//! body → [`Params`] → merchant → `time` window → signature → service
-//! dispatch → domain → signed answer.
+//! body → [`Params`] → merchant → `time` window → signature → [`Request`]
+//! (the catalogue's interface and its typed fields) → one `match` → the
+//! domain operation → its typed answer → signed [`Params`].
 
 use axum::body::Body;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Path, Request as HttpRequest, State};
 use axum::response::Response;
 use secrecy::ExposeSecret;
 use vmp_protocol::fields::UserConfirmKey;
-use vmp_protocol::{Params, VmpTime, ops, pre_order_service, sign};
+use vmp_protocol::request::{Request, check_envelope};
+use vmp_protocol::{Endpoint, Params, VmpTime, sign};
 
 use super::{read_body, render};
 use crate::error::ApiError;
@@ -20,24 +22,9 @@ use crate::merchant::{Merchant, MerchantStatus};
 use crate::state::AppState;
 use crate::{aftersale, orders};
 
-/// Which servlet a request came to.
-#[derive(Debug, Clone, Copy)]
-enum Endpoint {
-    /// `JSAPIService.do`: dispatch on `service`.
-    JsApi,
-    /// `QRcodeTradeQuery.do`: a query, no `service`.
-    TradeQuery,
-}
-
-pub(crate) async fn jsapi_service(State(state): State<AppState>, req: Request) -> Response {
-    serve(state, req, Endpoint::JsApi).await
-}
-
-pub(crate) async fn trade_query(State(state): State<AppState>, req: Request) -> Response {
-    serve(state, req, Endpoint::TradeQuery).await
-}
-
-async fn serve(state: AppState, req: Request, endpoint: Endpoint) -> Response {
+/// Any `.do` under `/VMP/Servlet/`: known servlets are served, unknown ones
+/// get the JSON `-13` every eftPay client can read (not an empty 404).
+pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<String>, req: HttpRequest) -> Response {
     // The peer address is known when the server runs with connect info.
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let body = req.into_body();
@@ -46,6 +33,9 @@ async fn serve(state: AppState, req: Request, endpoint: Endpoint) -> Response {
     {
         return render(&state, Err(ApiError::RateLimited(limiter.per_second())), None);
     }
+    let Some(endpoint) = Endpoint::parse(&name) else {
+        return render(&state, Err(ApiError::UnknownEndpoint(name)), None);
+    };
     let mut merchant = None;
     let result = handle(&state, body, endpoint, &mut merchant).await;
     render(&state, result, merchant.as_deref())
@@ -59,41 +49,36 @@ async fn handle(
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
-    let merchant = authenticate(state, &params, merchant_out).await?;
-    if let Endpoint::TradeQuery = endpoint {
-        return aftersale::query(state, &merchant, &params).await;
-    }
-    let service = params.get("service").ok_or(ApiError::MissingService)?;
-    if pre_order_service(service).is_some() {
-        return Ok(orders::place_order(state, &merchant, &params).await?.into_params());
-    }
-    if let Some(refund) = ops::refund_service(service) {
-        return aftersale::refund(state, &merchant, refund, &params).await;
-    }
-    if let Some(wallets) = ops::close_service(service) {
-        return aftersale::close(state, &merchant, wallets, &params).await;
-    }
-    match service {
-        ops::SERVICE_COMMON_QUERY => aftersale::query(state, &merchant, &params).await,
-        ops::SERVICE_REFUND_STATUS_QUERY => aftersale::refund_status(state, &merchant, &params).await,
-        _ => Err(ApiError::UnknownService),
-    }
+    check_envelope(&params)?;
+    let (merchant, sent_at) = authenticate(state, &params, merchant_out).await?;
+    let request = Request::parse(endpoint, &params)?;
+    // Idempotency compares what was signed, minus what a retry changes.
+    let fingerprint = || orders::request_fingerprint(&params);
+    Ok(match request {
+        Request::PlaceOrder(r) => orders::place_order(state, &merchant, r, fingerprint(), sent_at).await?.into_params(),
+        Request::Query(q) => aftersale::query(state, &merchant, &q).await?.to_params(),
+        Request::Refund(r) => aftersale::refund(state, &merchant, &r, fingerprint()).await?.to_params(),
+        Request::RefundStatus(q) => aftersale::refund_status(state, &merchant, &q).await?.to_params(),
+        Request::Close(c) => aftersale::close(state, &merchant, &c).await?.to_params(),
+        _ => return Err(ApiError::Request(vmp_protocol::RequestError::NotSupported(request.service()))),
+    })
 }
 
 /// Merchant lookup, status, `time` window and signature, in that order. The
 /// merchant is handed out as soon as it is known so refusals can be signed.
+/// Returns the merchant and the request's `time`.
 async fn authenticate(
     state: &AppState,
     params: &Params,
     out: &mut Option<Arc<Merchant>>,
-) -> Result<Arc<Merchant>, ApiError> {
+) -> Result<(Arc<Merchant>, VmpTime), ApiError> {
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
     // Checked before the lookup: no database ever sees a malformed key.
     UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
     let merchant = state.merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
     *out = Some(Arc::clone(&merchant));
     if merchant.status == MerchantStatus::Disabled {
-        return Err(ApiError::MerchantDisabled);
+        return Err(ApiError::MerchantDisabled(merchant.key.clone()));
     }
     if !merchant.has_secret() {
         return Err(ApiError::NoSecret);
@@ -108,5 +93,5 @@ async fn authenticate(
     {
         return Err(ApiError::RateLimited(limiter.per_second()));
     }
-    Ok(merchant)
+    Ok((merchant, time))
 }

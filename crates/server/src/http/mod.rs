@@ -22,8 +22,7 @@ use crate::state::AppState;
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/VMP/Servlet/JSAPIService.do", post(jsapi::jsapi_service))
-        .route("/VMP/Servlet/QRcodeTradeQuery.do", post(jsapi::trade_query))
+        .route("/VMP/Servlet/{servlet}", post(jsapi::servlet))
         .route("/VMP/wap/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
         .route("/VMP/web/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
         .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))
@@ -58,6 +57,8 @@ fn json_response(params: &Params) -> Response {
 
 /// Renders the outcome of one VMP request. Codes `>= 00` are signed with the
 /// merchant's secret when the merchant is known; negative codes are not.
+/// `return_char` is eftPay's text for the code; the detailed reason is
+/// logged.
 fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Merchant>) -> Response {
     let now = state.clock().now();
     let limited = matches!(result, Err(ApiError::RateLimited(_)));
@@ -65,17 +66,17 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
     let out = match result {
         Ok(body) => match secret {
             Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", body, now),
-            None => answer::unsigned(ReturnStatus::SystemError, "system exception, please retry"),
+            None => answer::unsigned(ReturnStatus::SystemError, ReturnStatus::SystemError.template()),
         },
         Err(e) => {
             let status = e.return_status();
-            let text = e.to_string();
+            let text = e.return_char();
             match &e {
                 ApiError::Store(inner) => {
                     tracing::error!(error.message = %inner, error.cause_chain = ?inner, "request failed in the store");
                 }
                 _ => {
-                    tracing::info!(return_status = status.code(), return_char = %text, merchant = merchant.map(|m| m.key.as_str()), "request refused")
+                    tracing::info!(return_status = status.code(), reason = %e, merchant = merchant.map(|m| m.key.as_str()), "request refused")
                 }
             }
             match secret {

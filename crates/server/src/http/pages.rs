@@ -6,7 +6,7 @@
 //! assets: the QR code is an inline SVG.
 
 use time::OffsetDateTime;
-use vmp_protocol::Params;
+use vmp_protocol::{Params, PayScene, Service};
 
 use super::html::escape;
 use crate::store::OrderRecord;
@@ -15,10 +15,13 @@ use crate::store::OrderRecord;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PageKind {
     Alipay,
+    AlipayQr,
+    WechatQr,
     WechatH5,
     WechatOauth,
     Icbc,
     Unionpay,
+    Jetco,
     Octopus,
     Mpgs,
     Amex,
@@ -30,30 +33,43 @@ pub(crate) enum PageKind {
 
 impl PageKind {
     pub(crate) fn of(order: &OrderRecord) -> Self {
-        match (order.service.as_str(), order.pay_scene.as_str()) {
-            ("service.wechat.web.MobileH5", _) => Self::WechatH5,
-            ("service.wechat.oauth2.Authorize", _) => Self::WechatOauth,
-            ("service.icbc.wap.PreOrder", _) => Self::Icbc,
-            ("service.unionpay.online.web.PreOrder", _) => Self::Unionpay,
-            ("service.oct.online.PreOrder", _) => Self::Octopus,
-            ("service.mpgs.web.PreOrder", _) => Self::Mpgs,
-            ("service.ae.web.PreOrder", _) => Self::Amex,
-            ("service.payme.web.PreOrder", "APP") => Self::PaymeApp,
-            ("service.payme.web.PreOrder", _) => Self::PaymeQr,
-            ("service.bocvmp.upi.wap.PreOrder", "APP") => Self::BocpayApp,
-            ("service.bocvmp.upi.wap.PreOrder", _) => Self::BocpayH5,
+        let app = PayScene::parse(&order.pay_scene) == Some(PayScene::App);
+        match Service::from_name(&order.service).map(|s| s.spec().behaves_as()) {
+            Some(Service::AlipayWeb) => Self::AlipayQr,
+            Some(Service::WechatWeb) if PayScene::parse(&order.pay_scene) == Some(PayScene::Web) => Self::WechatQr,
+            Some(Service::WechatWeb | Service::WechatMobileH5) => Self::WechatH5,
+            Some(Service::WechatOauth2) => Self::WechatOauth,
+            Some(Service::IcbcWap) => Self::Icbc,
+            Some(Service::UnionPayOnline | Service::UnionPayWeb) => Self::Unionpay,
+            Some(Service::JetcoWap) => Self::Jetco,
+            Some(Service::OctOnline) => Self::Octopus,
+            Some(Service::MpgsWeb) => Self::Mpgs,
+            Some(Service::AeWeb) => Self::Amex,
+            Some(Service::PaymeWeb) if app => Self::PaymeApp,
+            Some(Service::PaymeWeb) => Self::PaymeQr,
+            Some(Service::BocVmpUpiWap | Service::BocPayUpiWap) if app => Self::BocpayApp,
+            Some(Service::BocVmpUpiWap | Service::BocPayUpiWap) => Self::BocpayH5,
             _ => Self::Alipay,
         }
+    }
+
+    /// Whether the page shows a QR code to scan with the wallet's app (the
+    /// desktop scene).
+    pub(crate) fn shows_qr(self) -> bool {
+        matches!(self, Self::PaymeQr | Self::AlipayQr | Self::WechatQr)
     }
 
     /// Stable name, exposed as `data-page-kind` for tests and screenshots.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Alipay => "alipay",
+            Self::AlipayQr => "alipay-qr",
+            Self::WechatQr => "wechat-qr",
             Self::WechatH5 => "wechat-h5",
             Self::WechatOauth => "wechat-oauth",
             Self::Icbc => "icbc",
             Self::Unionpay => "unionpay",
+            Self::Jetco => "jetco",
             Self::Octopus => "octopus",
             Self::Mpgs => "mpgs",
             Self::Amex => "amex",
@@ -67,10 +83,13 @@ impl PageKind {
     fn brand(self) -> (&'static str, &'static str) {
         match self {
             Self::Alipay => ("Alipay", "#1677ff"),
+            Self::AlipayQr => ("Alipay (scan to pay)", "#1677ff"),
+            Self::WechatQr => ("WeChat Pay (scan to pay)", "#07c160"),
             Self::WechatH5 => ("WeChat Pay", "#07c160"),
             Self::WechatOauth => ("WeChat Pay (in WeChat)", "#07c160"),
             Self::Icbc => ("ICBC", "#c7000b"),
             Self::Unionpay => ("UnionPay online", "#e21836"),
+            Self::Jetco => ("JETCO", "#00539b"),
             Self::Octopus => ("Octopus", "#f39800"),
             Self::Mpgs => ("Visa / Mastercard", "#1a1f71"),
             Self::Amex => ("American Express", "#2e77bb"),
@@ -228,6 +247,8 @@ pub(crate) fn checkout(
     let t = texts(o.lang.as_deref());
     let intro = match kind {
         PageKind::PaymeQr => "Scan with the PayMe app to pay.",
+        PageKind::AlipayQr => "Scan with the Alipay app to pay.",
+        PageKind::WechatQr => "Scan with WeChat to pay.",
         PageKind::PaymeApp => "The PayMe app opened this payment (sandbox app).",
         PageKind::BocpayH5 | PageKind::BocpayApp => "The BOCPay app opened this payment (sandbox app).",
         PageKind::WechatOauth => "Paying inside WeChat (sandbox).",

@@ -80,7 +80,7 @@ pub(crate) async fn pay_page(
     if order.state != STATE_PENDING || now.unix_timestamp() >= order.expires_at {
         return page(pages::result(&order, None));
     }
-    let qr = (PageKind::of(&order) == PageKind::PaymeQr).then(|| {
+    let qr = PageKind::of(&order).shows_qr().then(|| {
         qr_svg(&state.links().url(
             state.public_url(),
             &order.user_confirm_key,

@@ -351,23 +351,23 @@ async fn apply_refund_answers_apply_success_then_completes_with_a_signed_notific
 async fn every_wallet_can_be_refunded_by_its_service_and_by_service_common_refund() {
     let app = spawn_app().await;
     let mut n = 0;
-    for s in &vmp_protocol::PRE_ORDER_SERVICES {
+    for s in vmp_protocol::Service::web_sales().map(vmp_protocol::Service::spec) {
         for wallet in s.wallets {
             n += 1;
             let out = format!("W{n}");
-            app.paid_order(&out, "2.00", s.name, s.pay_type, wallet, s.pay_scenes[0]).await;
-            let own =
-                vmp_protocol::ops::REFUND_SERVICES.iter().find(|r| r.wallets.contains(wallet) && !r.apply).unwrap();
+            let pay_type = s.pay_type().map_or("", |p| p.as_str());
+            app.paid_order(&out, "2.00", s.label(), pay_type, wallet.as_str(), s.pay_scenes[0].as_str()).await;
+            let own = vmp_protocol::Service::refund_for_wallet(*wallet, false).unwrap();
             let a = app
                 .jsapi(&[
-                    ("service", own.name),
+                    ("service", own.label()),
                     ("out_trade_no", &out),
                     ("out_refund_no", &format!("{out}-a")),
                     ("return_amount", "1.00"),
-                    ("wallet", wallet),
+                    ("wallet", wallet.as_str()),
                 ])
                 .await;
-            assert_eq!(a.get("return_status"), Some("00"), "{} {wallet}: {}", own.name, a.to_json());
+            assert_eq!(a.get("return_status"), Some("00"), "{own} {wallet}: {}", a.to_json());
             let b = app
                 .jsapi(&[
                     ("service", "service.common.Refund"),

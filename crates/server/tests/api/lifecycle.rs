@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use vmp_protocol::notify::{TradeStatus, verify_notification, verify_return_form};
-use vmp_protocol::{PRE_ORDER_SERVICES, Params};
+use vmp_protocol::{Params, Service};
 use vmp_server::Mode;
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_in_with};
@@ -284,18 +284,18 @@ async fn every_checkout_page_kind_renders_and_its_form_pays_back_to_return_url()
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut kinds = std::collections::BTreeSet::new();
     let mut n = 0;
-    for s in &PRE_ORDER_SERVICES {
+    for s in Service::web_sales().map(Service::spec) {
         for scene in s.pay_scenes {
             n += 1;
             let out = format!("KIND{n}");
             let mut p = app.seed_request(&out);
-            p.set("service", s.name)
-                .set("payType", s.pay_type)
-                .set("wallet", s.wallets[0])
-                .set("pay_scene", *scene)
+            p.set("service", s.label())
+                .set("payType", s.pay_type().map_or("", |p| p.as_str()))
+                .set("wallet", s.wallets[0].as_str())
+                .set("pay_scene", scene.as_str())
                 .set("return_url", &return_url)
                 .set("transaction_amount", "8.88");
-            if s.supports_lang {
+            if s.lang {
                 p.set("lang", "hk");
             }
             app.sign(&mut p);
@@ -308,10 +308,10 @@ async fn every_checkout_page_kind_renders_and_its_form_pays_back_to_return_url()
                 html.contains("id=\"pay\"") && html.contains("id=\"fail\"") && html.contains("id=\"cancel\""),
                 "{kind}"
             );
-            if kind == "payme-qr" {
-                assert!(html.contains("<svg"), "PayMe WEB shows a QR code");
+            if matches!(kind.as_str(), "payme-qr" | "alipay-qr" | "wechat-qr") {
+                assert!(html.contains("<svg"), "{kind}: the desktop scene shows a QR code");
             }
-            if s.supports_lang {
+            if s.lang {
                 assert!(html.contains("lang=\"zh-HK\""), "{kind} honours lang");
             }
             kinds.insert(kind.clone());
