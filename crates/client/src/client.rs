@@ -140,22 +140,29 @@ impl Client {
     }
 
     /// The signed parameters a request is POSTed with (its fields, the
-    /// envelope and `sign`), without sending it.
-    pub fn prepare(&self, request: &Request) -> Params {
-        let mut params = envelope(request.to_params(), &self.user_confirm_key, (self.clock)());
+    /// envelope and `sign`), without sending it. The request is first
+    /// judged by the gateway's own parser, so what would be refused is
+    /// never sent.
+    ///
+    /// # Errors
+    /// [`ClientError::Request`] naming the field the gateway would refuse.
+    pub fn prepare(&self, request: &Request) -> Result<Params, ClientError> {
+        let fields = request.to_params();
+        Request::parse(request.endpoint(), &fields)?;
+        let mut params = envelope(fields, &self.user_confirm_key, (self.clock)());
         sign::sign_in_place(self.secret.expose_secret(), &mut params);
-        params
+        Ok(params)
     }
 
     /// Sends any request and returns the verified answer's parameters,
     /// for fields the typed answers do not name.
     ///
     /// # Errors
-    /// See [`ClientError`]: `Transport`, `Timeout`, `HttpStatus`, `Decode`,
-    /// `BadAnswerSignature`, and `Api` for every `return_status` other
-    /// than `00`.
+    /// See [`ClientError`]: `Request` (refused here, nothing sent),
+    /// `Transport`, `Timeout`, `HttpStatus`, `Decode`, `BadAnswerSignature`,
+    /// and `Api` for every `return_status` other than `00`.
     pub async fn send(&self, request: &Request) -> Result<Params, ClientError> {
-        let params = self.prepare(request);
+        let params = self.prepare(request)?;
         self.call(&request.endpoint().path(), &params).await
     }
 

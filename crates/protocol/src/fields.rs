@@ -16,7 +16,7 @@ pub enum FieldProblem {
     Invalid(&'static str),
 }
 
-fn check_text(s: &str, max: usize) -> Result<(), FieldProblem> {
+pub(crate) fn check_text(s: &str, max: usize) -> Result<(), FieldProblem> {
     if s.chars().count() > max {
         return Err(FieldProblem::TooLong(max));
     }

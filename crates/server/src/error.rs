@@ -130,6 +130,7 @@ impl ApiError {
     pub fn return_char(&self) -> String {
         let status = self.return_status();
         match self {
+            Self::Params(ParamsError::DuplicateKey(key)) => status.text(key),
             Self::BodyTooLarge | Self::BodyRead | Self::Params(_) => status.text("request body"),
             Self::MissingKey | Self::UnknownMerchant => status.text("user_confirm_key"),
             Self::MerchantDisabled(key) => status.text(key),

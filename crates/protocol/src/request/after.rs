@@ -13,7 +13,7 @@ use crate::catalogue::{Operation, PayType, Service, Wallet};
 use crate::fields::{BuyerType, EftTradeNo, HttpUrl, OutTradeNo, Reason, RefundNo};
 use crate::params::Params;
 
-use super::{Fields, RequestError, put};
+use super::{Fields, RequestError, clip, put};
 
 /// The `querytype` every query carries.
 pub const QUERY_TYPE_OUT_TRADE: &str = "OUT_TRADE";
@@ -119,13 +119,26 @@ fn refund_no(f: Fields<'_>, name: &'static str) -> Result<Option<RefundNo>, Requ
     f.opt_with(name, RefundNo::parse)
 }
 
+/// A code-list field of an after-sale request: malformed text (too long,
+/// control characters) is `-13` naming it, as for any text field; a
+/// well-formed value that is no code is the field's own refusal.
+fn code_text<'a>(f: Fields<'a>, name: &'static str) -> Result<Option<&'a str>, RequestError> {
+    let text = f.opt(name)?;
+    if let Some(t) = text {
+        crate::fields::check_text(t, 20).map_err(|problem| RequestError::Field { field: name, problem })?;
+    }
+    Ok(text)
+}
+
 fn wallet(f: Fields<'_>, service: Service) -> Result<Option<Wallet>, RequestError> {
-    let Some(text) = f.opt("wallet")? else { return Ok(None) };
+    let Some(text) = code_text(f, "wallet")? else { return Ok(None) };
     let spec = service.spec();
     // Any wallet of the service's families: eftPay's batch refunds send
     // ALIPAYHK for every Alipay order.
     let ok = |w: &Wallet| spec.wallets.is_empty() || spec.wallets.iter().any(|s| s.same_family(*w));
     Wallet::parse(text).filter(ok).map(Some).ok_or_else(|| RequestError::Wallet {
+        given: clip(text, 20),
+        service: service.label(),
         allowed: if spec.wallets.is_empty() {
             Wallet::spellings()
         } else {
@@ -134,9 +147,13 @@ fn wallet(f: Fields<'_>, service: Service) -> Result<Option<Wallet>, RequestErro
     })
 }
 
-fn pay_type(f: Fields<'_>) -> Result<Option<PayType>, RequestError> {
-    let Some(text) = f.opt("payType")? else { return Ok(None) };
-    PayType::parse(text).map(Some).ok_or_else(|| RequestError::PayType { allowed: PayType::spellings() })
+fn pay_type(f: Fields<'_>, service: Service) -> Result<Option<PayType>, RequestError> {
+    let Some(text) = code_text(f, "payType")? else { return Ok(None) };
+    PayType::parse(text).map(Some).ok_or_else(|| RequestError::PayType {
+        given: clip(text, 20),
+        service: service.label(),
+        allowed: PayType::spellings(),
+    })
 }
 
 /// A trade query: the sale, or one of its refunds (`refund_no`).
@@ -282,7 +299,7 @@ impl Refund {
             amount,
             total_fee,
             wallet: wallet(f, service)?,
-            pay_type: pay_type(f)?,
+            pay_type: pay_type(f, service)?,
             buyer_type: f.opt_with("buyerType", BuyerType::parse)?,
             reason: f.opt_with("reason", Reason::parse)?,
             notify_url: f.opt_with("notify_url", HttpUrl::parse)?,
@@ -417,7 +434,9 @@ impl RefundBuilder {
         let service = match (self.service, wallet) {
             (Some(s), _) => s,
             (None, Some(w)) => Service::refund_for_wallet(w, apply).ok_or_else(|| RequestError::Wallet {
-                allowed: "a wallet with an apply-refund service (WECHATCN/WECHATHK)".to_owned(),
+                given: w.as_str().to_owned(),
+                service: if apply { "an apply-refund" } else { "a refund service" },
+                allowed: "WECHATCN/WECHATHK".to_owned(),
             })?,
             (None, None) => Service::CommonRefund,
         };

@@ -133,13 +133,14 @@ pub fn envelope(mut fields: Params, user_confirm_key: &str, now: OffsetDateTime)
 }
 
 /// The envelope fields a gateway reads before anything else must be JSON
-/// strings when present.
+/// strings when present (`sign` is the signature check's: a malformed one
+/// is `10`).
 ///
 /// # Errors
 /// [`RequestError::NotAString`] naming the field.
 pub fn check_envelope(p: &Params) -> Result<(), RequestError> {
     let f = Fields(p);
-    for name in ["service", "user_confirm_key", "time", "sign"] {
+    for name in ["service", "user_confirm_key", "time"] {
         f.opt(name)?;
     }
     Ok(())
@@ -184,20 +185,32 @@ pub enum RequestError {
     #[error("{} is not supported yet (planned: {})", .0.label(), planned(*.0))]
     NotSupported(Service),
     /// `payType` is not one the interface takes.
-    #[error("payType must be {allowed} here")]
+    #[error("payType {given} is not supported by {service}; use {allowed}")]
     PayType {
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
         /// Accepted values, `/`-separated.
         allowed: String,
     },
     /// `wallet` is unknown or not one the interface takes.
-    #[error("wallet not supported here; supported wallet is {allowed}")]
+    #[error("wallet {given} is not supported by {service}; supported wallet is {allowed}")]
     Wallet {
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
         /// Accepted values, `/`-separated.
         allowed: String,
     },
     /// `pay_scene` is not one the interface takes.
-    #[error("pay_scene not supported by this service; use {allowed}")]
+    #[error("pay_scene {given} is not supported by {service}; use {allowed}")]
     PayScene {
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
         /// Accepted values, `/`-separated.
         allowed: String,
     },
@@ -253,14 +266,16 @@ impl RequestError {
         let status = self.return_status();
         match self {
             Self::NotSupported(s) => format!("参数错误:接口[{}]暂不支持", s.label()),
-            Self::PayType { allowed } | Self::Wallet { allowed } | Self::PayScene { allowed } => status.text(allowed),
+            Self::PayType { allowed, .. } | Self::Wallet { allowed, .. } | Self::PayScene { allowed, .. } => {
+                status.text(allowed)
+            }
             Self::Currency(c) => status.text(c),
             _ => status.text(self.field()),
         }
     }
 }
 
-fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
@@ -346,6 +361,10 @@ mod tests {
     #[test]
     fn envelope_fields_must_be_strings() {
         assert_eq!(check_envelope(&p(r#"{"time":20240101120000}"#)), Err(RequestError::NotAString("time")));
-        assert_eq!(check_envelope(&p(r#"{"time":"20240101120000","sign":null}"#)), Ok(()));
+        assert_eq!(
+            check_envelope(&p(r#"{"time":"20240101120000","sign":1}"#)),
+            Ok(()),
+            "sign is the signature check's"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::fields::{
 };
 use crate::params::Params;
 
-use super::{Fields, RequestError, put};
+use super::{Fields, RequestError, clip, put};
 
 /// A validated Place an Order request. Built by the gateway with
 /// [`Request::parse`](super::Request::parse) and by the SDK with
@@ -104,20 +104,30 @@ impl PlaceOrder {
         let amount = WireAmount::parse(f.req("transaction_amount")?)
             .map_err(|error| RequestError::Amount { field: "transaction_amount", error })?;
         let out_trade_no = f.req_with("out_trade_no", OutTradeNo::parse)?;
-        let pay_types = || spec.pay_types.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/");
-        let pay_type = PayType::parse(f.req("payType")?)
-            .filter(|p| spec.accepts_pay_type(*p))
-            .ok_or_else(|| RequestError::PayType { allowed: pay_types() })?;
+        let name = service.label();
+        let pay_type_text = f.req("payType")?;
+        let pay_type = PayType::parse(pay_type_text).filter(|p| spec.accepts_pay_type(*p)).ok_or_else(|| {
+            RequestError::PayType {
+                given: clip(pay_type_text, 20),
+                service: name,
+                allowed: spec.pay_types.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("/"),
+            }
+        })?;
         let buyer_type = f.req_with("buyerType", BuyerType::parse)?;
         let subject = f.req_with("subject", Subject::parse)?;
-        let wallets = || spec.wallets.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("/");
-        let wallet = Wallet::parse(f.req("wallet")?)
-            .filter(|w| spec.accepts_wallet(*w))
-            .ok_or_else(|| RequestError::Wallet { allowed: wallets() })?;
+        let wallet_text = f.req("wallet")?;
+        let wallet =
+            Wallet::parse(wallet_text).filter(|w| spec.accepts_wallet(*w)).ok_or_else(|| RequestError::Wallet {
+                given: clip(wallet_text, 20),
+                service: name,
+                allowed: spec.wallets.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("/"),
+            })?;
         let pay_scene = match f.opt("pay_scene")? {
             None => spec.default_pay_scene().ok_or(RequestError::Missing("pay_scene"))?,
-            Some(s) => {
-                PayScene::parse(s).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
+            Some(text) => {
+                PayScene::parse(text).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
+                    given: clip(text, 20),
+                    service: name,
                     allowed: spec.pay_scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/"),
                 })?
             }

@@ -118,6 +118,12 @@ fn hk_time(offset_minutes: i64) -> String {
     vmp_protocol::format_time(time::OffsetDateTime::now_utc() + time::Duration::minutes(offset_minutes))
 }
 
+/// eftPay's `return_char` for `10`: it names no field, the code does.
+const SIGN_TEXT: &str = "签名异常，不予继续访问";
+
+/// eftPay's `return_char` texts name the field for `-13` and the accepted
+/// values for `-16`, `20`, `02`, `-24`; every other code's text is fixed.
+/// The English reason is logged.
 #[tokio::test]
 async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() {
     // Arrange
@@ -130,11 +136,11 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
     let cases: Vec<(&str, Change, &str, &str)> = vec![
         ("unknown merchant", Set("user_confirm_key", "NOSUCHKEY".into()), "-13", "user_confirm_key"),
         ("missing merchant key", Remove("user_confirm_key"), "-13", "user_confirm_key"),
-        ("disabled merchant", Set("user_confirm_key", "DISABLED1".into()), "22", "user_confirm_key"),
-        ("wrong signature", SetUnsigned("sign", "0".repeat(64)), "10", "sign"),
-        ("tampered amount", SetUnsigned("transaction_amount", "0.03".into()), "10", "sign"),
-        ("missing signature", SetUnsigned("sign", String::new()), "10", "sign"),
-        ("malformed signature", SetUnsigned("sign", "xyz".into()), "10", "sign"),
+        ("disabled merchant", Set("user_confirm_key", "DISABLED1".into()), "22", "User_Confirm_Key[DISABLED1]"),
+        ("wrong signature", SetUnsigned("sign", "0".repeat(64)), "10", SIGN_TEXT),
+        ("tampered amount", SetUnsigned("transaction_amount", "0.03".into()), "10", SIGN_TEXT),
+        ("missing signature", SetUnsigned("sign", String::new()), "10", SIGN_TEXT),
+        ("malformed signature", SetUnsigned("sign", "xyz".into()), "10", SIGN_TEXT),
         ("time 31 minutes ahead", Set("time", hk_time(31)), "12", "time"),
         ("time 31 minutes behind", Set("time", hk_time(-31)), "12", "time"),
         ("time sent in UTC, not UTC+8", Set("time", utc_wall_clock), "12", "time"),
@@ -142,11 +148,9 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
         ("missing time", Remove("time"), "-13", "time"),
         ("unknown service", Set("service", "service.alipay.wap.Nope".into()), "-13", "service"),
         ("missing service", Remove("service"), "-13", "service"),
-        ("wallet of another service", Set("wallet", "WECHATHK".into()), "-16", "wallet"),
-        ("payType of another service", Set("payType", "WeChat".into()), "20", "payType"),
-        ("pay_scene not allowed", Set("pay_scene", "WEB".into()), "02", "pay_scene"),
-        ("lang not cn/en/hk", Set("lang", "fr".into()), "-13", "lang"),
-        ("lang on a service without lang", Set("lang", "en".into()), "-13", "lang"),
+        ("wallet of another service", Set("wallet", "WECHATHK".into()), "-16", "支持钱包类型为：ALIPAYCN/ALIPAYHK"),
+        ("payType of another service", Set("payType", "WeChat".into()), "20", "paytype：Alipay"),
+        ("pay_scene not allowed", Set("pay_scene", "WEB".into()), "02", "固定场景WAP"),
         ("missing subject", Remove("subject"), "-13", "subject"),
         ("missing out_trade_no", Remove("out_trade_no"), "-13", "out_trade_no"),
         ("missing transaction_amount", Remove("transaction_amount"), "-13", "transaction_amount"),
@@ -165,24 +169,34 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
         ),
         ("amount with 3 decimals", Set("transaction_amount", "1.234".into()), "-13", "transaction_amount"),
         ("negative amount", Set("transaction_amount", "-1".into()), "-13", "transaction_amount"),
-        ("zero amount", Set("transaction_amount", "0".into()), "09", "transaction_amount"),
+        ("zero amount", Set("transaction_amount", "0".into()), "09", "Amount outside range"),
         ("exponent amount", Set("transaction_amount", "1e2".into()), "-13", "transaction_amount"),
         ("alphabetic amount", Set("transaction_amount", "abc".into()), "-13", "transaction_amount"),
         ("amount with leading space", Set("transaction_amount", " 1".into()), "-13", "transaction_amount"),
         ("amount over 8 characters", Set("transaction_amount", "123456789".into()), "-13", "transaction_amount"),
-        ("unsupported currency", Set("fee_type", "USD".into()), "-24", "fee_type"),
+        ("unsupported currency", Set("fee_type", "USD".into()), "-24", "不支持该币种：USD"),
         ("return_url with parameters", Set("return_url", "https://m.example/r?x=1".into()), "-13", "return_url"),
         ("notify_url not http", Set("notify_url", "ftp://m.example/n".into()), "-13", "notify_url"),
         ("bad active_time", Set("active_time", "soon".into()), "-13", "active_time"),
         ("control character in subject", Set("subject", "a\u{1b}b".into()), "-13", "subject"),
-        ("malformed JSON", Raw(br#"{"service": "#.to_vec()), "-13", "JSON"),
-        ("JSON array", Raw(b"[1,2,3]".to_vec()), "-13", "JSON object"),
-        ("JSON string", Raw(br#""hello""#.to_vec()), "-13", "JSON object"),
-        ("not UTF-8", Raw(b"{\"subject\":\"\xff\xfe\"}".to_vec()), "-13", "UTF-8"),
-        ("empty body", Raw(Vec::new()), "-13", "empty"),
+        ("malformed JSON", Raw(br#"{"service": "#.to_vec()), "-13", "request body"),
+        ("JSON array", Raw(b"[1,2,3]".to_vec()), "-13", "request body"),
+        ("JSON string", Raw(br#""hello""#.to_vec()), "-13", "request body"),
+        ("not UTF-8", Raw(b"{\"subject\":\"\xff\xfe\"}".to_vec()), "-13", "request body"),
+        ("empty body", Raw(Vec::new()), "-13", "request body"),
         ("duplicate key", Raw(br#"{"service":"a","service":"b"}"#.to_vec()), "-13", "service"),
-        ("body over 64 KiB", Raw(format!(r#"{{"subject":"{}"}}"#, "x".repeat(70_000)).into_bytes()), "-13", "65536"),
-        ("form-encoded body", Raw(b"service=service.alipay.wap.PreOrder&user_confirm_key=1".to_vec()), "-13", "JSON"),
+        (
+            "body over 64 KiB",
+            Raw(format!(r#"{{"subject":"{}"}}"#, "x".repeat(70_000)).into_bytes()),
+            "-13",
+            "request body",
+        ),
+        (
+            "form-encoded body",
+            Raw(b"service=service.alipay.wap.PreOrder&user_confirm_key=1".to_vec()),
+            "-13",
+            "request body",
+        ),
         ("amount as a JSON number", Raw(Vec::new()), "-13", "transaction_amount"),
     ];
 
@@ -219,7 +233,7 @@ async fn every_bad_input_gets_its_own_code_names_the_field_and_stores_nothing() 
         // Assert
         assert_eq!(answer.get("return_status"), Some(code), "{what}: {}", answer.to_json());
         let text = answer.get("return_char").unwrap_or_default();
-        assert!(text.contains(names), "{what}: return_char {text:?} should name {names:?}");
+        assert!(text.contains(names), "{what}: return_char {text:?} should contain {names:?}");
         assert!(text.chars().count() <= 100, "{what}: return_char too long");
         if code.starts_with('-') {
             assert!(!answer.contains("sign"), "{what}: negative codes are unsigned");
@@ -372,4 +386,113 @@ async fn unknown_extra_parameters_are_signed_and_ignored() {
     p.set("browser", "chrome").set("time", vmp_now());
     app.sign(&mut p);
     assert_eq!(app.post(&p).await.get("return_status"), Some("00"));
+}
+
+/// RSM, eftPay's own support tool, sends `lang=en` on every web sale; live
+/// eftPay accepted hundreds of them on services without a language choice.
+#[tokio::test]
+async fn lang_is_accepted_on_every_service_and_honoured_where_the_page_has_a_choice() {
+    let app = spawn_app().await;
+    // Alipay wap: no language choice; any lang is signed, accepted, not echoed, not kept.
+    for (i, lang) in ["en", "fr", "EN"].into_iter().enumerate() {
+        let mut p = app.seed_request(&format!("LANG{i}"));
+        p.set("lang", lang);
+        app.sign(&mut p);
+        let a = app.post(&p).await;
+        assert_eq!(a.get("return_status"), Some("00"), "lang={lang}: {}", a.to_json());
+        assert!(!a.contains("lang"), "lang is not echoed");
+        let order = app.state.store().order_by_out_trade_no(&app.key, &format!("LANG{i}")).await.unwrap().unwrap();
+        assert_eq!(order.lang, None, "lang={lang} is ignored");
+    }
+    // MPGS: the page has one; hk is kept, fr is refused naming lang.
+    let mpgs = |out: &str, lang: &str| {
+        let mut p = app.seed_request(out);
+        p.set("service", "service.mpgs.web.PreOrder")
+            .set("payType", "Mpgs")
+            .set("wallet", "MPGS")
+            .set("pay_scene", "WEB")
+            .set("lang", lang);
+        app.sign(&mut p);
+        p
+    };
+    let a = app.post(&mpgs("LANGM1", "hk")).await;
+    assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
+    let order = app.state.store().order_by_out_trade_no(&app.key, "LANGM1").await.unwrap().unwrap();
+    assert_eq!(order.lang.as_deref(), Some("hk"));
+    let a = app.post(&mpgs("LANGM2", "fr")).await;
+    assert_eq!(a.get("return_status"), Some("-13"), "{}", a.to_json());
+    assert_eq!(a.get("return_char"), Some("参数错误:请检查请求接口参数: lang"));
+    assert!(app.state.store().order_by_out_trade_no(&app.key, "LANGM2").await.unwrap().is_none());
+}
+
+/// Odoo, Tornado and CardTrain parse every answer body as JSON: an
+/// unknown servlet must answer JSON, not an empty 404.
+#[tokio::test]
+async fn an_unknown_servlet_or_a_planned_service_answers_json_minus_13_naming_it() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(format!("{}/VMP/Servlet/NoSuchThing.do", app.base))
+        .body(app.seed_request("U1").to_json())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let a = Params::from_json(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(a.get("return_status"), Some("-13"));
+    assert_eq!(a.get("return_char"), Some("参数错误:接口[NoSuchThing.do]不存在"));
+
+    // A service the catalogue lists but the gateway does not serve yet.
+    let mut p = app.seed_request("U2");
+    p.set("service", "service.wechat.qrcode.PreOrder");
+    app.sign(&mut p);
+    let a = app.post(&p).await;
+    assert_eq!(a.get("return_status"), Some("-13"), "{}", a.to_json());
+    assert_eq!(a.get("return_char"), Some("参数错误:接口[service.wechat.qrcode.PreOrder]暂不支持"));
+    // An endpoint of a planned scene, too.
+    let resp = app
+        .client
+        .post(format!("{}/VMP/Servlet/AppTradePay.do", app.base))
+        .body(app.seed_request("U3").to_json())
+        .send()
+        .await
+        .unwrap();
+    let a = Params::from_json(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(a.get("return_char"), Some("参数错误:接口[AppTradePay.do]暂不支持"), "{}", a.to_json());
+    assert_eq!(app.order_count().await, 0);
+}
+
+/// The web scene's own sale services as RSM and CardTrain send them.
+#[tokio::test]
+async fn the_web_scene_sale_services_take_their_orders_as_real_clients_send_them() {
+    let app = spawn_app().await;
+    let cases = [
+        ("service.alipay.web.PreOrder", "Alipay", "ALIPAYHK", "WEB"),
+        ("service.wechat.web.PreOrder", "WeChat", "WECHATHK", "WEB"),
+        ("service.wechat.web.PreOrder", "WeChat", "WECHATCN", "WAP"),
+        ("service.unionpay.web.PreOrder", "UnionPay", "UNIONPAY", "WEB"),
+        ("service.jetco.wap.PreOrder", "Jetco", "JETCOHK", "WAP"),
+        ("service.bocpayupi.wap.PreOrder", "BOCVMP", "BOCPAYUPI", "APP"),
+        ("service.bocpayupi.wap.PreOrder", "BOCPay", "BOCPAYUPI", "APP"),
+    ];
+    for (i, (service, pay_type, wallet, scene)) in cases.into_iter().enumerate() {
+        let mut p = app.seed_request(&format!("WEB{i}"));
+        p.set("service", service)
+            .set("payType", pay_type)
+            .set("wallet", wallet)
+            .set("pay_scene", scene)
+            .set("lang", "en")
+            .set("browser", "Chrome")
+            .set("active_time", "1800");
+        app.sign(&mut p);
+        let a = app.post(&p).await;
+        assert_eq!(a.get("return_status"), Some("00"), "{service}: {}", a.to_json());
+        assert_eq!((a.get("payType"), a.get("wallet")), (Some(pay_type), Some(wallet)), "{service}");
+        assert_signed(&a, &app.secret);
+    }
+    // Their wallets stay their own: Alipay web refuses a WeChat wallet.
+    let mut p = app.seed_request("WEBX");
+    p.set("service", "service.alipay.web.PreOrder").set("pay_scene", "WEB").set("wallet", "WECHATHK");
+    app.sign(&mut p);
+    assert_eq!(app.post(&p).await.get("return_status"), Some("-16"));
 }
