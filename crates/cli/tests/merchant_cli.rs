@@ -255,7 +255,7 @@ fn order_create_refuses_bad_input_in_one_line() {
 
 #[test]
 fn sign_then_verify_round_trips_and_a_tampered_message_exits_1() {
-    // Arrange: the spec's notify vector (§2.3).
+    // Arrange: the notification signature vector of crates/protocol/src/sign.rs.
     let message = r#"{"notify_type":"trade_status_sync","user_confirm_key":"12345678","trade_no":"T1","transaction_id":"T1","out_trade_no":"20240101120000","eft_trade_no":"E123","eftpay_trade_no":"E123","total_fee":"0.10","currency":"HKD","trade_status":"TRADE_SUCCESS","gmt_payment":"2024-01-01 12:01:02","wallet":"ALIPAYHK","trade_type":"SALE","time":"20240101120103"}"#;
 
     // Act

@@ -86,7 +86,7 @@ wire_enum! {
         Ae = "AE",
         /// `PAYME`.
         Payme = "PAYME",
-        /// `BOCVMPUPI`, BOCPay (the API page's name).
+        /// `BOCVMPUPI`, BOCPay (Place an Order's name).
         BocVmpUpi = "BOCVMPUPI",
         /// `BOCPAYUPI`, BOCPay (`service.bocpayupi.wap.*`).
         BocPayUpi = "BOCPAYUPI",
@@ -153,7 +153,7 @@ impl PayType {
 wire_enum! {
     /// `pay_scene`: where the buyer pays (camelCase scenes).
     pub enum PayScene ("pay_scene") {
-        /// `WEB`, the API page's default: a desktop page (QR code to scan).
+        /// `WEB`, eftPay's default: a desktop page (QR code to scan).
         Web = "WEB",
         /// `WAP`: a mobile browser.
         Wap = "WAP",
@@ -523,7 +523,7 @@ const JSAPI_ISSUE: &str = "#20 (jsapi, app and new-interface scenes)";
 const NOT_PLANNED: &str = "no issue yet";
 
 services! {
-    // ---- web / wap sales: the API page's ten, then §9's web services ----
+    // ---- web / wap sales: Place an Order's ten, then the web scene's own ----
     /// `service.alipay.wap.PreOrder`: Alipay in a mobile browser.
     AlipayWap = sale(WapScene, "service.alipay.wap.PreOrder", "Alipay wap interface")
         .pay(ALIPAY_PT, ALIPAY).scenes(&[PayScene::Wap])
@@ -881,6 +881,51 @@ impl Service {
     }
 }
 
+/// The table as Markdown, one line per interface: what `docs/protocol.md`
+/// shows between its `services` markers (a test keeps the two equal).
+pub fn markdown_table() -> String {
+    let list = |items: Vec<&str>| if items.is_empty() { "—".to_owned() } else { items.join(", ") };
+    let mut out = String::from(
+        "| service / endpoint | scene | operation | payType | wallets | pay_scene | lang | refund, close | notified | status | evidence |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for spec in SPECS {
+        let name = match spec.name {
+            Some(n) => format!("`{n}`"),
+            None => format!("`{}` (no `service`)", spec.endpoint),
+        };
+        let after: Vec<&str> = spec.refunds.iter().chain(spec.closes).map(|s| s.label()).collect();
+        let notify = match (spec.op, spec.notify) {
+            (Operation::Sale, Notify::Retried) => "yes",
+            (Operation::Sale, Notify::Once) => "once",
+            (Operation::Sale, Notify::Never) => "no",
+            _ => "",
+        };
+        let status = match (spec.support, spec.alias_of) {
+            (Support::Planned(issue), _) => format!("planned: {issue}"),
+            (Support::Ready, Some(of)) => format!("as `{}`", of.label()),
+            (Support::Ready, None) => "served".to_owned(),
+        };
+        let evidence = match spec.evidence {
+            Evidence::Doc => "doc",
+            Evidence::Code => "code",
+            Evidence::Data => "data",
+            Evidence::Guess => "guess",
+        };
+        out.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {notify} | {status} | {evidence} |\n",
+            spec.scene,
+            spec.op,
+            list(spec.pay_types.iter().map(|p| p.as_str()).collect()),
+            list(spec.wallets.iter().map(|w| w.as_str()).collect()),
+            list(spec.pay_scenes.iter().map(|p| p.as_str()).collect()),
+            if spec.lang { "cn, en, hk" } else { "" },
+            list(after),
+        ));
+    }
+    out
+}
+
 impl std::fmt::Display for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
@@ -926,7 +971,7 @@ mod tests {
 
     #[test]
     fn the_api_page_tables_are_encoded() {
-        // The ten services of the API page: payType, wallets, scenes, lang.
+        // Place an Order's ten services: payType, wallets, scenes, lang.
         type Row = (&'static str, PayType, &'static [Wallet], &'static [PayScene], bool);
         let page: [Row; 10] = [
             ("service.alipay.wap.PreOrder", PayType::Alipay, ALIPAY, &[PayScene::Wap], false),
@@ -1002,6 +1047,29 @@ mod tests {
         assert_eq!(Service::refund_for_wallet(W::JetcoHk, false), Some(S::JetcoWapRefund));
         assert_eq!(Service::close_for_wallet(W::Mpgs), Some(S::MpgsWebClose));
         assert_eq!(Service::close_for_wallet(W::JetcoHk), None);
+    }
+
+    /// `docs/protocol.md` shows the table as it is: regenerate it with
+    /// `VMP_UPDATE_DOCS=1 cargo test -p vmp-protocol --lib catalogue`.
+    #[test]
+    fn docs_protocol_md_shows_this_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/protocol.md");
+        let doc = std::fs::read_to_string(&path).unwrap_or_default();
+        let (begin, end) = ("<!-- services:begin -->\n", "<!-- services:end -->");
+        let (Some(b), Some(e)) = (doc.find(begin), doc.find(end)) else {
+            panic!("docs/protocol.md has no {begin:?} … {end:?} markers");
+        };
+        let table = markdown_table();
+        if doc[b + begin.len()..e] != table {
+            if std::env::var("VMP_UPDATE_DOCS").as_deref() == Ok("1") {
+                let updated = format!("{}{table}{}", &doc[..b + begin.len()], &doc[e..]);
+                std::fs::write(&path, updated).unwrap();
+            } else {
+                panic!(
+                    "docs/protocol.md's service table is out of date: run VMP_UPDATE_DOCS=1 cargo test -p vmp-protocol --lib catalogue"
+                );
+            }
+        }
     }
 
     #[test]

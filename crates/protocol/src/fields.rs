@@ -1,6 +1,6 @@
 //! Constrained field values, parsed at the boundary into newtypes.
 //!
-//! Lengths are counted in characters (the API page's `String(n)`), not bytes,
+//! Lengths are counted in characters (eftPay's `String(n)`), not bytes,
 //! so a 256-character Chinese `subject` is accepted.
 
 use std::fmt;
@@ -106,7 +106,7 @@ text_field!(
     OutTradeNo, "out_trade_no", 28, check_token);
 text_field!(
     /// `buyerType`: device type, `String(7)`. Echoed, not checked against a
-    /// list: the API page's own example sends `andriod`.
+    /// list: eftPay's own example sends `andriod`.
     BuyerType, "buyerType", 7, check_text);
 text_field!(
     /// `subject`: transaction information, `String(256)`.

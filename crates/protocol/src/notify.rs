@@ -1,5 +1,5 @@
 //! Trade notifications (`trade_status_sync`), their acknowledgement, and the
-//! signed `return_url` form (protocol reference §4).
+//! signed `return_url` form (docs/protocol.md "Notifications").
 //!
 //! The gateway POSTs a signed JSON [`TradeNotification`] to the merchant's
 //! `notify_url`; the merchant answers a signed [`ack`]. The same signed
@@ -89,8 +89,8 @@ pub enum NotificationError {
     MissingField(&'static str),
 }
 
-/// A web/wap/cashier `trade_status_sync` notification (protocol reference
-/// §4.2), as the gateway sends it to `notify_url` and `return_url`.
+/// A web/wap/cashier `trade_status_sync` notification (docs/protocol.md
+/// "Notifications"), as the gateway sends it to `notify_url` and `return_url`.
 ///
 /// Fields are listed in wire order; [`TradeNotification::to_params`] writes
 /// them in this order with `notify_type=trade_status_sync` first. On the
@@ -323,7 +323,7 @@ pub fn verify_return_form(
 /// ```
 /// use time::macros::datetime;
 /// use vmp_protocol::notify::ack;
-/// // Protocol reference §2.3: 2024-01-01 12:01:04 in UTC+8.
+/// // 2024-01-01 12:01:04 in UTC+8.
 /// let a = ack("testsignkey1234", true, datetime!(2024-01-01 04:01:04 UTC));
 /// assert_eq!(a.to_json(), concat!(r#"{"return_code":"success","time":"20240101120104","#,
 ///     r#""sign":"b38a7b2456e76803b10c55e7bf46b3374eb8dcabd01c8ca8d3d66314d35097aa"}"#));
@@ -336,7 +336,7 @@ pub fn ack(secret: &str, success: bool, now: OffsetDateTime) -> Params {
     p
 }
 
-/// The gateway's rule (protocol reference §4.3) for "the merchant accepted
+/// The gateway's rule (docs/protocol.md "Notifications") for "the merchant accepted
 /// this notification", applied to the reply body of an HTTP 2xx answer (the
 /// status check is the caller's):
 ///
@@ -381,7 +381,7 @@ mod tests {
     use time::macros::datetime;
 
     const SECRET: &str = "testsignkey1234";
-    /// 2024-01-01 12:01:03 in UTC+8, the `time` of the §2.3 vector.
+    /// 2024-01-01 12:01:03 in UTC+8, the `time` of the notification vector.
     const NOW: OffsetDateTime = datetime!(2024-01-01 04:01:03 UTC);
     const VECTOR_SIGN: &str = "14d3fa5f71be09584a7acc9b40f6c599823e0272e39610d186cb27965da1a05a";
 

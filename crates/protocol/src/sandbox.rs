@@ -1,7 +1,7 @@
 //! Sandbox outcomes: the "magic amounts" that force a payment result.
 //!
 //! eftPay's PAYME UAT lets the two decimal places of `transaction_amount`
-//! decide what happens (API page, "transaction_amount" table). OpenVMP's
+//! decide what happens (docs/protocol.md "Sandbox magic amounts"). OpenVMP's
 //! sandbox applies the same table to every wallet, so a merchant learns one
 //! table. Any other amount settles as the buyer (or the sandbox API) chooses.
 

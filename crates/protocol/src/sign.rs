@@ -1,4 +1,4 @@
-//! The VMP signature (protocol reference §2).
+//! The VMP signature (docs/protocol.md "Signature").
 //!
 //! `sign = lowercase_hex(SHA-256(secret_code ‖ "k1=v1&k2=v2…"))` where the
 //! pairs are every top-level parameter except `sign`, with empty and `null`

@@ -1,7 +1,7 @@
 //! The VMP `time` parameter: `yyyyMMddHHmmss` wall-clock time in UTC+8.
 //!
 //! eftPay's docs name no zone, but live clients had to send Hong Kong time
-//! (protocol reference §6), so every `time` this crate reads or writes is
+//! (docs/protocol.md "Time"), so every `time` this crate reads or writes is
 //! UTC+8.
 
 use std::fmt;

@@ -436,7 +436,7 @@ proptest! {
 
 // ---------------------------------------------------------------- requests
 
-/// The API page's example Place an Order request.
+/// eftPay's example Place an Order request (docs/protocol.md).
 fn preorder_seed() -> Map<String, Value> {
     serde_json::from_str(
         r#"{"pay_scene":"WAP","user_confirm_key":"12345678","wallet":"ALIPAYHK","subject":"中文测试 test",

@@ -1,4 +1,4 @@
-//! The gateway clock, injected everywhere time matters (DESIGN.md invariant 6).
+//! The gateway clock, injected everywhere time matters (docs/architecture.md "Invariants").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

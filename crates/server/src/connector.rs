@@ -1,11 +1,11 @@
-//! The wallet seam (DESIGN.md: "Wallet connectors are a trait; the sandbox
+//! The wallet seam (docs/architecture.md "Wallet connectors": a trait; the sandbox
 //! connectors implement it").
 //!
 //! A connector stands for the wallet behind an order: it may refuse to open
 //! a payment when the order is placed, and it decides what a buyer's action
 //! on a pending order results in. The gateway keeps everything else (state
 //! machine, storage, notifications); the sandbox implementation plays every
-//! wallet of the API page, with the PayMe UAT magic amounts.
+//! wallet, with the magic amounts of docs/protocol.md.
 
 use vmp_protocol::Amount;
 use vmp_protocol::request::PlaceOrder;
@@ -60,8 +60,8 @@ pub trait WalletConnector: Send + Sync + 'static {
     fn transaction_id(&self, order: &OrderRecord) -> String;
 }
 
-/// Every wallet of the API page, simulated. With `magic` on (sandbox mode)
-/// the last two decimals of the amount force the outcome (API page's PayMe
+/// Every wallet, simulated. With `magic` on (sandbox mode)
+/// the last two decimals of the amount force the outcome (eftPay's PayMe
 /// UAT table, applied to every wallet); otherwise the buyer's action decides.
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxWallets {

@@ -3,7 +3,7 @@
 //! In production mode the gateway never connects to loopback, private,
 //! link-local (including cloud metadata), carrier-grade NAT, multicast or
 //! unspecified addresses, and merchant URLs use ports 80/443 unless the
-//! merchant is allow-listed for another port (the API page's rule). Checks
+//! merchant is allow-listed for another port (docs/protocol.md "Place an Order"). Checks
 //! happen twice: on the URL when an order is placed (IP literals, ports),
 //! and at connect time on every address a hostname resolves to, through a
 //! resolver the HTTP client must use — so a DNS answer that changes later,

@@ -1,6 +1,6 @@
 //! `pay_apptrade` links and their unforgeable `sign` token.
 //!
-//! The link has the API page's shape,
+//! The link has the shape eftPay's Place an Order page shows (docs/protocol.md),
 //! `{public_url}/VMP/wap/payPage?userkey=…&outTradeNo=…&sign=…`. Its `sign`
 //! is HMAC-SHA256 under a gateway-wide key that no merchant knows, over the
 //! merchant key, `out_trade_no` and `eft_trade_no`, so a link can be

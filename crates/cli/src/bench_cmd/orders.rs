@@ -12,7 +12,7 @@ use vmp_protocol::{Params, Service, sign};
 
 use super::load::{Answer, Inspect, Req};
 
-/// The API page's ten services, in its order: the benchmark's mix stays
+/// Place an Order's ten services, in eftPay's order: the benchmark's mix stays
 /// the same as the catalogue grows, so runs of different builds compare.
 const SERVICES: [Service; 10] = [
     Service::AlipayWap,

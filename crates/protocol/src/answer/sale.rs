@@ -7,7 +7,7 @@ use crate::request::{PlaceOrder, TradeRef};
 use super::{AnswerError, Reader, check_key};
 
 /// A successful Place an Order answer's business fields, in the order the
-/// gateway writes them (the API page's example answer).
+/// gateway writes them (eftPay's example answer).
 ///
 /// `00` only means "accepted and stored": the order is paid when a
 /// verified notification or a query says `TRADE_SUCCESS`.
@@ -44,7 +44,7 @@ pub struct OrderPlaced {
 
 impl OrderPlaced {
     /// The fields as the gateway writes them: every key present, an absent
-    /// value as `""` (the API page's answer carries `"tid":""`).
+    /// value as `""` (eftPay's example answer carries `"tid":""`).
     pub fn to_params(&self) -> Params {
         let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
         Params::new()

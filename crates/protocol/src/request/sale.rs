@@ -1,5 +1,6 @@
 //! Place an Order: [`PlaceOrder`], the sale of the web and wap scenes (the
-//! API page's request, `service.*.PreOrder` on `JSAPIService.do`).
+//! request eftPay's Place an Order page documents, `service.*.PreOrder` on
+//! `JSAPIService.do`; docs/protocol.md "Place an Order").
 
 use crate::amount::{Amount, Currency, WireAmount};
 use crate::catalogue::{PayScene, PayType, Service, Wallet};
@@ -15,7 +16,7 @@ use super::{Fields, RequestError, clip, put};
 /// [`Request::parse`](super::Request::parse) and by the SDK with
 /// [`PlaceOrder::builder`]; both go through the same rules.
 ///
-/// Required on the wire (the API page leaves its "Requirement" column
+/// Required on the wire (eftPay leaves its "Requirement" column
 /// empty; this is what every real client sends): `service`,
 /// `transaction_amount`, `out_trade_no`, `payType`, `buyerType`, `wallet`,
 /// `subject` (plus the envelope). `lang` is accepted on every service and
@@ -30,7 +31,7 @@ pub struct PlaceOrder {
     pub amount: WireAmount,
     /// `payType`, one the service takes.
     pub pay_type: PayType,
-    /// `buyerType` as sent (not checked against a list: the API page's own
+    /// `buyerType` as sent (not checked against a list: eftPay's own
     /// example sends `andriod`).
     pub buyer_type: BuyerType,
     /// `subject`.
@@ -63,7 +64,7 @@ pub struct PlaceOrder {
 }
 
 impl PlaceOrder {
-    /// Every parameter the API page documents for Place an Order (each
+    /// Every parameter eftPay documents for Place an Order (each
     /// must be a JSON string when sent).
     pub const DOCUMENTED: [&'static str; 21] = [
         "service",
@@ -365,7 +366,7 @@ mod tests {
     use crate::request::Request;
 
     fn seed() -> Params {
-        // The API page's example request.
+        // eftPay's example request (docs/protocol.md).
         Params::from_json(
             r#"{"pay_scene":"WAP","user_confirm_key":"12345678","wallet":"ALIPAYHK","subject":"中文测试 test",
             "transaction_amount":"0.02","sign":"af8f9f9d60019ce649af1ddfefd2aae98fa71656278a6edf439948cab7dc69d9",

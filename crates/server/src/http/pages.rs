@@ -312,7 +312,7 @@ pub(crate) fn result(o: &OrderRecord, message: Option<&str>) -> String {
 }
 
 /// Auto-submitting POST of the signed `trade_status_sync` payload to the
-/// merchant's `return_url` (spec §4.4). Works without JavaScript too.
+/// merchant's `return_url` (docs/protocol.md "Notifications"). Works without JavaScript too.
 pub(crate) fn return_form(o: &OrderRecord, return_url: &str, payload: &Params) -> String {
     let (brand, color) = PageKind::of(o).brand();
     let t = texts(o.lang.as_deref());

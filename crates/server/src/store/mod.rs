@@ -1,4 +1,4 @@
-//! Durable storage behind one trait (DESIGN.md "Storage").
+//! Durable storage behind one trait (docs/architecture.md "Store").
 //!
 //! The embedded default is [`SqliteStore`]: WAL, `synchronous=FULL`, and a
 //! single writer task that commits concurrent writes in batches (group

@@ -111,7 +111,7 @@ pub fn vmp_now() -> String {
 }
 
 impl TestApp {
-    /// The API page's example request, for this app's merchant, with a
+    /// eftPay's example Place an Order request (docs/protocol.md), for this app's merchant, with a
     /// current `time`, signed.
     pub fn seed_request(&self, out_trade_no: &str) -> Params {
         let mut p = Params::from_json(
