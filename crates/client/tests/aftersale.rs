@@ -469,9 +469,6 @@ async fn invalid_requests_are_refused_before_anything_is_sent() {
 }
 
 #[tokio::test]
-#[ignore = "regression in vmp-protocol: TradeRef::out_trade_no(\"\"), TradeRef::eft_trade_no(\"\"), \
-            Query::refund(_, \"\") and RefundStatusQuery::new(_, \"\") accept an empty number, so the SDK \
-            sends a request the gateway refuses with -13"]
 async fn an_empty_order_or_refund_number_is_refused_before_anything_is_sent() {
     // The gateway counts an empty number as not sent (-13), so an empty one
     // must never leave the SDK; the old SDK refused all four.

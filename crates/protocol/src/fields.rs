@@ -27,6 +27,11 @@ pub(crate) fn check_text(s: &str, max: usize) -> Result<(), FieldProblem> {
 }
 
 fn check_token(s: &str, max: usize) -> Result<(), FieldProblem> {
+    // An empty value is "not sent" on the wire; a number or key that is
+    // built must name something.
+    if s.is_empty() {
+        return Err(FieldProblem::Invalid("must not be empty"));
+    }
     check_text(s, max)?;
     if !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(FieldProblem::Invalid("printable ASCII without spaces only"));
@@ -281,6 +286,13 @@ mod tests {
         assert_eq!(UserConfirmKey::parse(&"k".repeat(13)), Err(FieldProblem::TooLong(12)));
         assert!(BuyerType::parse("andriod").is_ok());
         assert_eq!(BuyerType::parse("androids"), Err(FieldProblem::TooLong(7)));
+    }
+
+    #[test]
+    fn an_empty_id_names_nothing() {
+        assert_eq!(OutTradeNo::parse(""), Err(FieldProblem::Invalid("must not be empty")));
+        assert!(EftTradeNo::parse("").is_err() && RefundNo::parse("").is_err());
+        assert!(Subject::parse("").is_ok(), "free text may be empty (then it is not sent)");
     }
 
     #[test]
