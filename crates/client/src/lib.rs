@@ -52,6 +52,7 @@
 //! - `rustls` (default): HTTPS through rustls, for the real eftPay hosts.
 //! - `axum`: the `axum` module.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod aftersale;
@@ -60,6 +61,7 @@ pub mod error;
 pub mod order;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 pub use aftersale::{
