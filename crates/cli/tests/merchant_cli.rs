@@ -325,14 +325,38 @@ fn notification(now: OffsetDateTime) -> TradeNotification {
     }
 }
 
-#[tokio::test]
-async fn listen_verifies_deliveries_and_answers_the_signed_ack() {
-    // Arrange
-    let secret = "listen-secret";
-    let (_proc, rx) = spawn(vmp().args(["listen", "--port", "0", "--secret", secret]));
+/// `vmp listen --port 0 --secret SECRET`: the process, its stdout lines and its base URL.
+fn listen(secret: &str) -> (Killed, Receiver<String>, String) {
+    let (proc, rx) = spawn(vmp().args(["listen", "--port", "0", "--secret", secret]));
     let line = wait_for(&rx, "listening on", |l| l.starts_with("listening on "));
     let base = line.trim_start_matches("listening on ").trim().to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    (proc, rx, base)
+}
+
+/// The signed parameters as `application/x-www-form-urlencoded` text (a
+/// return_url form body, or an app_link query string).
+fn form_encoded(params: &Params) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().map(|(k, v)| (k, v.as_str())))
+        .finish()
+}
+
+/// An answer that is the buyer's HTML page: returns its text.
+async fn html_page(resp: reqwest::Response) -> String {
+    let content_type = resp.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let body = resp.text().await.unwrap();
+    assert!(body.starts_with("<!doctype html>"), "{body}");
+    assert!(!body.contains("\"return_code\""), "a page, not the JSON ack: {body}");
+    body
+}
+
+#[tokio::test]
+async fn listen_acknowledges_a_verified_notification_and_answers_a_tampered_one_with_a_negative_ack() {
+    // Arrange
+    let secret = "listen-secret";
+    let (_proc, rx, base) = listen(secret);
     let http = reqwest::Client::new();
     let signed = notification(OffsetDateTime::now_utc()).to_signed_params(secret);
 
@@ -345,7 +369,7 @@ async fn listen_verifies_deliveries_and_answers_the_signed_ack() {
         .await
         .unwrap();
 
-    // Assert
+    // Assert: the signed success ack, and the fields printed.
     assert_eq!(resp.status(), 200);
     let ack = resp.bytes().await.unwrap();
     assert!(is_ack_success(&ack, Some(secret)), "{ack:?}");
@@ -353,32 +377,121 @@ async fn listen_verifies_deliveries_and_answers_the_signed_ack() {
     assert_eq!(ack.get("return_code"), Some("success"));
     assert_eq!(sign::verify(secret, &ack), Ok(()));
     let printed = wait_for(&rx, "the verdict", |l| l.contains("POST /notify"));
-    assert!(printed.contains("signature valid") && printed.contains("PAID"), "{printed}");
+    assert!(
+        printed.contains("notification") && printed.contains("signature valid") && printed.contains("PAID"),
+        "{printed}"
+    );
     wait_for(&rx, "the fields", |l| l.contains("out_trade_no") && l.contains("LISTEN1"));
 
-    // A return_url form post, as the buyer's browser sends it.
-    let form: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(signed.iter().map(|(k, v)| (k, v.as_str())))
-        .finish();
+    // Act: a tampered notification (the gateway sends no content type at all).
+    let tampered = signed.clone().with("total_fee", "0.01").to_json();
+    let resp = http.post(format!("{base}/notify")).body(tampered).send().await.unwrap();
+
+    // Assert: refused with the signed negative ack, and reported.
+    assert_eq!(resp.status(), 400);
+    let nack = resp.bytes().await.unwrap();
+    assert!(!is_ack_success(&nack, Some(secret)), "{nack:?}");
+    let nack = Params::from_json(&nack).unwrap();
+    assert_eq!(nack.get("return_code"), Some("false"));
+    assert_eq!(sign::verify(secret, &nack), Ok(()));
+    let printed = wait_for(&rx, "the rejection", |l| l.contains("REJECTED"));
+    assert!(printed.contains("notification") && printed.contains("signature"), "{printed}");
+    wait_for(&rx, "the negative ack", |l| l.contains("false ack"));
+}
+
+#[tokio::test]
+async fn listen_answers_a_return_url_form_with_a_readable_page_that_says_whether_it_verified() {
+    // Arrange
+    let secret = "listen-secret";
+    let (_proc, rx, base) = listen(secret);
+    let http = reqwest::Client::new();
+    let mut paid = notification(OffsetDateTime::now_utc());
+    paid.out_trade_no = "SHOP<1>&\"2\"".into();
+    let signed = paid.to_signed_params(secret);
+
+    // Act: the form the buyer's browser posts to return_url.
     let resp = http
         .post(format!("{base}/return"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
+        .body(form_encoded(&signed))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(is_ack_success(&resp.bytes().await.unwrap(), Some(secret)));
-    let printed = wait_for(&rx, "the form verdict", |l| l.contains("POST /return"));
-    assert!(printed.contains("form") && printed.contains("signature valid"), "{printed}");
 
-    // A tampered notification is refused and reported.
-    let tampered = signed.clone().with("total_fee", "0.01").to_json();
-    let resp = http.post(format!("{base}/notify")).body(tampered).send().await.unwrap();
+    // Assert: a page with the status in words, the order number (escaped),
+    // the amount and the verdict; the terminal shows the verified fields.
+    assert_eq!(resp.status(), 200);
+    let page = html_page(resp).await;
+    assert!(page.contains("Signature verified"), "{page}");
+    assert!(page.contains("data-verified=\"yes\""), "{page}");
+    assert!(page.contains("<h1>Paid</h1>"), "{page}");
+    assert!(page.contains("SHOP&lt;1&gt;&amp;&quot;2&quot;") && !page.contains("SHOP<1>"), "{page}");
+    assert!(page.contains("HKD 10.50"), "{page}");
+    assert!(page.contains("return_url form"), "{page}");
+    let printed = wait_for(&rx, "the form verdict", |l| l.contains("POST /return"));
+    assert!(printed.contains("form") && printed.contains("signature valid") && printed.contains("PAID"), "{printed}");
+
+    // Act: the same form with the amount changed after signing.
+    let tampered = signed.clone().with("total_fee", "0.01");
+    let resp = http
+        .post(format!("{base}/return"))
+        .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .body(form_encoded(&tampered))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the page says it did not verify and marks what it shows.
     assert_eq!(resp.status(), 400);
-    assert!(!is_ack_success(&resp.bytes().await.unwrap(), Some(secret)));
-    let printed = wait_for(&rx, "the rejection", |l| l.contains("REJECTED"));
-    assert!(printed.contains("signature"), "{printed}");
+    let page = html_page(resp).await;
+    assert!(page.contains("did not verify") && page.contains("data-verified=\"no\""), "{page}");
+    assert!(page.contains("unverified") && page.contains("0.01"), "{page}");
+    assert!(!page.contains("Signature verified"), "{page}");
+    let printed = wait_for(&rx, "the form rejection", |l| l.contains("REJECTED"));
+    assert!(printed.contains("POST /return") && printed.contains("form"), "{printed}");
+}
+
+#[tokio::test]
+async fn listen_answers_a_bocpay_app_link_get_with_the_signed_query_with_the_result_page() {
+    // Arrange: a closed (unpaid) BOCPay order, returned through app_link.
+    let secret = "listen-secret";
+    let (_proc, rx, base) = listen(secret);
+    let http = reqwest::Client::new();
+    let mut closed = notification(OffsetDateTime::now_utc());
+    closed.wallet = "BOCVMPUPI".into();
+    closed.trade_status = TradeStatus::TradeClosed;
+    let signed = closed.to_signed_params(secret);
+
+    // Act: what the pay page redirects the app to.
+    let resp = http.get(format!("{base}/app?{}", form_encoded(&signed))).send().await.unwrap();
+
+    // Assert
+    assert_eq!(resp.status(), 200);
+    let page = html_page(resp).await;
+    assert!(page.contains("Signature verified") && page.contains("data-verified=\"yes\""), "{page}");
+    assert!(page.contains("Closed") && page.contains("not paid"), "{page}");
+    assert!(page.contains("LISTEN1") && page.contains("HKD 10.50"), "{page}");
+    assert!(page.contains("app_link"), "{page}");
+    let printed = wait_for(&rx, "the app_link verdict", |l| l.contains("GET /app"));
+    assert!(printed.contains("app_link") && printed.contains("signature valid"), "{printed}");
+    assert!(printed.contains("TRADE_CLOSED") && printed.contains("not paid"), "{printed}");
+
+    // Act: the status changed in the query after signing.
+    let tampered = signed.clone().with("trade_status", "TRADE_SUCCESS");
+    let resp = http.get(format!("{base}/app?{}", form_encoded(&tampered))).send().await.unwrap();
+
+    // Assert
+    assert_eq!(resp.status(), 400);
+    let page = html_page(resp).await;
+    assert!(page.contains("did not verify") && page.contains("data-verified=\"no\""), "{page}");
+    assert!(!page.contains("Signature verified"), "{page}");
+    let printed = wait_for(&rx, "the app_link rejection", |l| l.contains("REJECTED"));
+    assert!(printed.contains("GET /app") && printed.contains("app_link"), "{printed}");
+
+    // A GET without parameters is not a return: a help page, not an error.
+    let resp = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(html_page(resp).await.contains("Nothing to verify"));
 }
 
 /// `vmp order <sub>` against `gw` with its credentials.

@@ -52,6 +52,19 @@ async fn place(base: &str, key: &str, secret: &str, out_trade_no: &str) -> Param
     Params::from_json(&body).expect("JSON answer")
 }
 
+#[test]
+fn version_prints_the_crate_version() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+
+    // Act
+    let (ok, stdout, stderr) = vmp(dir.path(), &["--version"]);
+
+    // Assert
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, format!("vmp {}\n", env!("CARGO_PKG_VERSION")));
+}
+
 #[tokio::test]
 async fn serve_with_no_configuration_creates_data_dir_and_a_sandbox_merchant_that_can_order() {
     let cwd = tempfile::tempdir().unwrap();

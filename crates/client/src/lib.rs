@@ -48,12 +48,14 @@
 //! - `rustls` (default): HTTPS through rustls, for the real eftPay hosts.
 //! - `axum`: the `axum` module.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod client;
 pub mod error;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
 pub use client::{Client, DEFAULT_TIMEOUT};
