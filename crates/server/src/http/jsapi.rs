@@ -59,6 +59,7 @@ async fn handle(
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
+    crate::metrics::note_service(params.get("service"));
     let merchant = authenticate(state, &params, merchant_out).await?;
     if let Endpoint::TradeQuery = endpoint {
         return aftersale::query(state, &merchant, &params).await;
