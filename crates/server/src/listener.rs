@@ -176,8 +176,11 @@ impl ConnTrack {
         }
     }
 
+    /// When the timer first looks: the header deadline, or sooner, since
+    /// a later phase may have a shorter timeout (see [`ConnTrack::check`]).
     fn first_check(&self) -> Instant {
-        self.cfg.epoch + Duration::from_millis(self.state.load(Ordering::Relaxed) >> 2)
+        let deadline = self.cfg.epoch + Duration::from_millis(self.state.load(Ordering::Relaxed) >> 2);
+        deadline.min(Instant::now() + self.cfg.shortest)
     }
 
     /// Bytes arrived: an idle connection starts its next request head.
@@ -648,6 +651,12 @@ mod tests {
         assert!(!track.body_expired.load(Ordering::Relaxed), "the next request starts afresh");
         track.body_finished();
         assert!(matches!(track.check(t + Duration::from_secs(3600)), Check::Again(_)));
+    }
+
+    #[test]
+    fn the_first_look_comes_no_later_than_the_shortest_timeout() {
+        let track = ConnTrack::new(cfg(10_000, 10_000, 1000));
+        assert!(track.first_check() <= Instant::now() + Duration::from_millis(1000));
     }
 
     #[test]
