@@ -63,3 +63,32 @@ async fn readyz_is_503_once_shutdown_has_begun() {
     app.state.readiness().shutting_down();
     assert_eq!(app.state.readiness().check(&app.state).await, Err(NotReady::ShuttingDown));
 }
+
+#[tokio::test]
+async fn owed_notifications_counts_pending_ones_and_the_oldest_queue_time() {
+    // Arrange: nothing owed yet.
+    let app = spawn_app().await;
+    let owed = app.state.store().owed_notifications().await.unwrap();
+    assert_eq!((owed.count, owed.oldest_created_at), (0, None));
+
+    // Act: a paid order whose notify_url refuses connections.
+    let mut p = app.seed_request("OWED1");
+    p.set("notify_url", "http://127.0.0.1:9/notify");
+    app.sign(&mut p);
+    let a = app.post(&p).await;
+    assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
+    let eft = a.get("eft_trade_no").unwrap();
+    let paid = app
+        .client
+        .post(format!("{}/sandbox/orders/{eft}/pay", app.base))
+        .json(&serde_json::json!({"outcome": "success"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 200);
+
+    // Assert
+    let owed = app.state.store().owed_notifications().await.unwrap();
+    assert_eq!(owed.count, 1);
+    assert_eq!(owed.oldest_created_at, Some(app.state.clock().now().unix_timestamp()));
+}
