@@ -81,6 +81,30 @@ pub struct ServeArgs {
     /// in sandbox, 1000 in production).
     #[arg(long, env = "VMP_RATE_LIMIT_MERCHANT")]
     pub rate_limit_merchant: Option<u32>,
+    /// Seconds a client has to send a request's line and headers (from
+    /// connecting, for its first request).
+    #[arg(long, env = "VMP_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a keep-alive connection may wait for its next request
+    /// (default: the header timeout).
+    #[arg(long, env = "VMP_IDLE_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: Option<u64>,
+    /// Seconds a client has to send a request's body, after its headers.
+    #[arg(long, env = "VMP_BODY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Most bytes of request line and headers (more: 431, connection closed).
+    #[arg(long, env = "VMP_MAX_HEADER_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(1024..=1_048_576))]
+    pub max_header_bytes: u64,
+    /// Most connections served at once; more are closed at once (lowered
+    /// to fit the open-file limit).
+    #[arg(long, env = "VMP_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: u64,
+    /// Seconds shutdown waits for open requests before closing their connections.
+    #[arg(long, env = "VMP_DRAIN_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_timeout: u64,
+    /// Serve Prometheus metrics on this address (GET /metrics); off when absent.
+    #[arg(long, env = "VMP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Values that must never show in `Debug` output (passwords, secrets).

@@ -2,12 +2,18 @@
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use vmp_server::{Application, Settings};
+use vmp_server::{Application, HttpLimits, Settings};
 
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing();
+    init_tracing()?;
+    // Each connection is a file descriptor: the default soft limit (often
+    // 1024) would cap the gateway far below what the machine allows.
+    match vmp_server::listener::raise_open_file_limit() {
+        Ok(limit) => tracing::info!(open_file_limit = limit, "raised the open-file soft limit to the hard limit"),
+        Err(e) => tracing::warn!(error.message = %e, "could not raise the open-file limit"),
+    }
     let mut settings = Settings::new(args.data.data_dir.clone());
     settings.listen = args.listen;
     settings.public_url = args.public_url;
@@ -23,8 +29,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = args.max_batch {
         settings.max_batch = usize::from(n);
     }
+    let secs = std::time::Duration::from_secs;
+    settings.http = HttpLimits {
+        header_timeout: secs(args.header_timeout),
+        idle_timeout: args.idle_timeout.map(secs),
+        body_timeout: secs(args.body_timeout),
+        max_header_bytes: usize::try_from(args.max_header_bytes)?,
+        max_connections: usize::try_from(args.max_connections)?,
+        drain_timeout: secs(args.drain_timeout),
+    };
+    settings.metrics_listen = args.metrics_listen;
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
+    if let Some(addr) = app.metrics_addr() {
+        println!("metrics on http://{addr}/metrics");
+    }
     match &args.data.database_url {
         Some(_) => println!("store: PostgreSQL"),
         None => println!("data directory: {}", args.data.data_dir.display()),
@@ -40,11 +59,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing() {
+/// Logs to stderr, filtered by `VMP_LOG`; `VMP_LOG_FORMAT=json` writes one
+/// JSON object per line (for log shippers), `text` (default) plain lines.
+fn init_tracing() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VMP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    let format = std::env::var("VMP_LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format.as_str() {
+        "json" => builder.json().with_current_span(false).try_init(),
+        "" | "text" => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+        other => anyhow::bail!("VMP_LOG_FORMAT must be json or text, not {other:?}"),
+    };
+    Ok(())
 }
 
 async fn shutdown_signal() {

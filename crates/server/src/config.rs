@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// Whether sandbox conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +72,57 @@ pub struct Settings {
     /// How long a merchant read from the store is reused; changes made by
     /// `vmp merchant …` apply within this time. Default 1 s.
     pub merchant_cache_ttl: std::time::Duration,
+    /// Connection limits and timeouts of the HTTP listener.
+    pub http: HttpLimits,
+    /// Where to serve Prometheus metrics (`GET /metrics`); `None`: no
+    /// metrics listener and no metrics recorder.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Limits of the HTTP listener: how long a client may take, how much it may
+/// send before its request is known, and how many connections are served at
+/// once. Every timeout closes only the connection that ran out of time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Time allowed for a request's line and headers: from accept for the
+    /// first request of a connection (a client that sends nothing is closed
+    /// after it), from the first byte for later ones. Default 10 s.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may wait for the first byte of its
+    /// next request. `None`: the header timeout. Default `None`.
+    pub idle_timeout: Option<Duration>,
+    /// Time allowed for a request's body, from the end of its headers.
+    /// Default 10 s.
+    pub body_timeout: Duration,
+    /// Most bytes of request line plus headers; more is answered 431 and
+    /// the connection closed. Default 16 KiB.
+    pub max_header_bytes: usize,
+    /// Most connections served at once; more are accepted and closed at
+    /// once. Lowered at start to fit the open-file limit. Default 10,000.
+    pub max_connections: usize,
+    /// How long shutdown waits for open connections to finish their
+    /// requests before closing them. Default 30 s.
+    pub drain_timeout: Duration,
+}
+
+impl HttpLimits {
+    /// The effective idle keep-alive timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout.unwrap_or(self.header_timeout)
+    }
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            body_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_connections: 10_000,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Settings {
@@ -89,6 +141,8 @@ impl Settings {
             rate_limit_ip: None,
             rate_limit_merchant: None,
             merchant_cache_ttl: std::time::Duration::from_secs(1),
+            http: HttpLimits::default(),
+            metrics_listen: None,
         }
     }
 }

@@ -16,6 +16,10 @@
 //! - [`notifier`] — the notification outbox worker.
 //! - [`netguard`] — where notifications may go (SSRF protection).
 //! - [`ratelimit`] — per-IP and per-merchant request limits.
+//! - [`listener`] — the HTTP accept loop: timeouts, header and connection
+//!   limits, draining on shutdown.
+//! - [`readiness`] — `/readyz`, a cached write probe through the store.
+//! - [`metrics`] — Prometheus metrics (only with a metrics listener).
 //! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
@@ -30,17 +34,20 @@ pub mod error;
 mod http;
 pub mod ids;
 pub mod lifecycle;
+pub mod listener;
 pub mod merchant;
+pub mod metrics;
 pub mod netguard;
 pub mod notifier;
 pub mod orders;
 pub mod paylink;
 pub mod ratelimit;
+pub mod readiness;
 pub mod startup;
 pub mod state;
 pub mod store;
 
 pub use clock::Clock;
-pub use config::{Mode, Settings};
+pub use config::{HttpLimits, Mode, Settings};
 pub use startup::{Application, BootstrapMerchant};
 pub use state::AppState;

@@ -161,6 +161,7 @@ impl Notifier {
                 break;
             }
             if let Err(e) = self.run_once().await {
+                crate::metrics::database_error("notifier");
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "notifier step failed; backing off");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -178,6 +179,10 @@ impl Notifier {
 /// row is tried again).
 async fn record(state: &AppState, attempt: AttemptRecord) {
     let id = attempt.notification_id;
+    crate::metrics::notification_attempt(
+        &attempt.outcome,
+        attempt.outcome != "delivered" && attempt.retry_at.is_none(),
+    );
     if let Err(e) = state.store().record_attempt(attempt).await {
         tracing::error!(notification = id, error.message = %e, "could not record a notification attempt");
     }

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::{Mode, Settings};
+use crate::config::{HttpLimits, Mode, Settings};
 use crate::ids::EftTradeNoGenerator;
 use crate::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
 use crate::notifier::Notifier;
@@ -38,6 +38,15 @@ pub struct Application {
     state: AppState,
     bootstrap: Option<BootstrapMerchant>,
     notifier: Notifier,
+    http: HttpLimits,
+    metrics: Option<MetricsListener>,
+}
+
+/// The metrics listener and what it renders.
+struct MetricsListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl Application {
@@ -80,6 +89,16 @@ impl Application {
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
+        let metrics = match settings.metrics_listen {
+            Some(at) => {
+                let listener =
+                    TcpListener::bind(at).await.with_context(|| format!("binding the metrics listener {at}"))?;
+                let addr = listener.local_addr()?;
+                let handle = crate::metrics::install().context("installing the metrics recorder")?;
+                Some(MetricsListener { listener, addr, handle })
+            }
+            None => None,
+        };
         let limits = settings.limits();
         let public_url = match settings.public_url {
             Some(u) => u,
@@ -96,7 +115,7 @@ impl Application {
         )
         .with_merchant_cache_ttl(settings.merchant_cache_ttl);
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
-        Ok(Self { listener, addr, state, bootstrap, notifier })
+        Ok(Self { listener, addr, state, bootstrap, notifier, http: settings.http, metrics })
     }
 
     /// The bound port.
@@ -109,6 +128,11 @@ impl Application {
         self.addr
     }
 
+    /// The bound address of the metrics listener, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     /// Shared state (store, clock), for embedding and tests.
     pub fn state(&self) -> &AppState {
         &self.state
@@ -119,18 +143,59 @@ impl Application {
         self.bootstrap.as_ref()
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish,
-    /// then flushes the store.
+    /// Serves until `shutdown` resolves, lets in-flight requests finish
+    /// (for at most the drain timeout, then closes what is left), then
+    /// flushes the store.
     ///
     /// # Errors
     /// When serving fails.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let app = crate::http::router(self.state.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(self.notifier.run(stop_rx));
-        let served = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let worker = tokio::spawn(self.notifier.run(stop_rx.clone()));
+        let max_connections = crate::listener::max_connections(self.http.max_connections);
+        tracing::info!(
+            max_connections,
+            header_timeout_s = self.http.header_timeout.as_secs_f64(),
+            idle_timeout_s = self.http.idle_timeout().as_secs_f64(),
+            body_timeout_s = self.http.body_timeout.as_secs_f64(),
+            max_header_bytes = self.http.max_header_bytes,
+            "serving HTTP"
+        );
+        if max_connections < self.http.max_connections {
+            tracing::warn!(
+                configured = self.http.max_connections,
+                max_connections,
+                "max connections lowered to fit the open-file limit"
+            );
+        }
+        // One shutdown signal, seen by the gateway and the metrics listeners.
+        let (http_stop_tx, http_stop_rx) = watch::channel(false);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            state.readiness().shutting_down();
+            let _ = http_stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let metrics = self.metrics.map(|m| {
+            tokio::spawn(crate::metrics::refresh_owed(self.state.clone(), stop_rx.clone()));
+            let limits = self.http.clone();
+            let stop = stopped(http_stop_rx.clone());
+            tokio::spawn(async move {
+                crate::listener::serve(m.listener, crate::metrics::router(m.handle), &limits, false, stop).await
+            })
+        });
+        let record_requests = metrics.is_some();
+        let served =
+            crate::listener::serve(self.listener, app, &self.http, record_requests, stopped(http_stop_rx)).await;
+        if let Some(task) = metrics
+            && let Err(e) = task.await
+        {
+            tracing::error!(error.message = %e, "metrics listener failed");
+        }
         // HTTP has drained; now stop the worker between deliveries and let
         // the ones in flight finish before the store closes.
         let _ = stop_tx.send(true);

@@ -32,6 +32,7 @@ struct Inner {
     limits: Limits,
     merchants: MerchantCache,
     wallets: Arc<dyn WalletConnector>,
+    readiness: crate::readiness::Readiness,
 }
 
 /// Most merchants kept in the cache before it starts over.
@@ -63,7 +64,22 @@ impl AppState {
         let merchants = MerchantCache { ttl: Duration::from_secs(1), entries: RwLock::new(HashMap::new()) };
         let wake = Arc::new(Notify::new());
         let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
-        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, limits, merchants, wallets }) }
+        let readiness = crate::readiness::Readiness::default();
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                links,
+                public_url,
+                mode,
+                wake,
+                limits,
+                merchants,
+                wallets,
+                readiness,
+            }),
+        }
     }
 
     /// Sets how long a merchant read from the store is reused (0 = always read).
@@ -102,6 +118,11 @@ impl AppState {
             entries.insert(key.to_owned(), (Instant::now(), found.clone()));
         }
         Ok(found)
+    }
+
+    /// Whether this instance should get traffic (`/readyz`).
+    pub fn readiness(&self) -> &crate::readiness::Readiness {
+        &self.inner.readiness
     }
 
     /// The wallets behind orders.

@@ -34,14 +34,22 @@ impl Drop for Gateway {
 impl Gateway {
     /// Starts `vmp serve --listen 127.0.0.1:0 ARGS…` in `cwd` with `VMP_LOG=log`.
     pub fn start(cwd: &Path, args: &[&str], log: &str, stderr: Stdio) -> Gateway {
-        let mut child = Command::new(VMP)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
+        let mut command = Command::new(VMP);
+        command.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        Gateway::start_command(command, cwd, log, stderr)
+    }
+
+    /// Starts a prepared command that runs `vmp serve --listen 127.0.0.1:0 …`
+    /// (possibly through a wrapper that `exec`s it) in `cwd` with `VMP_LOG=log`.
+    pub fn start_command(mut command: Command, cwd: &Path, log: &str, stderr: Stdio) -> Gateway {
+        let mut child = command
             .current_dir(cwd)
             .env("VMP_LOG", log)
             .env_remove("VMP_DATA_DIR")
             .env_remove("VMP_LISTEN")
             .env_remove("VMP_DATABASE_URL")
+            .env_remove("VMP_LOG_FORMAT")
+            .env_remove("VMP_METRICS_LISTEN")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

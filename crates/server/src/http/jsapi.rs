@@ -49,6 +49,7 @@ async fn handle(
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
+    crate::metrics::note_service(params.get("service"));
     check_envelope(&params)?;
     let (merchant, sent_at) = authenticate(state, &params, merchant_out).await?;
     let request = Request::parse(endpoint, &params)?;

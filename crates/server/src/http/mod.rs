@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sandbox/clock", get(sandbox::clock))
         .route("/sandbox/clock/advance", post(sandbox::advance))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::readiness::readyz))
         .with_state(state)
 }
 
@@ -65,14 +66,22 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
     let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret.expose_secret());
     let out = match result {
         Ok(body) => match secret {
-            Some(secret) => answer::signed(secret, ReturnStatus::Accepted, "", body, now),
-            None => answer::unsigned(ReturnStatus::SystemError, ReturnStatus::SystemError.template()),
+            Some(secret) => {
+                crate::metrics::note_return_status(ReturnStatus::Accepted.code());
+                answer::signed(secret, ReturnStatus::Accepted, "", body, now)
+            }
+            None => {
+                crate::metrics::note_return_status(ReturnStatus::SystemError.code());
+                answer::unsigned(ReturnStatus::SystemError, ReturnStatus::SystemError.template())
+            }
         },
         Err(e) => {
             let status = e.return_status();
+            crate::metrics::note_return_status(status.code());
             let text = e.return_char();
             match &e {
                 ApiError::Store(inner) => {
+                    crate::metrics::database_error("request");
                     tracing::error!(error.message = %inner, error.cause_chain = ?inner, "request failed in the store");
                 }
                 _ => {

@@ -407,6 +407,18 @@ where
     })
 }
 
+/// What [`Store::owed_notifications`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OwedNotifications {
+    /// Notifications not yet delivered nor given up.
+    pub count: i64,
+    /// When the oldest of them was queued, unix seconds (`None`: none owed).
+    pub oldest_created_at: Option<i64>,
+}
+
+/// The `gateway_settings` row the readiness probe rewrites.
+pub(crate) const PROBE_SETTING: &str = "readiness_probe";
+
 /// Counters that show how the group-commit writer behaves.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -507,6 +519,13 @@ pub trait Store: Send + Sync + 'static {
     fn due_refunds(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<RefundRecord>>;
     /// Sum of refund amounts of an order (from the refunds table).
     fn refunds_total<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, i64>;
+    /// Notifications still owed (pending) and when the oldest was queued.
+    /// For the metrics gauge: one aggregate read, no lock taken.
+    fn owed_notifications(&self) -> StoreFuture<'_, OwedNotifications>;
+    /// Writes a trivial row through the group-commit writer (the readiness
+    /// probe): resolves after its commit, so `Ok` means the store is
+    /// writable and the writer alive.
+    fn probe_write(&self, at: i64) -> StoreFuture<'_, ()>;
     /// Group-commit counters.
     fn writer_stats(&self) -> &WriterStats;
     /// Finishes queued writes and closes connections.

@@ -15,8 +15,9 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Postgres, Row};
 use super::rows::{self, NOTIFICATION_COLUMNS, ORDER_COLUMNS, REFUND_COLUMNS};
 use super::writer::{Backend, Inserted, SqlxWriter, WriteOp, WriterHandle};
 use super::{
-    AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
-    RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
+    AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord,
+    OwedNotifications, PlaceOutcome, RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError,
+    StoreFuture, WriterStats,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
@@ -282,6 +283,18 @@ impl Backend for PgBackend {
         }
         Ok(true)
     }
+
+    async fn probe(c: &mut PgConnection, at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO gateway_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(super::PROBE_SETTING)
+        .bind(at.to_string())
+        .execute(&mut *c)
+        .await?;
+        Ok(())
+    }
 }
 
 async fn existing_refund(c: &mut PgConnection, n: &NewRefund) -> Result<Option<RefundOutcome>, sqlx::Error> {
@@ -485,6 +498,21 @@ impl Store for PgStore {
                 .await?
                 .try_get("value")?)
         })
+    }
+
+    fn owed_notifications(&self) -> StoreFuture<'_, OwedNotifications> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(OwedNotifications { count: row.try_get("n")?, oldest_created_at: row.try_get("oldest")? })
+        })
+    }
+
+    fn probe_write(&self, at: i64) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.write(move |reply| WriteOp::Probe { at, reply }))
     }
 
     fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome> {

@@ -18,8 +18,9 @@ use super::rows::{self, REFUND_COLUMNS};
 use super::sqlite_writer::SqliteWriter;
 use super::writer::{WriteOp, WriterHandle};
 use super::{
-    AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome,
-    RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError, StoreFuture, WriterStats,
+    AttemptRecord, AttemptRow, NewMerchant, NewNotification, NewRefund, NotificationRow, OrderRecord,
+    OwedNotifications, PlaceOutcome, RefundOutcome, RefundRecord, SettleOutcome, Settlement, Store, StoreError,
+    StoreFuture, WriterStats,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
@@ -232,6 +233,21 @@ impl Store for SqliteStore {
                 .await?
                 .try_get("value")?)
         })
+    }
+
+    fn owed_notifications(&self) -> StoreFuture<'_, OwedNotifications> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(OwedNotifications { count: row.try_get("n")?, oldest_created_at: row.try_get("oldest")? })
+        })
+    }
+
+    fn probe_write(&self, at: i64) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.write(move |reply| WriteOp::Probe { at, reply }))
     }
 
     fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome> {

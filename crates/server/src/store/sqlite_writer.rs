@@ -71,6 +71,10 @@ impl SqliteWriter {
                 WriteOp::CompleteRefund { id, at, notification, .. } => {
                     OpResult::CompleteRefund(complete_refund(&tx, *id, *at, notification.as_deref())?)
                 }
+                WriteOp::Probe { at, .. } => {
+                    tx.prepare_cached(PROBE)?.execute(params![super::PROBE_SETTING, at.to_string()])?;
+                    OpResult::Probe
+                }
             });
         }
         drop(insert);
@@ -92,6 +96,10 @@ impl Apply for SqliteWriter {
         }
     }
 }
+
+/// The readiness probe's write: one small row, rewritten each time.
+const PROBE: &str = "INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value";
 
 const INSERT_ORDER: &str = "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, \
      pay_type, wallet, pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, \

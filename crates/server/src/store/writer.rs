@@ -100,16 +100,36 @@ pub(crate) trait Backend: Send + Sync + 'static {
         at: i64,
         n: Option<&NewNotification>,
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    /// The readiness probe's write.
+    fn probe(
+        c: &mut <Self::Db as Database>::Connection,
+        at: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 /// One write for the writer, with where to send its result.
 pub(crate) enum WriteOp {
     PlaceOrder(Box<OrderRecord>, Reply<PlaceOutcome>),
     Settle(Box<Settlement>, Reply<SettleOutcome>),
-    Claim { now: i64, lease_until: i64, limit: i64, reply: Reply<Vec<NotificationRow>> },
+    Claim {
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        reply: Reply<Vec<NotificationRow>>,
+    },
     Attempt(Box<AttemptRecord>, Reply<()>),
     Refund(Box<NewRefund>, Reply<RefundOutcome>),
-    CompleteRefund { id: i64, at: i64, notification: Option<Box<NewNotification>>, reply: Reply<bool> },
+    CompleteRefund {
+        id: i64,
+        at: i64,
+        notification: Option<Box<NewNotification>>,
+        reply: Reply<bool>,
+    },
+    /// The readiness probe's trivial write.
+    Probe {
+        at: i64,
+        reply: Reply<()>,
+    },
 }
 
 /// A write's result before it is sent.
@@ -122,6 +142,7 @@ pub(crate) enum OpResult {
     Attempt,
     Refund(RefundOutcome),
     CompleteRefund(bool),
+    Probe,
 }
 
 impl WriteOp {
@@ -143,6 +164,10 @@ impl WriteOp {
             WriteOp::Refund(n, _) => OpResult::Refund(B::refund(c, n).await?),
             WriteOp::CompleteRefund { id, at, notification, .. } => {
                 OpResult::CompleteRefund(B::complete_refund(c, *id, *at, notification.as_deref()).await?)
+            }
+            WriteOp::Probe { at, .. } => {
+                B::probe(c, *at).await?;
+                OpResult::Probe
             }
         })
     }
@@ -176,6 +201,9 @@ impl WriteOp {
             }
             WriteOp::CompleteRefund { reply, .. } => {
                 drop(reply.send(pick(result, |v| if let OpResult::CompleteRefund(x) = v { Some(x) } else { None })))
+            }
+            WriteOp::Probe { reply, .. } => {
+                drop(reply.send(pick(result, |v| matches!(v, OpResult::Probe).then_some(()))))
             }
         }
     }
@@ -235,7 +263,10 @@ pub(crate) async fn writer_loop<A: Apply>(
                 Err(_) => break,
             }
         }
-        match writer.apply(&batch).await {
+        let started = crate::metrics::now();
+        let applied = writer.apply(&batch).await;
+        crate::metrics::store_commit(started, batch.len(), applied.is_ok());
+        match applied {
             Ok(results) => {
                 stats.record(batch.len(), batch.iter().filter(|op| op.is_order()).count());
                 for (op, r) in batch.drain(..).zip(results) {
