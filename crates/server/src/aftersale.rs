@@ -4,23 +4,20 @@
 
 use time::OffsetDateTime;
 use vmp_protocol::Params;
-use vmp_protocol::notify::{TradeStatus, TradeType};
+use vmp_protocol::notify::TradeType;
 use vmp_protocol::ops::{CloseRequest, QueryRequest, RefundRequest, RefundService, RefundStatusRequest, TradeRef};
 use vmp_protocol::vmptime::{VmpTime, format_time};
 
 use crate::config::Mode;
+use crate::domain::{NewRefund, Order, OrderState};
 use crate::error::ApiError;
-use crate::lifecycle::{self, TRADE_SUCCESS};
+use crate::lifecycle;
 use crate::merchant::Merchant;
 use crate::netguard;
-use crate::orders::{STATE_PENDING, request_fingerprint};
+use crate::orders::request_fingerprint;
 use crate::state::AppState;
-use crate::store::{NewNotification, NewRefund, OrderRecord, RefundOutcome, RefundRecord, SettleOutcome, StoreError};
+use crate::store::{RefundOutcome, SettleOutcome, StoreError};
 
-/// Wire `trade_status` of an order nobody has paid yet.
-pub const TRADE_PROCESSING: &str = "TRADE_PROCESSING";
-/// Wire `trade_status` of an apply-refund that is not complete.
-pub const APPLY_SUCCESS: &str = "APPLY_SUCCESS";
 /// How long the sandbox takes to complete an apply-refund.
 pub const APPLY_REFUND_DELAY_SECONDS: i64 = 5;
 
@@ -33,36 +30,12 @@ fn minor_text(minor: i64) -> String {
 }
 
 /// Finds the merchant's order; an order of another merchant does not exist.
-async fn find_order(
-    state: &AppState,
-    merchant: &Merchant,
-    trade: &TradeRef,
-) -> Result<Option<OrderRecord>, StoreError> {
+async fn find_order(state: &AppState, merchant: &Merchant, trade: &TradeRef) -> Result<Option<Order>, StoreError> {
     let order = match trade {
         TradeRef::Eft(eft) => state.store().order_by_eft_trade_no(eft).await?,
         TradeRef::Out(out) => state.store().order_by_out_trade_no(&merchant.key, out.as_str()).await?,
     };
-    Ok(order.filter(|o| o.user_confirm_key == merchant.key))
-}
-
-/// A pending order past its `active_time` is closed on sight, so a query
-/// never reports an expired order as payable.
-async fn with_expiry(state: &AppState, order: OrderRecord) -> Result<OrderRecord, ApiError> {
-    if order.state == STATE_PENDING && state.clock().now().unix_timestamp() >= order.expires_at {
-        lifecycle::expire_due(state).await?;
-        if let Some(o) = state.store().order_by_eft_trade_no(&order.eft_trade_no).await? {
-            return Ok(o);
-        }
-    }
-    Ok(order)
-}
-
-fn wire_status(order: &OrderRecord) -> &str {
-    if order.state == STATE_PENDING { TRADE_PROCESSING } else { &order.state }
-}
-
-fn refund_wire_status(r: &RefundRecord) -> &str {
-    if r.status == "PROCESSING" { APPLY_SUCCESS } else { &r.trade_status }
+    Ok(order.filter(|o| o.user_confirm_key.as_str() == merchant.key))
 }
 
 /// `QRcodeTradeQuery.do` and `service.common.Query`.
@@ -72,11 +45,12 @@ fn refund_wire_status(r: &RefundRecord) -> &str {
 pub async fn query(state: &AppState, merchant: &Merchant, params: &Params) -> Result<Params, ApiError> {
     let req = QueryRequest::try_from(params)?;
     let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::TradeNotExist)?;
-    let order = with_expiry(state, order).await?;
+    // An expired unpaid order is reported closed; the sweeper writes that.
+    let now = state.clock().now().unix_timestamp();
     let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no);
+        .with("user_confirm_key", order.user_confirm_key.as_str())
+        .with("out_trade_no", order.out_trade_no.as_str())
+        .with("eft_trade_no", order.eft_trade_no.as_str());
     match &req.refund_no {
         Some(refund_no) => {
             let refund = state
@@ -86,23 +60,25 @@ pub async fn query(state: &AppState, merchant: &Merchant, params: &Params) -> Re
                 .filter(|r| r.eft_trade_no == order.eft_trade_no)
                 .ok_or(ApiError::RefundNotExist)?;
             out.set("refund_no", &refund.out_refund_no)
-                .set("trade_status", refund_wire_status(&refund))
+                .set("trade_status", refund.trade_status_str())
                 .set("trade_type", TradeType::Refund.as_str())
                 .set("trade_time", gmt(refund.completed_at.unwrap_or(refund.created_at)))
                 .set("transaction_amount", &refund.amount_text)
                 .set("original_amount", &order.amount_text);
         }
         None => {
-            out.set("trade_status", wire_status(&order))
+            out.set("trade_status", order.effective_state(now).wire_str())
                 .set("trade_type", TradeType::Sale.as_str())
-                .set("trade_time", gmt(order.final_at.unwrap_or(order.created_at)))
+                .set("trade_time", gmt(order.effective_final_at(now).unwrap_or(order.created_at)))
                 .set("transaction_amount", &order.amount_text);
             if order.refunded_minor > 0 {
                 out.set("refund_amount", minor_text(order.refunded_minor));
             }
         }
     }
-    out.set("currency", &order.currency).set("payType", &order.pay_type).set("wallet", &order.wallet);
+    out.set("currency", order.currency.code())
+        .set("payType", order.pay_type.as_str())
+        .set("wallet", order.wallet.as_str());
     for (k, v) in [("tid", &order.tid), ("transaction_id", &order.transaction_id), ("card_scheme", &order.card_scheme)]
     {
         if let Some(v) = v {
@@ -126,17 +102,17 @@ pub async fn refund_status(state: &AppState, merchant: &Merchant, params: &Param
         .filter(|r| r.eft_trade_no == order.eft_trade_no)
         .ok_or(ApiError::RefundNotExist)?;
     Ok(Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no)
+        .with("user_confirm_key", order.user_confirm_key.as_str())
+        .with("out_trade_no", order.out_trade_no.as_str())
+        .with("eft_trade_no", order.eft_trade_no.as_str())
         .with("refund_no", &refund.out_refund_no)
-        .with("refund_status", &refund.status)
+        .with("refund_status", refund.state.as_str())
         .with("trade_type", TradeType::Refund.as_str())
-        .with("trade_status", refund_wire_status(&refund))
+        .with("trade_status", refund.trade_status_str())
         .with("transaction_amount", &refund.amount_text)
         .with("original_amount", &order.amount_text)
-        .with("currency", &order.currency)
-        .with("wallet", &order.wallet))
+        .with("currency", order.currency.code())
+        .with("wallet", order.wallet.as_str()))
 }
 
 /// A refund on one of the refund services.
@@ -158,27 +134,29 @@ pub async fn refund(
         netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused("notify_url", e))?;
     }
     let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::RefundOrderNotExist)?;
-    if !service.wallets.is_empty() && !service.wallets.contains(&order.wallet.as_str()) {
-        return Err(ApiError::WalletMismatch(order.wallet));
+    let wallet = order.wallet.as_str();
+    if !service.wallets.is_empty() && !service.wallets.contains(&wallet) {
+        return Err(ApiError::WalletMismatch(wallet.to_owned()));
     }
-    if req.wallet.as_deref().is_some_and(|w| w != order.wallet) {
-        return Err(ApiError::WalletMismatch(order.wallet));
+    if req.wallet.as_deref().is_some_and(|w| w != wallet) {
+        return Err(ApiError::WalletMismatch(wallet.to_owned()));
     }
-    if req.pay_type.as_deref().is_some_and(|p| p != order.pay_type) {
-        return Err(ApiError::PayTypeMismatch(order.pay_type));
+    if req.pay_type.as_deref().is_some_and(|p| p != order.pay_type.as_str()) {
+        return Err(ApiError::PayTypeMismatch(order.pay_type.as_str().to_owned()));
     }
-    if req.total_fee.is_some_and(|t| t.minor() != order.amount_minor) {
-        return Err(ApiError::TotalFeeMismatch(minor_text(order.amount_minor)));
+    if req.total_fee.is_some_and(|t| t != order.amount) {
+        return Err(ApiError::TotalFeeMismatch(order.amount.to_decimal_string()));
     }
     let now = state.clock().now().unix_timestamp();
     let fingerprint = request_fingerprint(params);
     let new = NewRefund {
         eft_trade_no: order.eft_trade_no.clone(),
-        user_confirm_key: merchant.key.clone(),
+        user_confirm_key: order.user_confirm_key.clone(),
         out_refund_no: req.out_refund_no.clone(),
         fingerprint: fingerprint.clone(),
-        service: service.name.to_owned(),
-        amount_minor: req.amount.minor(),
+        service: vmp_protocol::Service::from_name(service.name)
+            .ok_or(ApiError::Store(StoreError::Corrupt("refund service")))?,
+        amount: req.amount,
         amount_text: req.amount_text.clone(),
         reason: req.reason.clone(),
         complete_after: service.apply.then_some(now + APPLY_REFUND_DELAY_SECONDS),
@@ -193,7 +171,7 @@ pub async fn refund(
         RefundOutcome::Applied(r, o) => {
             tracing::info!(eft_trade_no = %o.eft_trade_no, out_refund_no = %r.out_refund_no, amount = %r.amount_text, "refund applied");
             if service.apply {
-                state.wake_notifier();
+                state.wake_sweeper();
             }
             (r, o)
         }
@@ -202,74 +180,27 @@ pub async fn refund(
         RefundOutcome::NotPaid(_) => return Err(ApiError::NotPaid),
         RefundOutcome::Closed(_) => return Err(ApiError::TradeClosed),
         RefundOutcome::Exceeds(o) => {
-            return Err(ApiError::RefundExceeds(minor_text(o.amount_minor - o.refunded_minor)));
+            return Err(ApiError::RefundExceeds(minor_text(o.refundable_minor())));
         }
         RefundOutcome::NotFound => return Err(ApiError::RefundOrderNotExist),
     };
     let refund_time = OffsetDateTime::from_unix_timestamp(refund.created_at).map(format_time).unwrap_or_default();
     let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
+        .with("user_confirm_key", order.user_confirm_key.as_str())
+        .with("out_trade_no", order.out_trade_no.as_str())
         .with("out_refund_no", &refund.out_refund_no)
-        .with("eft_trade_no", &order.eft_trade_no)
-        .with("trade_status", refund_wire_status(&refund))
+        .with("eft_trade_no", order.eft_trade_no.as_str())
+        .with("trade_status", refund.trade_status_str())
         .with("refund_time", refund_time)
-        .with("payType", &order.pay_type);
+        .with("payType", order.pay_type.as_str());
     if let Some(b) = &req.buyer_type {
         out.set("buyerType", b.as_str());
     }
-    out.set("wallet", &order.wallet)
-        .set("fee_type", &order.currency)
+    out.set("wallet", order.wallet.as_str())
+        .set("fee_type", order.currency.code())
         .set("return_amount", &refund.amount_text)
         .set("total_fee", &order.amount_text);
     Ok(out)
-}
-
-/// Completes apply-refunds whose delay has passed, queuing their
-/// notifications. Returns how many completed.
-///
-/// # Errors
-/// When the store fails.
-pub async fn complete_due_refunds(state: &AppState) -> Result<usize, StoreError> {
-    let now = state.clock().now();
-    let due = state.store().due_refunds(now.unix_timestamp(), 100).await?;
-    let mut completed = 0;
-    for r in due {
-        let notification = match (&r.notify_url, state.store().order_by_eft_trade_no(&r.eft_trade_no).await?) {
-            (Some(url), Some(order)) => Some(refund_notification(&order, &r, url, now)?),
-            _ => None,
-        };
-        if state.store().complete_refund(r.id, now.unix_timestamp(), notification).await? {
-            tracing::info!(out_refund_no = %r.out_refund_no, "apply-refund completed");
-            completed += 1;
-        }
-    }
-    if completed > 0 {
-        state.wake_notifier();
-    }
-    Ok(completed)
-}
-
-fn refund_notification(
-    order: &OrderRecord,
-    r: &RefundRecord,
-    url: &str,
-    now: OffsetDateTime,
-) -> Result<NewNotification, StoreError> {
-    let mut n = lifecycle::trade_notification(order, now)?;
-    n.trade_type = TradeType::Refund;
-    n.trade_status = TradeStatus::parse(&r.trade_status);
-    n.total_fee = r.amount_text.clone();
-    n.gmt_payment = VmpTime::from_datetime(now).to_gmt_string();
-    let mut payload = n.to_params();
-    payload.remove("time");
-    payload.set("out_refund_no", &r.out_refund_no).set("original_amount", &order.amount_text);
-    Ok(NewNotification {
-        url: url.to_owned(),
-        trade_status: r.trade_status.clone(),
-        payload: payload.to_json(),
-        due_at: now.unix_timestamp(),
-    })
 }
 
 /// Close an unpaid order: it becomes `TRADE_CLOSED` and can no longer be paid.
@@ -284,15 +215,14 @@ pub async fn close(
 ) -> Result<Params, ApiError> {
     let req = CloseRequest::parse(wallets, params)?;
     let order = find_order(state, merchant, &req.trade).await?.ok_or(ApiError::TradeNotExist)?;
-    if (!wallets.is_empty() && !wallets.contains(&order.wallet.as_str()))
-        || req.wallet.as_deref().is_some_and(|w| w != order.wallet)
-    {
-        return Err(ApiError::WalletMismatch(order.wallet));
+    let wallet = order.wallet.as_str();
+    if (!wallets.is_empty() && !wallets.contains(&wallet)) || req.wallet.as_deref().is_some_and(|w| w != wallet) {
+        return Err(ApiError::WalletMismatch(wallet.to_owned()));
     }
     let order = match lifecycle::close_unpaid(state, &order).await? {
         SettleOutcome::Applied(o) => o,
         SettleOutcome::AlreadyFinal(o)
-            if o.state == TRADE_SUCCESS || o.state == "TRADE_REFUND" || o.refunded_minor > 0 =>
+            if matches!(o.state, OrderState::Paid | OrderState::PartlyRefunded) || o.refunded_minor > 0 =>
         {
             return Err(ApiError::CloseFailedPaid);
         }
@@ -300,12 +230,12 @@ pub async fn close(
         SettleOutcome::NotFound => return Err(ApiError::TradeNotExist),
     };
     let mut out = Params::new()
-        .with("user_confirm_key", &order.user_confirm_key)
-        .with("out_trade_no", &order.out_trade_no)
-        .with("eft_trade_no", &order.eft_trade_no)
-        .with("trade_status", &order.state)
+        .with("user_confirm_key", order.user_confirm_key.as_str())
+        .with("out_trade_no", order.out_trade_no.as_str())
+        .with("eft_trade_no", order.eft_trade_no.as_str())
+        .with("trade_status", order.state.wire_str())
         .with("trade_type", TradeType::Sale.as_str())
-        .with("wallet", &order.wallet);
+        .with("wallet", order.wallet.as_str());
     if let Some(tid) = &order.tid {
         out.set("tid", tid);
     }

@@ -10,11 +10,9 @@ use crate::config::Mode;
 use crate::error::ApiError;
 use crate::merchant::Merchant;
 use crate::netguard;
+use crate::domain::{Order, OrderState};
 use crate::state::AppState;
-use crate::store::{OrderRecord, PlaceOutcome};
-
-/// Internal state of an order nobody has paid yet.
-pub const STATE_PENDING: &str = "PENDING";
+use crate::store::{PlaceOutcome, StoreError};
 
 /// Fingerprint of a request for idempotency: every signed field except
 /// `time` and `sign`, which a client's retry legitimately changes.
@@ -46,7 +44,7 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
     // Moved field by field: the request's text goes into the record uncopied.
     let PreOrderRequest {
         service,
-        user_confirm_key: _,
+        user_confirm_key,
         amount_text,
         amount,
         out_trade_no,
@@ -67,19 +65,22 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         app_link,
         time,
     } = req;
-    let record = OrderRecord {
+    // The request is checked against the catalogue already; a value it
+    // does not know would be a table out of step, not a client's mistake.
+    let typed = |what| move || ApiError::Store(StoreError::Corrupt(what));
+    let record = Order {
         eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant.key.clone(),
-        out_trade_no: out_trade_no.into_string(),
+        user_confirm_key,
+        out_trade_no,
         fingerprint,
-        service: service.name.to_owned(),
-        pay_type: pay_type.to_owned(),
-        wallet: wallet.to_owned(),
-        pay_scene: pay_scene.to_owned(),
+        service: vmp_protocol::Service::from_name(service.name).ok_or_else(typed("service"))?,
+        pay_type: vmp_protocol::PayType::parse(pay_type).ok_or_else(typed("payType"))?,
+        wallet: vmp_protocol::Wallet::parse(wallet).ok_or_else(typed("wallet"))?,
+        pay_scene: vmp_protocol::PayScene::parse(pay_scene).ok_or_else(typed("pay_scene"))?,
         buyer_type: buyer_type.into_string(),
-        amount_minor: amount.minor(),
+        amount,
         amount_text,
-        currency: currency.code().to_owned(),
+        currency,
         subject: subject.into_string(),
         body: body.map(Body::into_string),
         tid: tid.map(Tid::into_string),
@@ -93,7 +94,7 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
         request_time: time.to_string(),
         created_at: now.unix_timestamp(),
         expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
-        state: STATE_PENDING.to_owned(),
+        state: OrderState::Pending,
         final_at: None,
         transaction_id: None,
         card_scheme: None,
@@ -117,16 +118,21 @@ pub async fn place_order(state: &AppState, merchant: &Merchant, params: &Params)
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).
-pub fn answer_for(state: &AppState, o: OrderRecord) -> PreOrderAnswer {
+pub fn answer_for(state: &AppState, o: Order) -> PreOrderAnswer {
     PreOrderAnswer {
-        pay_apptrade: state.links().url(state.public_url(), &o.user_confirm_key, &o.out_trade_no, &o.eft_trade_no),
-        user_confirm_key: o.user_confirm_key,
-        out_trade_no: o.out_trade_no,
-        eft_trade_no: o.eft_trade_no,
-        pay_type: o.pay_type,
+        pay_apptrade: state.links().url(
+            state.public_url(),
+            o.user_confirm_key.as_str(),
+            o.out_trade_no.as_str(),
+            o.eft_trade_no.as_str(),
+        ),
+        user_confirm_key: o.user_confirm_key.into_string(),
+        out_trade_no: o.out_trade_no.into_string(),
+        eft_trade_no: o.eft_trade_no.into_string(),
+        pay_type: o.pay_type.as_str().to_owned(),
         buyer_type: o.buyer_type,
-        wallet: o.wallet,
-        fee_type: o.currency,
+        wallet: o.wallet.as_str().to_owned(),
+        fee_type: o.currency.code().to_owned(),
         transaction_amount: o.amount_text,
         tid: o.tid.unwrap_or_default(),
     }

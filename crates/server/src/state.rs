@@ -29,6 +29,7 @@ struct Inner {
     public_url: url::Url,
     mode: Mode,
     wake: Arc<Notify>,
+    sweep: Arc<Notify>,
     limits: Limits,
     merchants: MerchantCache,
     wallets: Arc<dyn WalletConnector>,
@@ -61,9 +62,11 @@ impl AppState {
         limits: Limits,
     ) -> Self {
         let merchants = MerchantCache { ttl: Duration::from_secs(1), entries: RwLock::new(HashMap::new()) };
-        let wake = Arc::new(Notify::new());
+        let (wake, sweep) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
-        Self { inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, limits, merchants, wallets }) }
+        Self {
+            inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, sweep, limits, merchants, wallets }),
+        }
     }
 
     /// Sets how long a merchant read from the store is reused (0 = always read).
@@ -152,5 +155,15 @@ impl AppState {
     /// The handle the notifier waits on.
     pub fn notifier_wake(&self) -> Arc<Notify> {
         Arc::clone(&self.inner.wake)
+    }
+
+    /// Tells the sweeper to look now (the sandbox clock moved).
+    pub fn wake_sweeper(&self) {
+        self.inner.sweep.notify_one();
+    }
+
+    /// The handle the sweeper waits on.
+    pub fn sweeper_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.sweep)
     }
 }
