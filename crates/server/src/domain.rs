@@ -112,6 +112,12 @@ impl PartialEq<str> for EftTradeNo {
     }
 }
 
+impl PartialEq<String> for EftTradeNo {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
 impl PartialEq<&str> for EftTradeNo {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other
@@ -165,6 +171,13 @@ macro_rules! stored_enum {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        /// Compares the stored spelling.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
             }
         }
     };

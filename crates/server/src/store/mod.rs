@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{DB_FILE, SqliteStore};
 
 pub use crate::domain::{
     Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, Transition,

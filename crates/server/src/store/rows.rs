@@ -22,8 +22,8 @@ fn corrupt<E>(what: &'static str) -> impl FnOnce(E) -> StoreError {
     move |_| StoreError::Corrupt(what)
 }
 
-fn eft_trade_no(r: &dyn Row, col: &'static str) -> Result<EftTradeNo, StoreError> {
-    EftTradeNo::from_string(r.text(col)?).map_err(corrupt(col))
+fn eft_trade_no(r: &dyn Row, what: &'static str) -> Result<EftTradeNo, StoreError> {
+    EftTradeNo::from_string(r.text("eft_trade_no")?).map_err(corrupt(what))
 }
 
 fn user_confirm_key(r: &dyn Row, what: &'static str) -> Result<UserConfirmKey, StoreError> {
