@@ -579,7 +579,12 @@ impl Order {
     ///
     /// # Errors
     /// [`RefundRefusal`] says why not.
-    pub fn plan_refund(&self, amount: Amount, complete_after: Option<i64>, at: i64) -> Result<RefundPlan, RefundRefusal> {
+    pub fn plan_refund(
+        &self,
+        amount: Amount,
+        complete_after: Option<i64>,
+        at: i64,
+    ) -> Result<RefundPlan, RefundRefusal> {
         match self.state {
             OrderState::Paid | OrderState::PartlyRefunded => {}
             OrderState::Closed => return Err(RefundRefusal::Closed),
@@ -862,7 +867,9 @@ impl AttemptRecord {
                 next_attempt_at: None,
                 delivered_at: Some(self.attempted_at),
             },
-            (_, Some(t)) => OutboxUpdate { status: OutboxStatus::Pending, next_attempt_at: Some(t), delivered_at: None },
+            (_, Some(t)) => {
+                OutboxUpdate { status: OutboxStatus::Pending, next_attempt_at: Some(t), delivered_at: None }
+            }
             (_, None) => OutboxUpdate { status: OutboxStatus::Failed, next_attempt_at: None, delivered_at: None },
         }
     }
@@ -967,9 +974,13 @@ mod tests {
                 assert!(n.payload.contains("\"trade_status\":\"TRADE_SUCCESS\""), "{}", n.payload);
                 assert!(!n.payload.contains("\"time\""));
             }
-            assert!(order(service, wallet, false).settle(SaleOutcome::Paid, at(1010), "T".into(), None).unwrap()
-                .notification
-                .is_none());
+            assert!(
+                order(service, wallet, false)
+                    .settle(SaleOutcome::Paid, at(1010), "T".into(), None)
+                    .unwrap()
+                    .notification
+                    .is_none()
+            );
         }
     }
 
@@ -1016,7 +1027,10 @@ mod tests {
         assert_eq!(o.state, OrderState::PartlyRefunded);
         assert_eq!(o.plan_refund(amount(601), None, 5), Err(RefundRefusal::Exceeds));
         let rest = o.plan_refund(amount(600), Some(10), 5).unwrap();
-        assert_eq!((rest.effect, rest.state, rest.completed_at), (RefundEffect::FullyRefunded, RefundState::Processing, None));
+        assert_eq!(
+            (rest.effect, rest.state, rest.completed_at),
+            (RefundEffect::FullyRefunded, RefundState::Processing, None)
+        );
         o.apply_refund(&rest);
         assert_eq!(o.state, OrderState::Closed);
         assert_eq!(o.plan_refund(amount(1), None, 5), Err(RefundRefusal::Closed));

@@ -105,7 +105,8 @@ async fn apply(
             None => SettleOutcome::NotFound,
         });
     };
-    let (eft_trade_no, to, owes) = (transition.eft_trade_no.clone(), transition.state, transition.notification.is_some());
+    let (eft_trade_no, to, owes) =
+        (transition.eft_trade_no.clone(), transition.state, transition.notification.is_some());
     let outcome = state.store().settle(transition).await?;
     if matches!(outcome, SettleOutcome::Applied(_)) {
         tracing::info!(%eft_trade_no, trade_status = to.as_str(), "order settled");

@@ -7,10 +7,10 @@ use vmp_protocol::sign::{EmptyValues, lower_hex, signing_string_excluding};
 use vmp_protocol::{Params, PreOrderAnswer, PreOrderRequest};
 
 use crate::config::Mode;
+use crate::domain::{Order, OrderState};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
 use crate::netguard;
-use crate::domain::{Order, OrderState};
 use crate::state::AppState;
 use crate::store::{PlaceOutcome, StoreError};
 

@@ -65,7 +65,19 @@ impl AppState {
         let (wake, sweep) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
         Self {
-            inner: Arc::new(Inner { store, clock, ids, links, public_url, mode, wake, sweep, limits, merchants, wallets }),
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                links,
+                public_url,
+                mode,
+                wake,
+                sweep,
+                limits,
+                merchants,
+                wallets,
+            }),
         }
     }
 

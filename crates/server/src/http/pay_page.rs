@@ -14,10 +14,10 @@ use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 
 use super::pages::{self, LinkFields, PageKind};
 use crate::config::Mode;
+use crate::domain::{Order, OrderState};
 use crate::lifecycle::{self, ActionResult, BuyerAction};
 use crate::paylink::PAY_PAGE_PATH;
 use crate::state::AppState;
-use crate::domain::{Order, OrderState};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LinkQuery {

@@ -225,8 +225,7 @@ pub trait Store: Send + Sync + 'static {
     /// queues its notification. `false` if it was not in progress.
     fn complete_refund(&self, completion: RefundCompletion) -> StoreFuture<'_, bool>;
     /// A refund by merchant and `out_refund_no`.
-    fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str)
-    -> StoreFuture<'a, Option<Refund>>;
+    fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str) -> StoreFuture<'a, Option<Refund>>;
     /// Apply-refunds due for completion.
     fn due_refunds(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<Refund>>;
     /// Sum of refund amounts of an order (from the refunds table).
@@ -346,11 +345,7 @@ where
         Box::pin(self.writer.write(|reply| writer::WriteOp::CompleteRefund(Box::new(completion), reply)))
     }
 
-    fn refund_by_out_refund_no<'a>(
-        &'a self,
-        key: &'a str,
-        out_refund_no: &'a str,
-    ) -> StoreFuture<'a, Option<Refund>> {
+    fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str) -> StoreFuture<'a, Option<Refund>> {
         read!(self, |c| ops::refund_by_out_refund_no(c, key, out_refund_no))
     }
 

@@ -11,8 +11,8 @@
 use super::db::{Arg, Db};
 use super::{PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, rows, sql};
 use crate::domain::{
-    Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
-    RefundRefusal, Transition,
+    Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, RefundRefusal,
+    Transition,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
@@ -142,8 +142,7 @@ pub(crate) async fn refund<D: Db>(db: &mut D, n: &NewRefund) -> Result<RefundOut
         Err(RefundRefusal::Closed) => return Ok(RefundOutcome::Closed(order)),
         Err(RefundRefusal::Exceeds) => return Ok(RefundOutcome::Exceeds(order)),
     };
-    let Some(stored) = db.fetch_optional(&sql::INSERT_REFUND, &rows::refund_args(n, &plan), rows::refund).await?
-    else {
+    let Some(stored) = db.fetch_optional(&sql::INSERT_REFUND, &rows::refund_args(n, &plan), rows::refund).await? else {
         // Another instance took this out_refund_no (for another order) meanwhile.
         return Ok(existing_refund(db, n).await?.unwrap_or(RefundOutcome::NotFound));
     };
@@ -193,7 +192,11 @@ pub(crate) async fn order_by_eft<D: Db>(db: &mut D, eft_trade_no: &str) -> Resul
     db.fetch_optional(&sql::ORDER_BY_EFT, &[Arg::Text(eft_trade_no)], rows::order).await
 }
 
-pub(crate) async fn order_by_out<D: Db>(db: &mut D, key: &str, out_trade_no: &str) -> Result<Option<Order>, StoreError> {
+pub(crate) async fn order_by_out<D: Db>(
+    db: &mut D,
+    key: &str,
+    out_trade_no: &str,
+) -> Result<Option<Order>, StoreError> {
     if unstorable(&[key, out_trade_no]) {
         return Ok(None);
     }
@@ -208,7 +211,10 @@ pub(crate) async fn count_orders<D: Db>(db: &mut D) -> Result<i64, StoreError> {
     Ok(db.fetch_optional(&sql::COUNT_ORDERS, &[], rows::count).await?.unwrap_or(0))
 }
 
-pub(crate) async fn notifications_for_order<D: Db>(db: &mut D, eft_trade_no: &str) -> Result<Vec<Notification>, StoreError> {
+pub(crate) async fn notifications_for_order<D: Db>(
+    db: &mut D,
+    eft_trade_no: &str,
+) -> Result<Vec<Notification>, StoreError> {
     if unstorable(&[eft_trade_no]) {
         return Ok(Vec::new());
     }
@@ -262,7 +268,11 @@ pub(crate) async fn list_merchants<D: Db>(db: &mut D) -> Result<Vec<MerchantSumm
     db.fetch_all(&sql::LIST_MERCHANTS, &[], rows::merchant_summary).await
 }
 
-pub(crate) async fn set_merchant_status<D: Db>(db: &mut D, key: &str, status: MerchantStatus) -> Result<bool, StoreError> {
+pub(crate) async fn set_merchant_status<D: Db>(
+    db: &mut D,
+    key: &str,
+    status: MerchantStatus,
+) -> Result<bool, StoreError> {
     if unstorable(&[key]) {
         return Ok(false);
     }

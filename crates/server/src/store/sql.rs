@@ -80,16 +80,14 @@ macro_rules! notification_columns {
 
 // ---- merchants and settings ----
 
-pub(crate) static MERCHANT: Sql = Sql::new(
-    "SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = ?1",
-);
+pub(crate) static MERCHANT: Sql =
+    Sql::new("SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = ?1");
 pub(crate) static ADD_MERCHANT: Sql = Sql::new(
     "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at, allowed_ports) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
 );
-pub(crate) static LIST_MERCHANTS: Sql = Sql::new(
-    "SELECT user_confirm_key, name, status, created_at FROM merchants ORDER BY created_at, user_confirm_key",
-);
+pub(crate) static LIST_MERCHANTS: Sql =
+    Sql::new("SELECT user_confirm_key, name, status, created_at FROM merchants ORDER BY created_at, user_confirm_key");
 pub(crate) static SET_MERCHANT_STATUS: Sql = Sql::new("UPDATE merchants SET status = ?1 WHERE user_confirm_key = ?2");
 pub(crate) static INIT_SETTING: Sql =
     Sql::new("INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
@@ -168,11 +166,8 @@ pub(crate) static ATTEMPTS_OF_NOTIFICATION: Sql = Sql::new(
 
 // ---- refunds ----
 
-pub(crate) static REFUND_BY_OUT_REFUND_NO: Sql = Sql::new(concat!(
-    "SELECT ",
-    refund_columns!(),
-    " FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"
-));
+pub(crate) static REFUND_BY_OUT_REFUND_NO: Sql =
+    Sql::new(concat!("SELECT ", refund_columns!(), " FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"));
 /// Another instance may take the same `out_refund_no` meanwhile: then nothing is returned.
 pub(crate) static INSERT_REFUND: Sql = Sql::new(concat!(
     "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, \
@@ -190,9 +185,8 @@ pub(crate) static DUE_REFUNDS: Sql = Sql::new(concat!(
     refund_columns!(),
     " FROM refunds WHERE status = 'PROCESSING' AND complete_after <= ?1 ORDER BY complete_after LIMIT ?2"
 ));
-pub(crate) static REFUNDS_TOTAL: Sql = Sql::new(
-    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM refunds WHERE eft_trade_no = ?1",
-);
+pub(crate) static REFUNDS_TOTAL: Sql =
+    Sql::new("SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM refunds WHERE eft_trade_no = ?1");
 
 #[cfg(test)]
 mod tests {

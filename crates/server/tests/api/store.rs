@@ -266,7 +266,9 @@ async fn the_typed_states_migration_keeps_every_old_row_and_then_refuses_bad_sta
     // The store goes on writing: a settlement with its outbox row (new ids
     // after the old ones), a claim of the old pending row.
     let t = pending.settle(vmp_server::domain::SaleOutcome::Paid, time::OffsetDateTime::now_utc(), "T2".into(), None);
-    assert!(matches!(s.settle(t.unwrap()).await.unwrap(), SettleOutcome::Applied(ref o) if o.state == OrderState::Paid));
+    assert!(
+        matches!(s.settle(t.unwrap()).await.unwrap(), SettleOutcome::Applied(ref o) if o.state == OrderState::Paid)
+    );
     assert_eq!(s.claim_notifications(1000, 1060, 10).await.unwrap().len(), 1);
     s.close().await.unwrap();
 
@@ -312,10 +314,8 @@ async fn the_typed_states_migration_keeps_every_old_row_and_then_refuses_bad_sta
     .await
     .unwrap();
     // The cashier scene's orders may have no wallet or payType yet.
-    raw.exec(
-        "UPDATE orders SET wallet = NULL, pay_type = NULL WHERE eft_trade_no = '9700000000000000000002'",
-    )
-    .await
-    .unwrap();
+    raw.exec("UPDATE orders SET wallet = NULL, pay_type = NULL WHERE eft_trade_no = '9700000000000000000002'")
+        .await
+        .unwrap();
     raw.close().await;
 }
