@@ -483,10 +483,10 @@ impl Order {
         }
     }
 
-    /// How the order's outcome is notified: its service's policy
-    /// ([`Notify`]), when it has a `notify_url`.
-    pub fn delivery(&self) -> Option<Delivery> {
-        self.notify_url.as_ref().and(Delivery::of(self.service.spec().notify))
+    /// Where and how the order's outcome is notified: its `notify_url`,
+    /// under its service's [`Notify`] policy; `None` when it is not.
+    pub fn notified(&self) -> Option<(&str, Delivery)> {
+        Some((self.notify_url.as_deref()?, Delivery::of(self.service.spec().notify)?))
     }
 
     /// A pending order's final state as the wallet or buyer decided it.
@@ -535,8 +535,8 @@ impl Order {
             return Err(AlreadyFinal(self.state));
         }
         let when = at.unix_timestamp();
-        let notification = match (notify, &self.notify_url, Delivery::of(self.service.spec().notify)) {
-            (true, Some(url), Some(delivery)) => {
+        let notification = match self.notified().filter(|_| notify) {
+            Some((url, delivery)) => {
                 let mut after = self.clone();
                 after.state = state;
                 after.final_at = Some(when);
@@ -546,14 +546,14 @@ impl Order {
                 // `time` is stamped (and the message signed) at each attempt.
                 payload.remove("time");
                 Some(NewNotification {
-                    url: url.clone(),
+                    url: url.to_owned(),
                     trade_status: state,
                     payload: payload.to_json(),
                     due_at: when,
                     delivery,
                 })
             }
-            _ => None,
+            None => None,
         };
         Ok(Transition {
             eft_trade_no: self.eft_trade_no.clone(),
@@ -734,11 +734,6 @@ impl Refund {
             RefundState::Processing => "APPLY_SUCCESS",
             _ => self.effect.as_str(),
         }
-    }
-
-    /// Whether an apply-refund is due for completion at `now`.
-    pub fn is_due(&self, now: i64) -> bool {
-        self.state == RefundState::Processing && self.complete_after.is_some_and(|t| t <= now)
     }
 
     /// Completes an apply-refund at `at`. Its notification (to the

@@ -2,11 +2,13 @@
 //! their answers are judged.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use hyper::{Method, Uri};
 use serde::Deserialize;
+use vmp_protocol::catalogue::{Notify, Service};
+use vmp_protocol::legacy::ServiceSpec;
 use vmp_protocol::{PRE_ORDER_SERVICES, Params, sign};
 
 use super::load::{Answer, Inspect, Req};
@@ -22,6 +24,18 @@ pub const QUERY_PATH: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 const AMOUNTS: [&str; 8] = ["12.50", "0.10", "88", "199.99", "7.25", "1.00", "45.60", "3.30"];
 const BUYER_TYPES: [&str; 3] = ["ios", "android", "others"];
 const LANGS: [&str; 3] = ["en", "cn", "hk"];
+
+/// Every service, in turn.
+static ALL: LazyLock<Vec<&'static ServiceSpec>> = LazyLock::new(|| PRE_ORDER_SERVICES.iter().collect());
+
+/// The services whose sales are notified (the catalogue's `Notify`:
+/// Octopus and JETCO never are), for orders that carry a `notify_url`.
+static NOTIFIED: LazyLock<Vec<&'static ServiceSpec>> = LazyLock::new(|| {
+    PRE_ORDER_SERVICES
+        .iter()
+        .filter(|s| Service::from_name(s.name).is_some_and(|id| id.spec().notify != Notify::Never))
+        .collect()
+});
 
 /// Who places the orders and how they are numbered.
 #[derive(Clone)]
@@ -44,11 +58,13 @@ impl OrderPlan {
         format!("{}{i}", self.prefix)
     }
 
-    /// The signed body of order `i`: service `i mod 10`, then wallet,
-    /// pay_scene, lang, buyerType and amount varying with `i`.
+    /// The signed body of order `i`: the services in turn (with a
+    /// `notify_url`, those that notify), then wallet, pay_scene, lang,
+    /// buyerType and amount varying with `i`.
     pub fn order_body(&self, i: usize) -> String {
-        let spec = &PRE_ORDER_SERVICES[i % PRE_ORDER_SERVICES.len()];
-        let round = i / PRE_ORDER_SERVICES.len();
+        let services = if self.notify_url.is_some() { &NOTIFIED } else { &ALL };
+        let spec = services[i % services.len()];
+        let round = i / services.len();
         let mut p = Params::new()
             .with("service", spec.name)
             .with("user_confirm_key", self.key.as_str())

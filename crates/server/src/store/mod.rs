@@ -261,8 +261,8 @@ impl<DB: sqlx::Database> SqlStore<DB> {
     }
 }
 
-/// One read on a pooled connection.
-macro_rules! read {
+/// One operation on a pooled connection (reads, merchant administration).
+macro_rules! pooled {
     ($self:ident, |$c:ident| $body:expr) => {
         Box::pin(async move {
             let mut conn = $self.pool.acquire().await?;
@@ -278,19 +278,19 @@ where
     DB::Connection: db::Db,
 {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
-        read!(self, |c| ops::merchant(c, key))
+        pooled!(self, |c| ops::merchant(c, key))
     }
 
     fn add_merchant(&self, new: NewMerchant) -> StoreFuture<'_, ()> {
-        read!(self, |c| ops::add_merchant(c, &new.merchant, new.created_at))
+        pooled!(self, |c| ops::add_merchant(c, &new.merchant, new.created_at))
     }
 
     fn list_merchants(&self) -> StoreFuture<'_, Vec<MerchantSummary>> {
-        read!(self, |c| ops::list_merchants(c))
+        pooled!(self, |c| ops::list_merchants(c))
     }
 
     fn set_merchant_status<'a>(&'a self, key: &'a str, status: MerchantStatus) -> StoreFuture<'a, bool> {
-        read!(self, |c| ops::set_merchant_status(c, key, status))
+        pooled!(self, |c| ops::set_merchant_status(c, key, status))
     }
 
     fn place_order(&self, order: Order) -> StoreFuture<'_, PlaceOutcome> {
@@ -298,19 +298,19 @@ where
     }
 
     fn order_by_out_trade_no<'a>(&'a self, key: &'a str, out_trade_no: &'a str) -> StoreFuture<'a, Option<Order>> {
-        read!(self, |c| ops::order_by_out(c, key, out_trade_no))
+        pooled!(self, |c| ops::order_by_out(c, key, out_trade_no))
     }
 
     fn count_orders(&self) -> StoreFuture<'_, i64> {
-        read!(self, |c| ops::count_orders(c))
+        pooled!(self, |c| ops::count_orders(c))
     }
 
     fn setting_or_init<'a>(&'a self, name: &'a str, init: String) -> StoreFuture<'a, String> {
-        read!(self, |c| ops::setting_or_init(c, name, &init))
+        pooled!(self, |c| ops::setting_or_init(c, name, &init))
     }
 
     fn order_by_eft_trade_no<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Option<Order>> {
-        read!(self, |c| ops::order_by_eft(c, eft_trade_no))
+        pooled!(self, |c| ops::order_by_eft(c, eft_trade_no))
     }
 
     fn settle(&self, transition: Transition) -> StoreFuture<'_, SettleOutcome> {
@@ -318,7 +318,7 @@ where
     }
 
     fn expired_pending(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<Order>> {
-        read!(self, |c| ops::expired_pending(c, now, limit))
+        pooled!(self, |c| ops::expired_pending(c, now, limit))
     }
 
     fn claim_notifications(&self, now: i64, lease_until: i64, limit: i64) -> StoreFuture<'_, Vec<Notification>> {
@@ -330,11 +330,11 @@ where
     }
 
     fn notifications_for_order<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, Vec<Notification>> {
-        read!(self, |c| ops::notifications_for_order(c, eft_trade_no))
+        pooled!(self, |c| ops::notifications_for_order(c, eft_trade_no))
     }
 
     fn attempts_for_notification(&self, id: i64) -> StoreFuture<'_, Vec<Attempt>> {
-        read!(self, |c| ops::attempts_for_notification(c, id))
+        pooled!(self, |c| ops::attempts_for_notification(c, id))
     }
 
     fn refund(&self, refund: NewRefund) -> StoreFuture<'_, RefundOutcome> {
@@ -346,15 +346,15 @@ where
     }
 
     fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str) -> StoreFuture<'a, Option<Refund>> {
-        read!(self, |c| ops::refund_by_out_refund_no(c, key, out_refund_no))
+        pooled!(self, |c| ops::refund_by_out_refund_no(c, key, out_refund_no))
     }
 
     fn due_refunds(&self, now: i64, limit: i64) -> StoreFuture<'_, Vec<Refund>> {
-        read!(self, |c| ops::due_refunds(c, now, limit))
+        pooled!(self, |c| ops::due_refunds(c, now, limit))
     }
 
     fn refunds_total<'a>(&'a self, eft_trade_no: &'a str) -> StoreFuture<'a, i64> {
-        read!(self, |c| ops::refunds_total(c, eft_trade_no))
+        pooled!(self, |c| ops::refunds_total(c, eft_trade_no))
     }
 
     fn writer_stats(&self) -> &WriterStats {
