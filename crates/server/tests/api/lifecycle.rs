@@ -528,3 +528,41 @@ async fn an_unreadable_stored_notification_is_recorded_and_given_up_not_leased_f
     assert!(attempts[0].excerpt.starts_with("stored payload unreadable"), "{:?}", attempts[0]);
     assert!(receiver.bodies().await.is_empty());
 }
+
+#[tokio::test]
+async fn each_sale_is_notified_as_its_catalogue_row_says_never_once_or_retried() {
+    // Arrange: a merchant that always fails, three services, three policies.
+    let app = spawn_app().await;
+    let receiver = Receiver::start(Behaviour::FailThenAck(1000), &app.secret).await;
+    let cases = [
+        ("NOTIFY-OCT", "service.oct.online.PreOrder", "OCT", "OCT", "WEB"),
+        ("NOTIFY-UP", "service.unionpay.online.web.PreOrder", "UnionPay", "UNIONPAY", "ONLINE_WEB"),
+        ("NOTIFY-ALI", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP"),
+    ];
+    let mut eft = Vec::new();
+    for (out, service, pay_type, wallet, scene) in cases {
+        let mut p = app.seed_request(out);
+        p.set("service", service)
+            .set("payType", pay_type)
+            .set("wallet", wallet)
+            .set("pay_scene", scene)
+            .set("notify_url", &receiver.url);
+        p.remove("return_url");
+        app.sign(&mut p);
+        let a = app.post(&p).await;
+        assert_eq!(a.get("return_status"), Some("00"), "{service}: {}", a.to_json());
+        let e = a.get("eft_trade_no").unwrap().to_owned();
+        // Act
+        assert_eq!(sandbox_pay(&app, &e, "success").await["result"], "settled", "{service}");
+        eft.push(e);
+    }
+
+    // Assert: Octopus owes nothing; UnionPay online one attempt, then
+    // failed; Alipay a pending retry.
+    let once = wait_attempts(&app, &eft[1], 1).await;
+    assert_eq!((once.status.as_str(), once.attempts), ("failed", 1), "UnionPay online is notified once");
+    let retried = wait_attempts(&app, &eft[2], 1).await;
+    assert_eq!(retried.status, "pending", "Alipay is retried");
+    assert!(app.state.store().notifications_for_order(&eft[0]).await.unwrap().is_empty(), "Octopus is never notified");
+    assert_eq!(receiver.calls(), 2);
+}
