@@ -4,6 +4,20 @@
 //! single writer task that commits concurrent writes in batches (group
 //! commit). A write's future resolves only after its batch is durably
 //! committed, which is what lets the HTTP layer answer `00` safely.
+//! [`PgStore`] is the same type on PostgreSQL, for several instances.
+//!
+//! # Layout
+//! Written once for both backends:
+//! - `sql` — every statement's text (`?n` parameters; PostgreSQL's `$n`
+//!   derived once), one text per dialect only where row locks differ.
+//! - `rows` — rows ↔ domain types ([`crate::domain`]), the one place.
+//! - `ops` — every operation's logic over the `db` primitives.
+//! - `writer` — the group-commit loop and what a batch runs.
+//! - [`SqlStore`] — the [`Store`] implementation.
+//!
+//! Per backend: `db` (the statement primitives of rusqlite's and sqlx's
+//! connections), `sqlite` and `postgres` (opening), `sqlite_writer` and
+//! `postgres::PgWriter` (how a batch's transaction begins and ends).
 
 mod db;
 mod ops;
