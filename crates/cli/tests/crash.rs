@@ -165,7 +165,7 @@ async fn sigkill_during_load_loses_no_answered_order_and_no_owed_notification() 
 
     // Every owed notification is delivered after the restart.
     let owed: HashSet<String> =
-        stored.values().filter(|o| o.state == "TRADE_SUCCESS").map(|o| o.eft_trade_no.clone()).collect();
+        stored.values().filter(|o| o.state == "TRADE_SUCCESS").map(|o| o.eft_trade_no.as_str().to_owned()).collect();
     assert!(!owed.is_empty());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

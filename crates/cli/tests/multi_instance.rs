@@ -233,7 +233,7 @@ async fn three_instances_on_one_database_never_duplicate_over_refund_or_lose_a_n
     for i in 0..ORDERS {
         assert_eq!(refunded.get(&i).map_or(0, HashSet::len), 2, "order S{i}: exactly two refunds fit");
         let order = store.order_by_out_trade_no(KEY, &format!("S{i}")).await.unwrap().unwrap();
-        let total = store.refunds_total(&order.eft_trade_no).await.unwrap();
+        let total = store.refunds_total(order.eft_trade_no.as_str()).await.unwrap();
         assert_eq!(total, 800, "order S{i}: refunds add up to 8.00");
         assert_eq!(order.refunded_minor, 800);
         assert_eq!(order.state, "TRADE_REFUND");

@@ -281,7 +281,7 @@ fn a_slow_body_is_answered_minus_13_after_the_body_timeout() {
     // Assert
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.contains("\"return_status\":\"-13\""), "{answer}");
-    assert!(answer.contains("could not be read"), "{answer}");
+    assert!(answer.contains("参数错误:请检查请求接口参数: request body"), "{answer}");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "answered after {took:?}");
 }

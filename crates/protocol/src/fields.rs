@@ -60,6 +60,15 @@ macro_rules! text_field {
                 Ok(Self(s.to_owned()))
             }
 
+            /// [`Self::parse`] of text already owned: validated, not copied.
+            ///
+            /// # Errors
+            /// As [`Self::parse`].
+            pub fn from_string(s: String) -> Result<Self, FieldProblem> {
+                $check(&s, $max)?;
+                Ok(Self(s))
+            }
+
             /// The value as sent.
             pub fn as_str(&self) -> &str {
                 &self.0

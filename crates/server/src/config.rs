@@ -63,6 +63,8 @@ pub struct Settings {
     pub bootstrap_merchant: bool,
     /// Notification delivery tuning.
     pub notifier: crate::notifier::NotifierSettings,
+    /// Expiry and apply-refund sweep tuning.
+    pub sweeper: crate::sweeper::SweeperSettings,
     /// Requests per second per client IP (`None`: the mode's default —
     /// unlimited in sandbox, 2000 in production; `Some(0)`: unlimited).
     pub rate_limit_ip: Option<u32>,
@@ -138,6 +140,7 @@ impl Settings {
             max_batch: 256,
             bootstrap_merchant: true,
             notifier: crate::notifier::NotifierSettings::default(),
+            sweeper: crate::sweeper::SweeperSettings::default(),
             rate_limit_ip: None,
             rate_limit_merchant: None,
             merchant_cache_ttl: std::time::Duration::from_secs(1),

@@ -11,7 +11,7 @@ use vmp_protocol::Amount;
 use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sandbox::MagicOutcome;
 
-use crate::store::OrderRecord;
+use crate::domain::Order;
 
 /// What the buyer (or the sandbox API acting for them) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +55,9 @@ pub trait WalletConnector: Send + Sync + 'static {
     /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
     fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal>;
     /// The outcome of a buyer's action on a pending, unexpired order.
-    fn act(&self, order: &OrderRecord, action: BuyerAction) -> WalletResult;
+    fn act(&self, order: &Order, action: BuyerAction) -> WalletResult;
     /// The wallet's own transaction number for an order it settled.
-    fn transaction_id(&self, order: &OrderRecord) -> String;
+    fn transaction_id(&self, order: &Order) -> String;
 }
 
 /// Every wallet, simulated. With `magic` on (sandbox mode)
@@ -94,8 +94,8 @@ impl WalletConnector for SandboxWallets {
         }
     }
 
-    fn act(&self, order: &OrderRecord, action: BuyerAction) -> WalletResult {
-        match (action, self.magic(order.amount_minor)) {
+    fn act(&self, order: &Order, action: BuyerAction) -> WalletResult {
+        match (action, self.magic(order.amount.minor())) {
             (BuyerAction::Cancel, _) => WalletResult::Closed,
             (BuyerAction::Fail, _) => WalletResult::Failed,
             (BuyerAction::Pay, Some(MagicOutcome::NoState)) => WalletResult::NoState,
@@ -105,7 +105,7 @@ impl WalletConnector for SandboxWallets {
         }
     }
 
-    fn transaction_id(&self, order: &OrderRecord) -> String {
+    fn transaction_id(&self, order: &Order) -> String {
         format!("SBX{}", order.eft_trade_no)
     }
 }
@@ -114,20 +114,22 @@ impl WalletConnector for SandboxWallets {
 mod tests {
     use super::*;
 
-    fn order(amount_minor: i64) -> OrderRecord {
-        OrderRecord {
-            eft_trade_no: "1".into(),
-            user_confirm_key: "K".into(),
-            out_trade_no: "O".into(),
+    fn order(amount_minor: i64) -> Order {
+        use vmp_protocol::catalogue::{PayScene, PayType, Service, Wallet};
+        use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
+        Order {
+            eft_trade_no: crate::domain::EftTradeNo::parse("1").unwrap(),
+            user_confirm_key: UserConfirmKey::parse("K").unwrap(),
+            out_trade_no: OutTradeNo::parse("O").unwrap(),
             fingerprint: String::new(),
-            service: String::new(),
-            pay_type: String::new(),
-            wallet: String::new(),
-            pay_scene: String::new(),
+            service: Service::AlipayWap,
+            pay_type: PayType::Alipay,
+            wallet: Wallet::AlipayHk,
+            pay_scene: PayScene::Wap,
             buyer_type: String::new(),
-            amount_minor,
+            amount: Amount::from_minor(amount_minor).unwrap(),
             amount_text: String::new(),
-            currency: "HKD".into(),
+            currency: vmp_protocol::Currency::Hkd,
             subject: String::new(),
             body: None,
             tid: None,
@@ -141,7 +143,7 @@ mod tests {
             request_time: String::new(),
             created_at: 0,
             expires_at: 60,
-            state: "PENDING".into(),
+            state: crate::domain::OrderState::Pending,
             final_at: None,
             transaction_id: None,
             card_scheme: None,

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 use vmp_protocol::vmptime::{VMP_OFFSET, put_digits};
 
+use crate::domain::EftTradeNo;
+
 /// Issues `eft_trade_no` values for one gateway instance.
 #[derive(Debug)]
 pub struct EftTradeNoGenerator {
@@ -28,7 +30,7 @@ impl EftTradeNoGenerator {
     }
 
     /// The next number, given the current time.
-    pub fn next(&self, now: OffsetDateTime) -> String {
+    pub fn next(&self, now: OffsetDateTime) -> EftTradeNo {
         let now_ms = now.unix_timestamp_nanos() / 1_000_000;
         let (ms, seq) = {
             let mut st = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -58,7 +60,9 @@ impl EftTradeNoGenerator {
                 (seq, 6),
             ],
         );
-        digits.iter().map(|&d| char::from(d)).collect()
+        let digits: String = digits.iter().map(|&d| char::from(d)).collect();
+        // 23 digits by construction.
+        EftTradeNo::from_string(digits).unwrap_or_else(|_| unreachable!("an eft_trade_no is 23 digits"))
     }
 }
 
@@ -75,11 +79,11 @@ mod tests {
         let mut seen = HashSet::new();
         for i in 0..5000 {
             let at = if i % 2 == 0 { t } else { t - time::Duration::seconds(5) };
-            let n = g.next(at);
+            let n = g.next(at).into_string();
             assert!(n.len() <= 28 && n.bytes().all(|b| b.is_ascii_digit()), "{n}");
             assert!(seen.insert(n));
         }
-        assert!(g.next(t).starts_with("0724010112"));
+        assert!(g.next(t).as_str().starts_with("0724010112"));
     }
 
     #[test]

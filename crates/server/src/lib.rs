@@ -10,17 +10,21 @@
 //! - [`state`] — [`AppState`] shared by handlers.
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`orders`] — Place an Order as a domain operation.
-//! - [`lifecycle`] — the order state machine.
+//! - [`domain`] — orders, refunds and the outbox as typed values, and
+//!   the rules that move them.
+//! - [`lifecycle`] — the order state machine at work.
 //! - [`connector`] — the wallet seam and the sandbox wallets.
 //! - [`aftersale`] — query, refund, refund status and close.
-//! - [`notifier`] — the notification outbox worker.
+//! - [`notifier`] — the notification outbox worker (delivery only).
+//! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
 //! - [`netguard`] — where notifications may go (SSRF protection).
 //! - [`ratelimit`] — per-IP and per-merchant request limits.
 //! - [`listener`] — the HTTP accept loop: timeouts, header and connection
 //!   limits, draining on shutdown.
 //! - [`readiness`] — `/readyz`, a cached write probe through the store.
 //! - [`metrics`] — Prometheus metrics (only with a metrics listener).
-//! - [`store`] — the [`store::Store`] trait and the SQLite group-commit store.
+//! - [`store`] — the [`store::Store`] trait, one implementation for SQLite
+//!   and PostgreSQL, and the group-commit writer.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
 #![forbid(unsafe_code)]
@@ -30,6 +34,7 @@ pub mod aftersale;
 pub mod clock;
 pub mod config;
 pub mod connector;
+pub mod domain;
 pub mod error;
 mod http;
 pub mod ids;
@@ -46,6 +51,7 @@ pub mod readiness;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sweeper;
 
 pub use clock::Clock;
 pub use config::{HttpLimits, Mode, Settings};

@@ -1,11 +1,13 @@
 //! Notification delivery: a loop around a public, testable step.
 //!
-//! [`Notifier::run_once`] expires overdue orders, claims due outbox rows
-//! (with a lease, so no two workers send the same attempt at once), and
-//! starts one delivery task per row, bounded by a semaphore. Each delivery
-//! has its own timeout, so a hanging merchant never blocks the others.
-//! Every attempt is recorded (time, HTTP status, answer excerpt, latency)
-//! and rescheduled by the pure [`RetrySchedule`].
+//! [`Notifier::run_once`] claims due outbox rows (with a lease, so no two
+//! workers send the same attempt at once) and starts one delivery task per
+//! row, bounded by a semaphore. Each delivery has its own timeout, so a
+//! hanging merchant never blocks the others. Every attempt is recorded
+//! (time, HTTP status, answer excerpt, latency) and rescheduled by the pure
+//! [`RetrySchedule`], unless the row is delivered once
+//! ([`crate::domain::Delivery::Once`]). The notifier only notifies: expiry
+//! and apply-refund completion are the [`crate::sweeper`]'s.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +22,10 @@ use vmp_protocol::sign::sign_in_place;
 use vmp_protocol::vmptime::format_time;
 
 use crate::config::Mode;
-use crate::lifecycle;
+use crate::domain::{AttemptOutcome, AttemptRecord, Notification};
 use crate::netguard::{self, GuardedResolver, HostResolver, SystemResolver};
 use crate::state::AppState;
-use crate::store::{AttemptRecord, NotificationRow, StoreError};
+use crate::store::StoreError;
 
 /// Delivery tuning.
 #[derive(Clone)]
@@ -73,8 +75,6 @@ pub struct Notifier {
     settings: NotifierSettings,
     permits: Arc<Semaphore>,
     in_flight: JoinSet<()>,
-    /// When the expiry/refund sweeps last ran: (real time, gateway unix time).
-    last_sweep: Option<(Instant, i64)>,
 }
 
 impl Notifier {
@@ -97,33 +97,16 @@ impl Notifier {
             )))
             .build()?;
         let permits = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
-        Ok(Self { state, http, settings, permits, in_flight: JoinSet::new(), last_sweep: None })
+        Ok(Self { state, http, settings, permits, in_flight: JoinSet::new() })
     }
 
-    /// One step: close expired orders, then start delivering whatever is
-    /// due. Returns the number of deliveries started.
+    /// One step: start delivering whatever is due. Returns the number of
+    /// deliveries started.
     ///
     /// # Errors
     /// When the store fails.
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
         while self.in_flight.try_join_next().is_some() {}
-        // The sweeps query the store; under load the loop wakes on every
-        // finished delivery, so they run once per poll interval, or at once
-        // when the (sandbox) clock jumped.
-        let (real, gateway) = (Instant::now(), self.state.clock().now().unix_timestamp());
-        let due = match self.last_sweep {
-            None => true,
-            Some((at, was)) => {
-                let elapsed = real.duration_since(at);
-                elapsed >= self.settings.poll_interval
-                    || gateway - was > i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX) + 1
-            }
-        };
-        if due {
-            lifecycle::expire_due(&self.state).await?;
-            crate::aftersale::complete_due_refunds(&self.state).await?;
-            self.last_sweep = Some((real, gateway));
-        }
         let free = self.permits.available_permits();
         if free == 0 {
             return Ok(0);
@@ -180,8 +163,8 @@ impl Notifier {
 async fn record(state: &AppState, attempt: AttemptRecord) {
     let id = attempt.notification_id;
     crate::metrics::notification_attempt(
-        &attempt.outcome,
-        attempt.outcome != "delivered" && attempt.retry_at.is_none(),
+        attempt.outcome.as_str(),
+        attempt.outcome != crate::domain::AttemptOutcome::Delivered && attempt.retry_at.is_none(),
     );
     if let Err(e) = state.store().record_attempt(attempt).await {
         tracing::error!(notification = id, error.message = %e, "could not record a notification attempt");
@@ -191,12 +174,10 @@ async fn record(state: &AppState, attempt: AttemptRecord) {
 /// Wakes the notifier early (new outbox row, clock moved).
 pub type Wake = Arc<Notify>;
 
-async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: NotificationRow) {
+async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySchedule, row: Notification) {
     let attempt = row.attempts + 1;
     let now = state.clock().now();
-    let next_retry = || {
-        u32::try_from(attempt).ok().and_then(|a| schedule.next_delay(a)).map(|d| now.unix_timestamp() + i64::from(d))
-    };
+    let next_retry = || row.retry_at(attempt, now.unix_timestamp(), schedule);
     // What cannot be sent is still recorded as an attempt, so the row runs
     // out its schedule (or stops) instead of being leased again forever.
     let unsent = |excerpt: String, retry_at: Option<i64>| AttemptRecord {
@@ -205,11 +186,11 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         attempted_at: now.unix_timestamp(),
         http_status: None,
         latency_ms: 0,
-        outcome: "error".to_owned(),
+        outcome: AttemptOutcome::Error,
         excerpt,
         retry_at,
     };
-    let merchant = match state.merchant(&row.user_confirm_key).await {
+    let merchant = match state.merchant(row.user_confirm_key.as_str()).await {
         Ok(Some(m)) => m,
         Ok(None) => {
             tracing::error!(notification = row.id, merchant = %row.user_confirm_key, "merchant of a queued notification is missing");
@@ -255,7 +236,8 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             let body = read_limited(resp).await;
             let acked = status.is_success() && is_ack_success(&body, Some(secret.expose_secret()));
             let excerpt: String = String::from_utf8_lossy(&body).chars().take(EXCERPT_MAX).collect();
-            (Some(i64::from(status.as_u16())), if acked { "delivered" } else { "rejected" }, excerpt)
+            let outcome = if acked { AttemptOutcome::Delivered } else { AttemptOutcome::Rejected };
+            (Some(i64::from(status.as_u16())), outcome, excerpt)
         }
         Err(e) => {
             let what = if netguard::is_blocked(&e) {
@@ -267,12 +249,12 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             } else {
                 "request error"
             };
-            (None, "error", what.to_owned())
+            (None, AttemptOutcome::Error, what.to_owned())
         }
     };
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let retry_at = if outcome == "delivered" { None } else { next_retry() };
-    tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome, http_status, latency_ms, retry_at, "notification attempt");
+    let retry_at = if outcome == AttemptOutcome::Delivered { None } else { next_retry() };
+    tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome = outcome.as_str(), http_status, latency_ms, retry_at, "notification attempt");
     // Not recorded: the lease expires and the attempt is made again (at least once).
     let attempt = AttemptRecord {
         notification_id: row.id,
@@ -280,7 +262,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         attempted_at: now.unix_timestamp(),
         http_status,
         latency_ms,
-        outcome: outcome.to_owned(),
+        outcome,
         excerpt,
         retry_at,
     };

@@ -3,20 +3,18 @@
 use sha2::{Digest, Sha256};
 use time::Duration;
 use vmp_protocol::answer::OrderPlaced;
-use vmp_protocol::fields::{AppLink, AppScheme, Body, EftTradeNo, HttpUrl, OutTradeNo, PackageName, Tid};
+use vmp_protocol::fields::{AppLink, AppScheme, Body, EftTradeNo, HttpUrl, PackageName, Tid, UserConfirmKey};
 use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sign::{EmptyValues, lower_hex, signing_string_excluding};
 use vmp_protocol::{Params, VmpTime};
 
 use crate::config::Mode;
+use crate::domain::{Order, OrderState};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
 use crate::netguard;
 use crate::state::AppState;
-use crate::store::{OrderRecord, PlaceOutcome};
-
-/// Internal state of an order nobody has paid yet.
-pub const STATE_PENDING: &str = "PENDING";
+use crate::store::{PlaceOutcome, StoreError};
 
 /// Fingerprint of a request for idempotency: every signed field except
 /// `time` and `sign`, which a client's retry legitimately changes.
@@ -54,8 +52,8 @@ pub async fn place_order(
     // Moved field by field: the request's text goes into the record uncopied.
     let PlaceOrder {
         service,
-        amount,
         out_trade_no,
+        amount,
         pay_type,
         buyer_type,
         subject,
@@ -72,19 +70,21 @@ pub async fn place_order(
         package_name,
         app_link,
     } = req;
-    let record = OrderRecord {
+    let user_confirm_key =
+        UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?;
+    let record = Order {
         eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant.key.clone(),
-        out_trade_no: out_trade_no.into_string(),
+        user_confirm_key,
+        out_trade_no,
         fingerprint,
-        service: service.label().to_owned(),
-        pay_type: pay_type.as_str().to_owned(),
-        wallet: wallet.as_str().to_owned(),
-        pay_scene: pay_scene.as_str().to_owned(),
+        service,
+        pay_type,
+        wallet,
+        pay_scene,
         buyer_type: buyer_type.into_string(),
-        amount_minor: amount.value().minor(),
+        amount: amount.value(),
         amount_text: amount.into_string(),
-        currency: currency.code().to_owned(),
+        currency,
         subject: subject.into_string(),
         body: body.map(Body::into_string),
         tid: tid.map(Tid::into_string),
@@ -98,7 +98,7 @@ pub async fn place_order(
         request_time: sent_at.to_string(),
         created_at: now.unix_timestamp(),
         expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
-        state: STATE_PENDING.to_owned(),
+        state: OrderState::Pending,
         final_at: None,
         transaction_id: None,
         card_scheme: None,
@@ -124,18 +124,25 @@ pub async fn place_order(
 /// The answer fields for a stored order (deterministic, so replays match).
 ///
 /// # Errors
-/// [`ApiError::Store`] when the stored numbers are not well-formed.
-pub fn answer_for(state: &AppState, o: OrderRecord) -> Result<OrderPlaced, ApiError> {
-    let corrupt = |_| crate::store::StoreError::Corrupt("orders ids");
+/// [`ApiError::Store`] when the stored number is not an `eft_trade_no`.
+pub fn answer_for(state: &AppState, o: Order) -> Result<OrderPlaced, ApiError> {
+    let pay_apptrade = state.links().url(
+        state.public_url(),
+        o.user_confirm_key.as_str(),
+        o.out_trade_no.as_str(),
+        o.eft_trade_no.as_str(),
+    );
+    let eft_trade_no = EftTradeNo::from_string(o.eft_trade_no.into_string())
+        .map_err(|_| StoreError::Corrupt("orders.eft_trade_no"))?;
     Ok(OrderPlaced {
-        pay_apptrade: state.links().url(state.public_url(), &o.user_confirm_key, &o.out_trade_no, &o.eft_trade_no),
-        out_trade_no: OutTradeNo::parse(&o.out_trade_no).map_err(corrupt)?,
-        eft_trade_no: EftTradeNo::parse(&o.eft_trade_no).map_err(corrupt)?,
-        user_confirm_key: o.user_confirm_key,
-        pay_type: Some(o.pay_type),
+        pay_apptrade,
+        user_confirm_key: o.user_confirm_key.into_string(),
+        out_trade_no: o.out_trade_no,
+        eft_trade_no,
+        pay_type: Some(o.pay_type.as_str().to_owned()),
         buyer_type: Some(o.buyer_type),
-        wallet: Some(o.wallet),
-        fee_type: Some(o.currency),
+        wallet: Some(o.wallet.as_str().to_owned()),
+        fee_type: Some(o.currency.code().to_owned()),
         transaction_amount: Some(o.amount_text),
         tid: o.tid,
     })

@@ -16,6 +16,7 @@ use crate::notifier::Notifier;
 use crate::paylink::{LINK_KEY_SETTING, PayLinks};
 use crate::state::AppState;
 use crate::store::{NewMerchant, Store};
+use crate::sweeper::Sweeper;
 
 /// Credentials of the sandbox merchant created on first start.
 pub struct BootstrapMerchant {
@@ -38,6 +39,7 @@ pub struct Application {
     state: AppState,
     bootstrap: Option<BootstrapMerchant>,
     notifier: Notifier,
+    sweeper: Sweeper,
     http: HttpLimits,
     metrics: Option<MetricsListener>,
 }
@@ -115,7 +117,8 @@ impl Application {
         )
         .with_merchant_cache_ttl(settings.merchant_cache_ttl);
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
-        Ok(Self { listener, addr, state, bootstrap, notifier, http: settings.http, metrics })
+        let sweeper = Sweeper::new(state.clone(), settings.sweeper.clone());
+        Ok(Self { listener, addr, state, bootstrap, notifier, sweeper, http: settings.http, metrics })
     }
 
     /// The bound port.
@@ -153,6 +156,7 @@ impl Application {
         let app = crate::http::router(self.state.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.notifier.run(stop_rx.clone()));
+        let sweeper = tokio::spawn(self.sweeper.run(stop_rx.clone()));
         let max_connections = crate::listener::max_connections(self.http.max_connections);
         tracing::info!(
             max_connections,
@@ -196,9 +200,12 @@ impl Application {
         {
             tracing::error!(error.message = %e, "metrics listener failed");
         }
-        // HTTP has drained; now stop the worker between deliveries and let
-        // the ones in flight finish before the store closes.
+        // HTTP has drained; now stop the sweeper and the worker between
+        // steps (deliveries in flight finish) before the store closes.
         let _ = stop_tx.send(true);
+        if let Err(e) = sweeper.await {
+            tracing::error!(error.message = %e, "sweeper task failed");
+        }
         if let Err(e) = worker.await {
             tracing::error!(error.message = %e, "notifier task failed");
         }

@@ -29,6 +29,7 @@ struct Inner {
     public_url: url::Url,
     mode: Mode,
     wake: Arc<Notify>,
+    sweep: Arc<Notify>,
     limits: Limits,
     merchants: MerchantCache,
     wallets: Arc<dyn WalletConnector>,
@@ -62,7 +63,7 @@ impl AppState {
         limits: Limits,
     ) -> Self {
         let merchants = MerchantCache { ttl: Duration::from_secs(1), entries: RwLock::new(HashMap::new()) };
-        let wake = Arc::new(Notify::new());
+        let (wake, sweep) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
         let readiness = crate::readiness::Readiness::default();
         Self {
@@ -74,6 +75,7 @@ impl AppState {
                 public_url,
                 mode,
                 wake,
+                sweep,
                 limits,
                 merchants,
                 wallets,
@@ -173,5 +175,15 @@ impl AppState {
     /// The handle the notifier waits on.
     pub fn notifier_wake(&self) -> Arc<Notify> {
         Arc::clone(&self.inner.wake)
+    }
+
+    /// Tells the sweeper to look now (the sandbox clock moved).
+    pub fn wake_sweeper(&self) {
+        self.inner.sweep.notify_one();
+    }
+
+    /// The handle the sweeper waits on.
+    pub fn sweeper_wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.sweep)
     }
 }

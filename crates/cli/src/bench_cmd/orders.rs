@@ -2,11 +2,12 @@
 //! their answers are judged.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use hyper::{Method, Uri};
 use serde::Deserialize;
+use vmp_protocol::catalogue::Notify;
 use vmp_protocol::request::QUERY_TYPE_OUT_TRADE;
 use vmp_protocol::{Params, Service, sign};
 
@@ -39,6 +40,11 @@ const AMOUNTS: [&str; 8] = ["12.50", "0.10", "88", "199.99", "7.25", "1.00", "45
 const BUYER_TYPES: [&str; 3] = ["ios", "android", "others"];
 const LANGS: [&str; 3] = ["en", "cn", "hk"];
 
+/// The services whose sales are notified (the catalogue's `Notify`:
+/// Octopus and JETCO never are), for orders that carry a `notify_url`.
+static NOTIFIED: LazyLock<Vec<Service>> =
+    LazyLock::new(|| SERVICES.iter().copied().filter(|s| s.spec().notify != Notify::Never).collect());
+
 /// Who places the orders and how they are numbered.
 #[derive(Clone)]
 pub struct OrderPlan {
@@ -60,11 +66,13 @@ impl OrderPlan {
         format!("{}{i}", self.prefix)
     }
 
-    /// The signed body of order `i`: service `i mod 10`, then wallet,
-    /// pay_scene, lang, buyerType and amount varying with `i`.
+    /// The signed body of order `i`: the services in turn (with a
+    /// `notify_url`, those that notify), then wallet, pay_scene, lang,
+    /// buyerType and amount varying with `i`.
     pub fn order_body(&self, i: usize) -> String {
-        let spec = SERVICES[i % SERVICES.len()].spec();
-        let round = i / SERVICES.len();
+        let services = if self.notify_url.is_some() { &NOTIFIED[..] } else { &SERVICES[..] };
+        let spec = services[i % services.len()].spec();
+        let round = i / services.len();
         let mut p = Params::new()
             .with("service", spec.label())
             .with("user_confirm_key", self.key.as_str())

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use vmp_protocol::{Params, PayScene, Service};
 
 use super::html::escape;
-use crate::store::OrderRecord;
+use crate::domain::Order;
 
 /// The look of a checkout page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,11 +32,11 @@ pub(crate) enum PageKind {
 }
 
 impl PageKind {
-    pub(crate) fn of(order: &OrderRecord) -> Self {
-        let app = PayScene::parse(&order.pay_scene) == Some(PayScene::App);
-        match Service::from_name(&order.service).map(|s| s.spec().behaves_as()) {
+    pub(crate) fn of(order: &Order) -> Self {
+        let app = order.pay_scene == PayScene::App;
+        match Some(order.service.spec().behaves_as()) {
             Some(Service::AlipayWeb) => Self::AlipayQr,
-            Some(Service::WechatWeb) if PayScene::parse(&order.pay_scene) == Some(PayScene::Web) => Self::WechatQr,
+            Some(Service::WechatWeb) if order.pay_scene == PayScene::Web => Self::WechatQr,
             Some(Service::WechatWeb | Service::WechatMobileH5) => Self::WechatH5,
             Some(Service::WechatOauth2) => Self::WechatOauth,
             Some(Service::IcbcWap) => Self::Icbc,
@@ -200,7 +200,7 @@ fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> S
     )
 }
 
-fn details(o: &OrderRecord, t: &Texts, now: Option<OffsetDateTime>) -> String {
+fn details(o: &Order, t: &Texts, now: Option<OffsetDateTime>) -> String {
     let time_left = match now {
         Some(now) => {
             let left = (o.expires_at - now.unix_timestamp()).max(0);
@@ -215,15 +215,15 @@ fn details(o: &OrderRecord, t: &Texts, now: Option<OffsetDateTime>) -> String {
         l_amount = t.amount,
         l_subject = t.subject,
         l_order = t.order,
-        currency = escape(&o.currency),
+        currency = escape(o.currency.code()),
         amount = escape(&display_amount(o)),
         subject = escape(&o.subject),
-        out = escape(&o.out_trade_no),
+        out = escape(o.out_trade_no.as_str()),
     )
 }
 
-fn display_amount(o: &OrderRecord) -> String {
-    format!("{}.{:02}", o.amount_minor / 100, o.amount_minor % 100)
+fn display_amount(o: &Order) -> String {
+    o.amount.to_decimal_string()
 }
 
 /// Hidden fields that carry the link token through the form.
@@ -236,7 +236,7 @@ pub(crate) struct LinkFields<'a> {
 
 /// The checkout page of a pending order.
 pub(crate) fn checkout(
-    o: &OrderRecord,
+    o: &Order,
     link: &LinkFields<'_>,
     qr_svg: Option<&str>,
     error: Option<&str>,
@@ -299,12 +299,12 @@ pub(crate) fn checkout(
 }
 
 /// The page shown once an order is final (or when paying errs).
-pub(crate) fn result(o: &OrderRecord, message: Option<&str>) -> String {
+pub(crate) fn result(o: &Order, message: Option<&str>) -> String {
     let kind = PageKind::of(o);
     let (brand, color) = kind.brand();
     let t = texts(o.lang.as_deref());
     let mut body = details(o, t, None);
-    body.push_str(&format!("<p>{}: <strong id=\"order-status\">{}</strong></p>", t.status, escape(&o.state)));
+    body.push_str(&format!("<p>{}: <strong id=\"order-status\">{}</strong></p>", t.status, escape(o.state.as_str())));
     if let Some(m) = message {
         body.push_str(&format!("<p class=\"error\" id=\"error\">{}</p>", escape(m)));
     }
@@ -313,13 +313,13 @@ pub(crate) fn result(o: &OrderRecord, message: Option<&str>) -> String {
 
 /// Auto-submitting POST of the signed `trade_status_sync` payload to the
 /// merchant's `return_url` (docs/protocol.md "Notifications"). Works without JavaScript too.
-pub(crate) fn return_form(o: &OrderRecord, return_url: &str, payload: &Params) -> String {
+pub(crate) fn return_form(o: &Order, return_url: &str, payload: &Params) -> String {
     let (brand, color) = PageKind::of(o).brand();
     let t = texts(o.lang.as_deref());
     let mut body = format!(
         "<p>{}: <strong id=\"order-status\">{}</strong></p><form id=\"return-form\" method=\"post\" action=\"{}\">",
         t.status,
-        escape(&o.state),
+        escape(o.state.as_str()),
         escape(return_url)
     );
     for (k, v) in payload.iter() {

@@ -14,11 +14,10 @@ use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 
 use super::pages::{self, LinkFields, PageKind};
 use crate::config::Mode;
+use crate::domain::{Order, OrderState};
 use crate::lifecycle::{self, ActionResult, BuyerAction};
-use crate::orders::STATE_PENDING;
 use crate::paylink::PAY_PAGE_PATH;
 use crate::state::AppState;
-use crate::store::OrderRecord;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct LinkQuery {
@@ -47,7 +46,7 @@ async fn linked_order(
     userkey: Option<String>,
     out: Option<String>,
     sign: Option<String>,
-) -> Result<(OrderRecord, String), Response> {
+) -> Result<(Order, String), Response> {
     let (Some(userkey), Some(out), Some(sign)) = (userkey, out, sign) else { return Err(not_found()) };
     // Malformed ids can't name an order; they never reach the database.
     if UserConfirmKey::parse(&userkey).is_err() || OutTradeNo::parse(&out).is_err() {
@@ -61,7 +60,12 @@ async fn linked_order(
             return Err((StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable").into_response());
         }
     };
-    if !state.links().verify(&order.user_confirm_key, &order.out_trade_no, &order.eft_trade_no, &sign) {
+    if !state.links().verify(
+        order.user_confirm_key.as_str(),
+        order.out_trade_no.as_str(),
+        order.eft_trade_no.as_str(),
+        &sign,
+    ) {
         return Err(not_found());
     }
     Ok((order, sign))
@@ -77,20 +81,20 @@ pub(crate) async fn pay_page(
         Err(r) => return r,
     };
     let now = state.clock().now();
-    if order.state != STATE_PENDING || now.unix_timestamp() >= order.expires_at {
+    if order.effective_state(now.unix_timestamp()) != OrderState::Pending {
         return page(pages::result(&order, None));
     }
     let qr = PageKind::of(&order).shows_qr().then(|| {
         qr_svg(&state.links().url(
             state.public_url(),
-            &order.user_confirm_key,
-            &order.out_trade_no,
-            &order.eft_trade_no,
+            order.user_confirm_key.as_str(),
+            order.out_trade_no.as_str(),
+            order.eft_trade_no.as_str(),
         ))
     });
     let link = LinkFields {
-        userkey: &order.user_confirm_key,
-        out_trade_no: &order.out_trade_no,
+        userkey: order.user_confirm_key.as_str(),
+        out_trade_no: order.out_trade_no.as_str(),
         sign: &sign,
         action: PAY_PAGE_PATH,
     };
@@ -119,14 +123,14 @@ pub(crate) async fn pay_action(
     let mut action = action;
     let mut card_scheme = None;
     let kind = PageKind::of(&order);
-    if kind.is_card() && action == BuyerAction::Pay && order.state == STATE_PENDING {
+    if kind.is_card() && action == BuyerAction::Pay && order.state == OrderState::Pending {
         match check_card(kind, f.card_number.as_deref(), f.card_expiry.as_deref(), f.card_cvc.as_deref()) {
             Ok(CardCheck::Approved(scheme)) => card_scheme = Some(scheme.to_owned()),
             Ok(CardCheck::Declined) => action = BuyerAction::Fail,
             Err(msg) => {
                 let link = LinkFields {
-                    userkey: &order.user_confirm_key,
-                    out_trade_no: &order.out_trade_no,
+                    userkey: order.user_confirm_key.as_str(),
+                    out_trade_no: order.out_trade_no.as_str(),
                     sign: &sign,
                     action: PAY_PAGE_PATH,
                 };
@@ -154,7 +158,7 @@ pub(crate) async fn pay_action(
 /// After a final outcome: BOCPay `APP` returns to `app_link`; otherwise the
 /// browser POSTs the signed payload to `return_url`; without either, a
 /// result page.
-async fn back_to_merchant(state: &AppState, order: &OrderRecord) -> Response {
+async fn back_to_merchant(state: &AppState, order: &Order) -> Response {
     let target = if PageKind::of(order) == PageKind::BocpayApp {
         order.app_link.as_deref().or(order.return_url.as_deref())
     } else {
@@ -178,11 +182,11 @@ async fn back_to_merchant(state: &AppState, order: &OrderRecord) -> Response {
     page(pages::return_form(order, target, &payload))
 }
 
-async fn signed_payload(state: &AppState, order: &OrderRecord) -> Option<vmp_protocol::Params> {
+async fn signed_payload(state: &AppState, order: &Order) -> Option<vmp_protocol::Params> {
     let now = state.clock().now();
-    let notification = lifecycle::trade_notification(order, now).ok()?;
+    let notification = order.trade_notification(now);
     // The merchant's secret signs what the browser carries back.
-    let merchant = state.merchant(&order.user_confirm_key).await.ok()??;
+    let merchant = state.merchant(order.user_confirm_key.as_str()).await.ok()??;
     Some(notification.to_signed_params(merchant.secret.expose_secret()))
 }
 

@@ -72,7 +72,13 @@ pub(crate) async fn pay(
             return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     };
-    Json(json!({ "eft_trade_no": order.eft_trade_no, "out_trade_no": order.out_trade_no, "result": result, "trade_status": order.state })).into_response()
+    Json(json!({
+        "eft_trade_no": order.eft_trade_no.as_str(),
+        "out_trade_no": order.out_trade_no.as_str(),
+        "result": result,
+        "trade_status": order.state.as_str(),
+    }))
+    .into_response()
 }
 
 pub(crate) async fn clock(State(state): State<AppState>) -> Response {
@@ -99,6 +105,7 @@ pub(crate) async fn advance(State(state): State<AppState>, body: Result<Json<Adv
         );
         return error(StatusCode::CONFLICT, &message);
     }
+    state.wake_sweeper();
     state.wake_notifier();
     tracing::info!(seconds = body.seconds, "sandbox clock advanced");
     Json(json!({ "advanced": body.seconds, "now": format_time(state.clock().now()) })).into_response()

@@ -1,86 +1,100 @@
-//! Row → record mapping shared by both backends.
+//! Rows ↔ domain types, for both backends, in this one place: what a
+//! column holds ([`Arg`]s for writes) and how it is read back (the
+//! [`super::sql`] column lists name the same columns).
+//!
+//! A stored value that is not one of its type's spellings is
+//! [`StoreError::Corrupt`]; the `CHECK` constraints keep such values out.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use vmp_protocol::catalogue::{Endpoint, PayScene, PayType, Service, Wallet};
+use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
+use vmp_protocol::{Amount, Currency};
 
-use super::{AttemptRow, NotificationRow, OrderRecord, RefundRecord, StoreError};
-use crate::merchant::{Merchant, MerchantStatus};
+use super::StoreError;
+use super::db::{Arg, Row};
+use crate::domain::{
+    Attempt, AttemptOutcome, AttemptRecord, Delivery, EftTradeNo, NewNotification, NewRefund, Notification, Order,
+    OrderState, OutboxStatus, Refund, RefundEffect, RefundPlan, RefundState,
+};
+use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 
-/// Typed column access, implemented for each backend's row type (sqlx's
-/// rows for reads, rusqlite's for the SQLite writer thread).
-pub(crate) trait StoreRow {
-    /// The driver's error.
-    type Error;
-    fn text(&self, col: &str) -> Result<String, Self::Error>;
-    fn opt_text(&self, col: &str) -> Result<Option<String>, Self::Error>;
-    fn int(&self, col: &str) -> Result<i64, Self::Error>;
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, Self::Error>;
+fn corrupt<E>(what: &'static str) -> impl FnOnce(E) -> StoreError {
+    move |_| StoreError::Corrupt(what)
 }
 
-impl StoreRow for rusqlite::Row<'_> {
-    type Error = rusqlite::Error;
-    fn text(&self, col: &str) -> Result<String, rusqlite::Error> {
-        self.get(col)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, rusqlite::Error> {
-        self.get(col)
-    }
-    fn int(&self, col: &str) -> Result<i64, rusqlite::Error> {
-        self.get(col)
-    }
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, rusqlite::Error> {
-        self.get(col)
-    }
+fn eft_trade_no(r: &dyn Row, what: &'static str) -> Result<EftTradeNo, StoreError> {
+    EftTradeNo::from_string(r.text("eft_trade_no")?).map_err(corrupt(what))
 }
 
-macro_rules! store_row {
-    ($row:ty) => {
-        impl crate::store::rows::StoreRow for $row {
-            type Error = sqlx::Error;
-            fn text(&self, col: &str) -> Result<String, sqlx::Error> {
-                sqlx::Row::try_get(self, col)
-            }
-            fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
-                sqlx::Row::try_get(self, col)
-            }
-            fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
-                sqlx::Row::try_get(self, col)
-            }
-            fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
-                sqlx::Row::try_get(self, col)
-            }
-        }
-    };
+fn user_confirm_key(r: &dyn Row, what: &'static str) -> Result<UserConfirmKey, StoreError> {
+    UserConfirmKey::parse(&r.text("user_confirm_key")?).map_err(corrupt(what))
 }
-pub(crate) use store_row;
 
-/// Columns of an order, in `SELECT` order.
-pub(crate) const ORDER_COLUMNS: &str = "eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
-     pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, \
-     package_name, app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, \
-     refunded_minor";
+/// A stored service: its `service` name, or the endpoint of an
+/// endpoint-only interface (what [`Service::label`] writes).
+fn service(r: &dyn Row, what: &'static str) -> Result<Service, StoreError> {
+    let label = r.text("service")?;
+    Service::from_name(&label)
+        .or_else(|| Endpoint::parse(&label).and_then(Service::for_endpoint))
+        .ok_or(StoreError::Corrupt(what))
+}
 
-/// Columns of a refund.
-pub(crate) const REFUND_COLUMNS: &str = "id, eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, \
-     amount_text, reason, status, trade_status, notify_url, created_at, complete_after, completed_at";
+fn amount(r: &dyn Row, what: &'static str) -> Result<Amount, StoreError> {
+    Amount::from_minor(r.int("amount_minor")?).map_err(|_| StoreError::Corrupt(what))
+}
 
-/// Columns of a notification.
-pub(crate) const NOTIFICATION_COLUMNS: &str =
-    "id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, delivered_at";
+/// The values of [`super::sql::INSERT_ORDER`], in its column order.
+pub(crate) fn order_args(o: &Order) -> [Arg<'_>; 26] {
+    [
+        Arg::Text(o.eft_trade_no.as_str()),
+        Arg::Text(o.user_confirm_key.as_str()),
+        Arg::Text(o.out_trade_no.as_str()),
+        Arg::Text(&o.fingerprint),
+        Arg::Text(o.service.label()),
+        Arg::Text(o.pay_type.as_str()),
+        Arg::Text(o.wallet.as_str()),
+        Arg::Text(o.pay_scene.as_str()),
+        Arg::Text(&o.buyer_type),
+        Arg::Int(o.amount.minor()),
+        Arg::Text(&o.amount_text),
+        Arg::Text(o.currency.code()),
+        Arg::Text(&o.subject),
+        Arg::OptText(o.body.as_deref()),
+        Arg::OptText(o.tid.as_deref()),
+        Arg::OptText(o.notify_url.as_deref()),
+        Arg::OptText(o.return_url.as_deref()),
+        Arg::OptText(o.lang.as_deref()),
+        Arg::OptText(o.scheme.as_deref()),
+        Arg::OptText(o.package_name.as_deref()),
+        Arg::OptText(o.app_link.as_deref()),
+        Arg::Int(o.active_time),
+        Arg::Text(&o.request_time),
+        Arg::Int(o.created_at),
+        Arg::Int(o.expires_at),
+        Arg::Text(o.state.as_str()),
+    ]
+}
 
-pub(crate) fn order<R: StoreRow + ?Sized>(r: &R) -> Result<OrderRecord, R::Error> {
-    Ok(OrderRecord {
-        eft_trade_no: r.text("eft_trade_no")?,
-        user_confirm_key: r.text("user_confirm_key")?,
-        out_trade_no: r.text("out_trade_no")?,
+/// An order row.
+pub(crate) fn order(r: &dyn Row) -> Result<Order, StoreError> {
+    Ok(Order {
+        eft_trade_no: eft_trade_no(r, "orders.eft_trade_no")?,
+        user_confirm_key: user_confirm_key(r, "orders.user_confirm_key")?,
+        out_trade_no: OutTradeNo::parse(&r.text("out_trade_no")?).map_err(corrupt("orders.out_trade_no"))?,
         fingerprint: r.text("fingerprint")?,
-        service: r.text("service")?,
-        pay_type: r.text("pay_type")?,
-        wallet: r.text("wallet")?,
-        pay_scene: r.text("pay_scene")?,
+        service: service(r, "orders.service")?,
+        // Nullable since the cashier scene was planned (the buyer picks the
+        // wallet after the order exists); no order without one exists yet.
+        pay_type: r
+            .opt_text("pay_type")?
+            .and_then(|p| PayType::parse(&p))
+            .ok_or(StoreError::Corrupt("orders.pay_type"))?,
+        wallet: r.opt_text("wallet")?.and_then(|w| Wallet::parse(&w)).ok_or(StoreError::Corrupt("orders.wallet"))?,
+        pay_scene: PayScene::parse(&r.text("pay_scene")?).ok_or(StoreError::Corrupt("orders.pay_scene"))?,
         buyer_type: r.text("buyer_type")?,
-        amount_minor: r.int("amount_minor")?,
+        amount: amount(r, "orders.amount_minor")?,
         amount_text: r.text("amount_text")?,
-        currency: r.text("currency")?,
+        currency: r.text("currency")?.parse::<Currency>().map_err(corrupt("orders.currency"))?,
         subject: r.text("subject")?,
         body: r.opt_text("body")?,
         tid: r.opt_text("tid")?,
@@ -94,7 +108,7 @@ pub(crate) fn order<R: StoreRow + ?Sized>(r: &R) -> Result<OrderRecord, R::Error
         request_time: r.text("request_time")?,
         created_at: r.int("created_at")?,
         expires_at: r.int("expires_at")?,
-        state: r.text("state")?,
+        state: OrderState::parse(&r.text("state")?).map_err(corrupt("orders.state"))?,
         final_at: r.opt_int("final_at")?,
         transaction_id: r.opt_text("transaction_id")?,
         card_scheme: r.opt_text("card_scheme")?,
@@ -102,19 +116,40 @@ pub(crate) fn order<R: StoreRow + ?Sized>(r: &R) -> Result<OrderRecord, R::Error
     })
 }
 
-pub(crate) fn refund<R: StoreRow + ?Sized>(r: &R) -> Result<RefundRecord, R::Error> {
-    Ok(RefundRecord {
+/// The values of [`super::sql::INSERT_REFUND`].
+pub(crate) fn refund_args<'a>(n: &'a NewRefund, plan: &RefundPlan) -> [Arg<'a>; 14] {
+    [
+        Arg::Text(n.eft_trade_no.as_str()),
+        Arg::Text(n.user_confirm_key.as_str()),
+        Arg::Text(&n.out_refund_no),
+        Arg::Text(&n.fingerprint),
+        Arg::Text(n.service.label()),
+        Arg::Int(n.amount.minor()),
+        Arg::Text(&n.amount_text),
+        Arg::OptText(n.reason.as_deref()),
+        Arg::Text(plan.state.as_str()),
+        Arg::Text(plan.effect.as_str()),
+        Arg::OptText(n.notify_url.as_deref()),
+        Arg::Int(n.at),
+        Arg::OptInt(n.complete_after),
+        Arg::OptInt(plan.completed_at),
+    ]
+}
+
+/// A refund row.
+pub(crate) fn refund(r: &dyn Row) -> Result<Refund, StoreError> {
+    Ok(Refund {
         id: r.int("id")?,
-        eft_trade_no: r.text("eft_trade_no")?,
-        user_confirm_key: r.text("user_confirm_key")?,
+        eft_trade_no: eft_trade_no(r, "refunds.eft_trade_no")?,
+        user_confirm_key: user_confirm_key(r, "refunds.user_confirm_key")?,
         out_refund_no: r.text("out_refund_no")?,
         fingerprint: r.text("fingerprint")?,
-        service: r.text("service")?,
-        amount_minor: r.int("amount_minor")?,
+        service: service(r, "refunds.service")?,
+        amount: amount(r, "refunds.amount_minor")?,
         amount_text: r.text("amount_text")?,
         reason: r.opt_text("reason")?,
-        status: r.text("status")?,
-        trade_status: r.text("trade_status")?,
+        state: RefundState::parse(&r.text("status")?).map_err(corrupt("refunds.status"))?,
+        effect: RefundEffect::parse(&r.text("trade_status")?).map_err(corrupt("refunds.trade_status"))?,
         notify_url: r.opt_text("notify_url")?,
         created_at: r.int("created_at")?,
         complete_after: r.opt_int("complete_after")?,
@@ -122,42 +157,120 @@ pub(crate) fn refund<R: StoreRow + ?Sized>(r: &R) -> Result<RefundRecord, R::Err
     })
 }
 
-pub(crate) fn notification<R: StoreRow + ?Sized>(r: &R) -> Result<NotificationRow, R::Error> {
-    Ok(NotificationRow {
+/// The values of [`super::sql::INSERT_NOTIFICATION`].
+pub(crate) fn notification_args<'a>(
+    eft_trade_no: &'a str,
+    user_confirm_key: &'a str,
+    n: &'a NewNotification,
+    at: i64,
+) -> [Arg<'a>; 8] {
+    [
+        Arg::Text(eft_trade_no),
+        Arg::Text(user_confirm_key),
+        Arg::Text(&n.url),
+        Arg::Text(n.trade_status.as_str()),
+        Arg::Text(&n.payload),
+        Arg::Int(n.due_at),
+        Arg::Int(at),
+        Arg::Text(n.delivery.as_str()),
+    ]
+}
+
+/// An outbox row.
+pub(crate) fn notification(r: &dyn Row) -> Result<Notification, StoreError> {
+    Ok(Notification {
         id: r.int("id")?,
-        eft_trade_no: r.text("eft_trade_no")?,
-        user_confirm_key: r.text("user_confirm_key")?,
+        eft_trade_no: eft_trade_no(r, "notifications.eft_trade_no")?,
+        user_confirm_key: user_confirm_key(r, "notifications.user_confirm_key")?,
         url: r.text("url")?,
-        trade_status: r.text("trade_status")?,
+        trade_status: OrderState::parse(&r.text("trade_status")?).map_err(corrupt("notifications.trade_status"))?,
         payload: r.text("payload")?,
-        status: r.text("status")?,
+        status: OutboxStatus::parse(&r.text("status")?).map_err(corrupt("notifications.status"))?,
         attempts: r.int("attempts")?,
         next_attempt_at: r.int("next_attempt_at")?,
         delivered_at: r.opt_int("delivered_at")?,
+        delivery: Delivery::parse(&r.text("delivery")?).map_err(corrupt("notifications.delivery"))?,
     })
 }
 
-pub(crate) fn merchant<R: StoreRow + ?Sized>(r: &R) -> Result<Merchant, StoreError>
-where
-    StoreError: From<R::Error>,
-{
-    let status = r.text("status")?;
-    Ok(Merchant {
-        key: r.text("user_confirm_key")?,
-        name: r.text("name")?,
-        secret: SecretString::from(r.text("secret")?),
-        status: MerchantStatus::parse(&status).ok_or(StoreError::Corrupt("merchants.status"))?,
-        allowed_ports: crate::merchant::parse_ports(&r.text("allowed_ports")?),
-    })
+/// The values of [`super::sql::INSERT_ATTEMPT`].
+pub(crate) fn attempt_args(a: &AttemptRecord) -> [Arg<'_>; 7] {
+    [
+        Arg::Int(a.notification_id),
+        Arg::Int(a.attempt),
+        Arg::Int(a.attempted_at),
+        Arg::OptInt(a.http_status),
+        Arg::Int(a.latency_ms),
+        Arg::Text(a.outcome.as_str()),
+        Arg::Text(&a.excerpt),
+    ]
 }
 
-pub(crate) fn attempt<R: StoreRow + ?Sized>(r: &R) -> Result<AttemptRow, R::Error> {
-    Ok(AttemptRow {
+/// A recorded attempt.
+pub(crate) fn attempt(r: &dyn Row) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
         attempt: r.int("attempt")?,
         attempted_at: r.int("attempted_at")?,
         http_status: r.opt_int("http_status")?,
         latency_ms: r.int("latency_ms")?,
-        outcome: r.text("outcome")?,
+        outcome: AttemptOutcome::parse(&r.text("outcome")?).map_err(corrupt("notification_attempts.outcome"))?,
         excerpt: r.text("excerpt")?,
     })
+}
+
+/// The values of [`super::sql::ADD_MERCHANT`] (the secret is written here, once).
+pub(crate) fn merchant_args<'a>(m: &'a Merchant, ports: &'a str, created_at: i64) -> [Arg<'a>; 6] {
+    [
+        Arg::Text(&m.key),
+        Arg::Text(&m.name),
+        Arg::Text(m.secret.expose_secret()),
+        Arg::Text(m.status.as_str()),
+        Arg::Int(created_at),
+        Arg::Text(ports),
+    ]
+}
+
+fn merchant_status(r: &dyn Row) -> Result<MerchantStatus, StoreError> {
+    MerchantStatus::parse(&r.text("status")?).ok_or(StoreError::Corrupt("merchants.status"))
+}
+
+/// A merchant row, with its secret.
+pub(crate) fn merchant(r: &dyn Row) -> Result<Merchant, StoreError> {
+    Ok(Merchant {
+        key: r.text("user_confirm_key")?,
+        name: r.text("name")?,
+        secret: SecretString::from(r.text("secret")?),
+        status: merchant_status(r)?,
+        allowed_ports: crate::merchant::parse_ports(&r.text("allowed_ports")?),
+    })
+}
+
+/// A merchant list row.
+pub(crate) fn merchant_summary(r: &dyn Row) -> Result<MerchantSummary, StoreError> {
+    Ok(MerchantSummary {
+        key: r.text("user_confirm_key")?,
+        name: r.text("name")?,
+        status: merchant_status(r)?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// The `(eft_trade_no, user_confirm_key)` a completed refund returns.
+pub(crate) fn refund_owner(r: &dyn Row) -> Result<(String, String), StoreError> {
+    Ok((r.text("eft_trade_no")?, r.text("user_confirm_key")?))
+}
+
+/// A single-column count or sum.
+pub(crate) fn count(r: &dyn Row) -> Result<i64, StoreError> {
+    r.int("n")
+}
+
+/// A single-column text value.
+pub(crate) fn value(r: &dyn Row) -> Result<String, StoreError> {
+    r.text("value")
+}
+
+/// The refund total of an order.
+pub(crate) fn total(r: &dyn Row) -> Result<i64, StoreError> {
+    r.int("total")
 }

@@ -10,35 +10,29 @@
 //! transient error), every write of it is retried alone, so one bad write
 //! never takes the others down with it.
 //!
-//! PostgreSQL's writer is a Tokio task running sqlx ([`SqlxWriter`]). The
-//! SQLite writer runs the same loop on a thread of its own with a
-//! synchronous connection (`sqlite_writer`): with sqlx, every statement
-//! would be a hop to sqlx's SQLite thread and back, and on a busy machine
-//! each hop waits for a core, once per statement of every batch.
+//! What a batch does is written once ([`run_batch`] over the operations of
+//! `ops`); only opening and closing its transaction is per backend
+//! ([`Apply`]). PostgreSQL's writer is a Tokio task running sqlx
+//! (`postgres::PgWriter`). The SQLite writer runs the same loop on a thread of its
+//! own with a synchronous connection (`sqlite_writer`): with sqlx, every
+//! statement would be a hop to sqlx's SQLite thread and back, and on a busy
+//! machine each hop waits for a core, once per statement of every batch.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use sqlx::{Connection, Database};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{
-    AttemptRecord, NewNotification, NewRefund, NotificationRow, OrderRecord, PlaceOutcome, RefundOutcome,
-    SettleOutcome, Settlement, StoreError, WriterStats,
-};
+use super::db::Db;
+use super::ops::{self, Inserted};
+use super::{PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, WriterStats};
+use crate::domain::{AttemptRecord, NewRefund, Notification, Order, RefundCompletion, Transition};
 
 /// Where a write's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// What inserting one order did.
-pub(crate) enum Inserted {
-    /// The order is new; the caller's record is what was stored.
-    New,
-    /// `(merchant, out_trade_no)` already existed; this is the stored order.
-    Existing(Box<OrderRecord>),
-}
-
-/// Runs a batch of writes in one transaction and commits once.
+/// Runs a batch of writes in one transaction and commits once: the
+/// per-dialect part of the writer (how a transaction begins and ends).
 pub(crate) trait Apply: Send + 'static {
     /// One result per write, in order; an error rolls the whole batch back.
     fn apply(&mut self, ops: &[WriteOp]) -> impl Future<Output = Result<Vec<OpResult>, StoreError>> + Send;
@@ -46,85 +40,20 @@ pub(crate) trait Apply: Send + 'static {
     fn close(self) -> impl Future<Output = ()> + Send;
 }
 
-/// The SQL of each write for a sqlx backend. Every function runs inside the
-/// batch's transaction.
-pub(crate) trait Backend: Send + Sync + 'static {
-    /// The sqlx database.
-    type Db: Database;
-
-    /// Inserts an order unless `(merchant, out_trade_no)` exists.
-    fn insert_order(
-        c: &mut <Self::Db as Database>::Connection,
-        o: &OrderRecord,
-    ) -> impl Future<Output = Result<Result<Inserted, StoreError>, sqlx::Error>> + Send;
-    /// Inserts several orders; one result per order, in order. Backends may
-    /// override this with one multi-row statement (one round trip).
-    fn insert_orders(
-        c: &mut <Self::Db as Database>::Connection,
-        orders: &[&OrderRecord],
-    ) -> impl Future<Output = Result<Vec<Result<Inserted, StoreError>>, sqlx::Error>> + Send {
-        async move {
-            let mut out = Vec::with_capacity(orders.len());
-            for o in orders {
-                out.push(Self::insert_order(&mut *c, o).await?);
-            }
-            Ok(out)
-        }
-    }
-    /// Moves a pending order to a final state, with its outbox row.
-    fn settle(
-        c: &mut <Self::Db as Database>::Connection,
-        s: &Settlement,
-    ) -> impl Future<Output = Result<SettleOutcome, sqlx::Error>> + Send;
-    /// Leases due notifications.
-    fn claim(
-        c: &mut <Self::Db as Database>::Connection,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> impl Future<Output = Result<Vec<NotificationRow>, sqlx::Error>> + Send;
-    /// Records an attempt and reschedules.
-    fn record_attempt(
-        c: &mut <Self::Db as Database>::Connection,
-        a: &AttemptRecord,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    /// Applies a refund (checks and insert).
-    fn refund(
-        c: &mut <Self::Db as Database>::Connection,
-        n: &NewRefund,
-    ) -> impl Future<Output = Result<RefundOutcome, sqlx::Error>> + Send;
-    /// Completes an apply-refund, with its outbox row.
-    fn complete_refund(
-        c: &mut <Self::Db as Database>::Connection,
-        id: i64,
-        at: i64,
-        n: Option<&NewNotification>,
-    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
-    /// The readiness probe's write.
-    fn probe(
-        c: &mut <Self::Db as Database>::Connection,
-        at: i64,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-}
-
-/// One write for the writer, with where to send its result.
+/// One write for the writer, with where to send its result. Adding a write
+/// is a variant here, its function in [`ops`], and nothing per backend.
 pub(crate) enum WriteOp {
-    PlaceOrder(Box<OrderRecord>, Reply<PlaceOutcome>),
-    Settle(Box<Settlement>, Reply<SettleOutcome>),
+    PlaceOrder(Box<Order>, Reply<PlaceOutcome>),
+    Settle(Box<Transition>, Reply<SettleOutcome>),
     Claim {
         now: i64,
         lease_until: i64,
         limit: i64,
-        reply: Reply<Vec<NotificationRow>>,
+        reply: Reply<Vec<Notification>>,
     },
     Attempt(Box<AttemptRecord>, Reply<()>),
     Refund(Box<NewRefund>, Reply<RefundOutcome>),
-    CompleteRefund {
-        id: i64,
-        at: i64,
-        notification: Option<Box<NewNotification>>,
-        reply: Reply<bool>,
-    },
+    CompleteRefund(Box<RefundCompletion>, Reply<bool>),
     /// The readiness probe's trivial write.
     Probe {
         at: i64,
@@ -138,7 +67,7 @@ pub(crate) enum WriteOp {
 pub(crate) enum OpResult {
     PlaceOrder(Result<Inserted, StoreError>),
     Settle(SettleOutcome),
-    Claim(Vec<NotificationRow>),
+    Claim(Vec<Notification>),
     Attempt,
     Refund(RefundOutcome),
     CompleteRefund(bool),
@@ -150,23 +79,22 @@ impl WriteOp {
         matches!(self, WriteOp::PlaceOrder(..))
     }
 
-    async fn run<B: Backend>(&self, c: &mut <B::Db as Database>::Connection) -> Result<OpResult, sqlx::Error> {
+    /// Runs every write but a new order (those go first, together).
+    async fn run<D: Db>(&self, db: &mut D) -> Result<OpResult, StoreError> {
         Ok(match self {
-            WriteOp::PlaceOrder(o, _) => OpResult::PlaceOrder(B::insert_order(c, o).await?),
-            WriteOp::Settle(s, _) => OpResult::Settle(B::settle(c, s).await?),
+            WriteOp::PlaceOrder(..) => return Err(StoreError::Corrupt("order outside the order insert")),
+            WriteOp::Settle(t, _) => OpResult::Settle(ops::settle(db, t).await?),
             WriteOp::Claim { now, lease_until, limit, .. } => {
-                OpResult::Claim(B::claim(c, *now, *lease_until, *limit).await?)
+                OpResult::Claim(ops::claim(db, *now, *lease_until, *limit).await?)
             }
             WriteOp::Attempt(a, _) => {
-                B::record_attempt(c, a).await?;
+                ops::record_attempt(db, a).await?;
                 OpResult::Attempt
             }
-            WriteOp::Refund(n, _) => OpResult::Refund(B::refund(c, n).await?),
-            WriteOp::CompleteRefund { id, at, notification, .. } => {
-                OpResult::CompleteRefund(B::complete_refund(c, *id, *at, notification.as_deref()).await?)
-            }
+            WriteOp::Refund(n, _) => OpResult::Refund(ops::refund(db, n).await?),
+            WriteOp::CompleteRefund(c, _) => OpResult::CompleteRefund(ops::complete_refund(db, c).await?),
             WriteOp::Probe { at, .. } => {
-                B::probe(c, *at).await?;
+                ops::probe(db, *at).await?;
                 OpResult::Probe
             }
         })
@@ -182,9 +110,7 @@ impl WriteOp {
                 // A new order is answered with the caller's own record (it is
                 // what was stored), not a copy of it.
                 let r = result.and_then(|v| match v {
-                    OpResult::PlaceOrder(Ok(Inserted::New)) => Ok(PlaceOutcome::Created(*o)),
-                    OpResult::PlaceOrder(Ok(Inserted::Existing(r))) => Ok(PlaceOutcome::Existing(*r)),
-                    OpResult::PlaceOrder(Err(e)) => Err(e),
+                    OpResult::PlaceOrder(inserted) => inserted.map(|i| i.outcome(*o)),
                     _ => Err(StoreError::Corrupt("writer result kind")),
                 });
                 drop(tx.send(r));
@@ -199,8 +125,8 @@ impl WriteOp {
             WriteOp::Refund(_, tx) => {
                 drop(tx.send(pick(result, |v| if let OpResult::Refund(x) = v { Some(x) } else { None })))
             }
-            WriteOp::CompleteRefund { reply, .. } => {
-                drop(reply.send(pick(result, |v| if let OpResult::CompleteRefund(x) = v { Some(x) } else { None })))
+            WriteOp::CompleteRefund(_, tx) => {
+                drop(tx.send(pick(result, |v| if let OpResult::CompleteRefund(x) = v { Some(x) } else { None })))
             }
             WriteOp::Probe { reply, .. } => {
                 drop(reply.send(pick(result, |v| matches!(v, OpResult::Probe).then_some(()))))
@@ -209,41 +135,23 @@ impl WriteOp {
     }
 }
 
-/// The writer of a sqlx backend: its connection.
-pub(crate) struct SqlxWriter<B: Backend>(pub(crate) <B::Db as Database>::Connection);
-
-impl<B: Backend> Apply for SqlxWriter<B> {
-    async fn apply(&mut self, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
-        Ok(apply::<B>(&mut self.0, ops).await?)
-    }
-
-    async fn close(self) {
-        let _ = self.0.close().await;
-    }
-}
-
-/// Runs writes in one transaction and commits once.
-async fn apply<B: Backend>(
-    conn: &mut <B::Db as Database>::Connection,
-    ops: &[WriteOp],
-) -> Result<Vec<OpResult>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // New orders go first, all together: no other write in a batch can
-    // depend on them (a client learns an order's number only after its
-    // commit), and one statement for all of them saves round trips.
-    let orders: Vec<&OrderRecord> =
+/// The writes of one batch, inside the transaction the caller opened: the
+/// same for both backends. New orders go first, all together: no other
+/// write in a batch can depend on them (a client learns an order's number
+/// only after its commit), and one prepared statement serves them all.
+pub(crate) async fn run_batch<D: Db>(db: &mut D, ops: &[WriteOp]) -> Result<Vec<OpResult>, StoreError> {
+    let orders: Vec<&Order> =
         ops.iter().filter_map(|op| if let WriteOp::PlaceOrder(o, _) = op { Some(&**o) } else { None }).collect();
-    let mut placed = if orders.is_empty() { Vec::new() } else { B::insert_orders(&mut tx, &orders).await? }.into_iter();
+    let mut placed = if orders.is_empty() { Vec::new() } else { ops::insert_orders(db, &orders).await? }.into_iter();
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         results.push(match op {
             WriteOp::PlaceOrder(..) => {
                 OpResult::PlaceOrder(placed.next().unwrap_or(Err(StoreError::Corrupt("missing insert result"))))
             }
-            other => other.run::<B>(&mut tx).await?,
+            other => other.run(db).await?,
         });
     }
-    tx.commit().await?;
     Ok(results)
 }
 

@@ -374,7 +374,8 @@ async fn closing_an_unpaid_order_stops_any_later_payment() {
 
 #[tokio::test]
 async fn queries_report_pending_orders_as_processing_and_expired_ones_as_closed() {
-    let app = spawn_app().await;
+    // A sweeper that never runs by itself: the test steps it.
+    let app = crate::helpers::spawn_app_with(|s| s.sweeper.interval = Duration::from_secs(3600)).await;
     let mut p = app.seed_request("QEXP1");
     p.set("active_time", "60");
     app.sign(&mut p);
@@ -382,6 +383,13 @@ async fn queries_report_pending_orders_as_processing_and_expired_ones_as_closed(
     let q = app.call(QUERY, &[("querytype", "OUT_TRADE"), ("out_trade_no", "QEXP1")]).await;
     assert_eq!(q.get("trade_status"), Some("TRADE_PROCESSING"));
     app.state.clock().advance(61).unwrap();
+    let q = app.call(QUERY, &[("querytype", "OUT_TRADE"), ("out_trade_no", "QEXP1")]).await;
+    assert_eq!(q.get("trade_status"), Some("TRADE_CLOSED"), "{}", q.to_json());
+    // The query only reports it; the sweeper closes it durably.
+    let stored = || async { app.state.store().order_by_out_trade_no(&app.key, "QEXP1").await.unwrap().unwrap().state };
+    assert_eq!(stored().await, "PENDING", "a query writes nothing");
+    app.sweep().await;
+    assert_eq!(stored().await, "TRADE_CLOSED");
     let q = app.call(QUERY, &[("querytype", "OUT_TRADE"), ("out_trade_no", "QEXP1")]).await;
     assert_eq!(q.get("trade_status"), Some("TRADE_CLOSED"), "{}", q.to_json());
 }
@@ -410,19 +418,14 @@ async fn apply_refund_answers_apply_success_then_completes_with_a_signed_notific
         .send()
         .await
         .unwrap();
+    app.sweep().await;
+    assert_eq!(refund_status_of(&app, "WX1", "AR1").await.as_deref(), Some("SUCCESS"));
     receiver.wait_for_calls(1).await;
     let n = verify_notification(&receiver.bodies().await[0], &app.secret, app.state.clock().now()).unwrap();
     assert_eq!(n.trade_type, TradeType::Refund);
     assert_eq!(n.trade_status, TradeStatus::TradeRefund);
     assert_eq!(n.total_fee, "1.00");
     assert_eq!(crate::receiver::params(&receiver.bodies().await[0]).get("out_refund_no"), Some("AR1"));
-    for _ in 0..100 {
-        if refund_status_of(&app, "WX1", "AR1").await.as_deref() == Some("SUCCESS") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("apply-refund never completed");
 }
 
 #[tokio::test]

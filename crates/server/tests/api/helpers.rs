@@ -149,6 +149,13 @@ impl TestApp {
         self.post_raw(p.to_json().into_bytes(), None).await
     }
 
+    /// One sweeper step at the gateway's time: expired orders are closed
+    /// and due apply-refunds completed when it returns (no waiting).
+    pub async fn sweep(&self) -> vmp_server::sweeper::Sweep {
+        let sweeper = vmp_server::sweeper::Sweeper::new(self.state.clone(), Default::default());
+        sweeper.run_once(self.state.clock().now()).await.expect("sweep")
+    }
+
     pub async fn order_count(&self) -> i64 {
         self.state.store().count_orders().await.expect("count")
     }

@@ -1039,7 +1039,7 @@ async fn hostile_text_the_rules_allow_is_stored_echoed_and_escaped_verbatim() {
             continue;
         }
         let stored = match *field {
-            "out_trade_no" => Some(order.out_trade_no.clone()),
+            "out_trade_no" => Some(order.out_trade_no.as_str().to_owned()),
             "buyerType" => Some(order.buyer_type.clone()),
             "subject" => Some(order.subject.clone()),
             "body" => order.body.clone(),

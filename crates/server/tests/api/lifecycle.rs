@@ -47,11 +47,11 @@ async fn advance(app: &TestApp, seconds: i64) {
 }
 
 async fn state_of(app: &TestApp, out_trade_no: &str) -> String {
-    app.state.store().order_by_out_trade_no(&app.key, out_trade_no).await.unwrap().unwrap().state
+    app.state.store().order_by_out_trade_no(&app.key, out_trade_no).await.unwrap().unwrap().state.as_str().to_owned()
 }
 
 /// Waits (bounded) until the order's first notification has `n` recorded attempts.
-async fn wait_attempts(app: &TestApp, eft: &str, n: i64) -> vmp_server::store::NotificationRow {
+async fn wait_attempts(app: &TestApp, eft: &str, n: i64) -> vmp_server::store::Notification {
     for _ in 0..400 {
         let rows = app.state.store().notifications_for_order(eft).await.unwrap();
         if let Some(row) = rows.first()
@@ -134,13 +134,8 @@ async fn payme_magic_amounts_give_their_documented_outcomes() {
 
     // .45 never gets a state from the wallet; it closes when it expires.
     advance(&app, 1801).await;
-    for _ in 0..200 {
-        if state_of(&app, "MAGIC3").await == "TRADE_CLOSED" {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the .45 order should expire into TRADE_CLOSED");
+    app.sweep().await;
+    assert_eq!(state_of(&app, "MAGIC3").await, "TRADE_CLOSED", "the .45 order expires into TRADE_CLOSED");
 }
 
 #[tokio::test]
@@ -264,11 +259,12 @@ async fn unpaid_orders_expire_after_active_time_and_notify_trade_closed() {
     let a = app.post(&p).await;
     let eft = a.get("eft_trade_no").unwrap();
     advance(&app, 119).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.sweep().await.expired, 0);
     assert_eq!(state_of(&app, "EXPIRE1").await, "PENDING");
     advance(&app, 1).await;
-    receiver.wait_for_calls(1).await;
+    app.sweep().await;
     assert_eq!(state_of(&app, "EXPIRE1").await, "TRADE_CLOSED");
+    receiver.wait_for_calls(1).await;
     let n = verify_notification(&receiver.bodies().await[0], &app.secret, app.state.clock().now()).unwrap();
     assert_eq!(n.trade_status, TradeStatus::TradeClosed);
     // Paying after expiry is refused.
@@ -474,7 +470,7 @@ async fn paying_while_the_order_expires_gives_one_final_state_and_one_notificati
     for t in tasks {
         finals.insert(t.await.unwrap()["trade_status"].as_str().unwrap().to_owned());
     }
-    let stored = app.state.store().order_by_eft_trade_no(&eft).await.unwrap().unwrap().state;
+    let stored = app.state.store().order_by_eft_trade_no(&eft).await.unwrap().unwrap().state.as_str().to_owned();
     assert!(stored == "TRADE_SUCCESS" || stored == "TRADE_CLOSED", "{stored}");
     assert_eq!(finals, std::collections::HashSet::from([stored.clone()]), "every answer reports the one final state");
     receiver.wait_for_calls(1).await;
@@ -485,7 +481,8 @@ async fn paying_while_the_order_expires_gives_one_final_state_and_one_notificati
 
 #[tokio::test]
 async fn an_unreadable_stored_notification_is_recorded_and_given_up_not_leased_forever() {
-    use vmp_server::store::{NewNotification, Settlement};
+    use vmp_server::domain::{Delivery, EftTradeNo, OrderState};
+    use vmp_server::store::{NewNotification, Transition};
     // Arrange: a settled order whose outbox row cannot be parsed (a damaged
     // database; nothing the gateway writes looks like this).
     let app = spawn_app().await;
@@ -494,17 +491,18 @@ async fn an_unreadable_stored_notification_is_recorded_and_given_up_not_leased_f
     app.sign(&mut p);
     let eft = app.post(&p).await.get("eft_trade_no").unwrap().to_owned();
     let now = app.state.clock().now().unix_timestamp();
-    let settlement = Settlement {
-        eft_trade_no: eft.clone(),
-        state: "TRADE_SUCCESS".into(),
+    let settlement = Transition {
+        eft_trade_no: EftTradeNo::parse(&eft).unwrap(),
+        state: OrderState::Paid,
         at: now,
         transaction_id: "T-BADROW1".into(),
         card_scheme: None,
         notification: Some(NewNotification {
             url: receiver.url.clone(),
-            trade_status: "TRADE_SUCCESS".into(),
+            trade_status: OrderState::Paid,
             payload: "{not json".into(),
             due_at: now,
+            delivery: Delivery::Retried,
         }),
     };
     app.state.store().settle(settlement).await.unwrap();
@@ -529,4 +527,42 @@ async fn an_unreadable_stored_notification_is_recorded_and_given_up_not_leased_f
     assert_eq!(attempts[0].outcome, "error");
     assert!(attempts[0].excerpt.starts_with("stored payload unreadable"), "{:?}", attempts[0]);
     assert!(receiver.bodies().await.is_empty());
+}
+
+#[tokio::test]
+async fn each_sale_is_notified_as_its_catalogue_row_says_never_once_or_retried() {
+    // Arrange: a merchant that always fails, three services, three policies.
+    let app = spawn_app().await;
+    let receiver = Receiver::start(Behaviour::FailThenAck(1000), &app.secret).await;
+    let cases = [
+        ("NOTIFY-OCT", "service.oct.online.PreOrder", "OCT", "OCT", "WEB"),
+        ("NOTIFY-UP", "service.unionpay.online.web.PreOrder", "UnionPay", "UNIONPAY", "ONLINE_WEB"),
+        ("NOTIFY-ALI", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP"),
+    ];
+    let mut eft = Vec::new();
+    for (out, service, pay_type, wallet, scene) in cases {
+        let mut p = app.seed_request(out);
+        p.set("service", service)
+            .set("payType", pay_type)
+            .set("wallet", wallet)
+            .set("pay_scene", scene)
+            .set("notify_url", &receiver.url);
+        p.remove("return_url");
+        app.sign(&mut p);
+        let a = app.post(&p).await;
+        assert_eq!(a.get("return_status"), Some("00"), "{service}: {}", a.to_json());
+        let e = a.get("eft_trade_no").unwrap().to_owned();
+        // Act
+        assert_eq!(sandbox_pay(&app, &e, "success").await["result"], "settled", "{service}");
+        eft.push(e);
+    }
+
+    // Assert: Octopus owes nothing; UnionPay online one attempt, then
+    // failed; Alipay a pending retry.
+    let once = wait_attempts(&app, &eft[1], 1).await;
+    assert_eq!((once.status.as_str(), once.attempts), ("failed", 1), "UnionPay online is notified once");
+    let retried = wait_attempts(&app, &eft[2], 1).await;
+    assert_eq!(retried.status, "pending", "Alipay is retried");
+    assert!(app.state.store().notifications_for_order(&eft[0]).await.unwrap().is_empty(), "Octopus is never notified");
+    assert_eq!(receiver.calls(), 2);
 }

@@ -173,9 +173,9 @@ async fn production_refuses_a_private_apply_refund_notify_url_and_stores_nothing
         assert!(answer.get("return_char").is_some_and(|t| t.contains("notify_url")), "{}", answer.to_json());
         assert!(app.state.store().refund_by_out_refund_no(&app.key, &no).await.unwrap().is_none(), "{url}");
     }
-    assert_eq!(app.state.store().refunds_total(&order.eft_trade_no).await.unwrap(), 0);
+    assert_eq!(app.state.store().refunds_total(order.eft_trade_no.as_str()).await.unwrap(), 0);
 
     let answer = app.post(&apply_refund("PRODAROK", "https://merchant.example/refunded")).await;
     assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
-    assert_eq!(app.state.store().refunds_total(&order.eft_trade_no).await.unwrap(), 100);
+    assert_eq!(app.state.store().refunds_total(order.eft_trade_no.as_str()).await.unwrap(), 100);
 }

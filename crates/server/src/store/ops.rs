@@ -1,0 +1,303 @@
+//! Every store operation, written once over the [`Db`] primitives: the
+//! writer's operations (run inside its batch transaction) and the reads.
+//!
+//! What makes the writes safe across instances sharing a PostgreSQL
+//! database is in the SQL: unique constraints decide `out_trade_no` and
+//! `out_refund_no` races (`ON CONFLICT DO NOTHING`), a refund locks its
+//! order row before checking the running total, a transition only applies
+//! to a still-pending row, and notifications are claimed with a lease
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+
+use super::db::{Arg, Db};
+use super::{OwedNotifications, PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, rows, sql};
+use crate::domain::{
+    Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, RefundRefusal,
+    Transition,
+};
+use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
+
+/// What inserting one order did.
+pub(crate) enum Inserted {
+    /// The order is new; the caller's record is what was stored.
+    New,
+    /// `(merchant, out_trade_no)` already existed; this is the stored order.
+    Existing(Box<Order>),
+}
+
+impl Inserted {
+    /// The outcome for the caller, who gave `order`.
+    pub(crate) fn outcome(self, order: Order) -> PlaceOutcome {
+        match self {
+            Inserted::New => PlaceOutcome::Created(order),
+            Inserted::Existing(stored) => PlaceOutcome::Existing(*stored),
+        }
+    }
+}
+
+/// Inserts orders unless their `(merchant, out_trade_no)` exists: one
+/// statement, prepared once, run per order; one result per order.
+pub(crate) async fn insert_orders<D: Db>(
+    db: &mut D,
+    orders: &[&Order],
+) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
+    let args: Vec<[Arg<'_>; 26]> = orders.iter().map(|o| rows::order_args(o)).collect();
+    let inserted = db.execute_each(&sql::INSERT_ORDER, &args).await?;
+    let mut out = Vec::with_capacity(orders.len());
+    for (o, n) in orders.iter().zip(inserted) {
+        if n == 1 {
+            out.push(Ok(Inserted::New));
+            continue;
+        }
+        // Skipped: the merchant's out_trade_no is taken (an earlier order, or
+        // one earlier in this batch), or, never in practice, the eft_trade_no.
+        out.push(match order_by_out(db, o.user_confirm_key.as_str(), o.out_trade_no.as_str()).await? {
+            Some(stored) => Ok(Inserted::Existing(Box::new(stored))),
+            None => Err(StoreError::IdCollision),
+        });
+    }
+    Ok(out)
+}
+
+/// Applies a transition to a still-pending order, with its outbox row.
+pub(crate) async fn settle<D: Db>(db: &mut D, t: &Transition) -> Result<SettleOutcome, StoreError> {
+    let moved = db
+        .fetch_optional(
+            &sql::SETTLE,
+            &[
+                Arg::Text(t.state.as_str()),
+                Arg::Int(t.at),
+                Arg::Text(&t.transaction_id),
+                Arg::OptText(t.card_scheme.as_deref()),
+                Arg::Text(t.eft_trade_no.as_str()),
+            ],
+            rows::order,
+        )
+        .await?;
+    let Some(order) = moved else {
+        return Ok(match order_by_eft(db, t.eft_trade_no.as_str()).await? {
+            Some(o) => SettleOutcome::AlreadyFinal(o),
+            None => SettleOutcome::NotFound,
+        });
+    };
+    if let Some(n) = &t.notification {
+        insert_notification(db, order.eft_trade_no.as_str(), order.user_confirm_key.as_str(), n, t.at).await?;
+    }
+    Ok(SettleOutcome::Applied(order))
+}
+
+async fn insert_notification<D: Db>(
+    db: &mut D,
+    eft_trade_no: &str,
+    user_confirm_key: &str,
+    n: &NewNotification,
+    at: i64,
+) -> Result<(), StoreError> {
+    db.execute(&sql::INSERT_NOTIFICATION, &rows::notification_args(eft_trade_no, user_confirm_key, n, at)).await?;
+    Ok(())
+}
+
+/// Leases up to `limit` due notifications until `lease_until`.
+pub(crate) async fn claim<D: Db>(
+    db: &mut D,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<Notification>, StoreError> {
+    db.fetch_all(&sql::CLAIM, &[Arg::Int(lease_until), Arg::Int(now), Arg::Int(limit)], rows::notification).await
+}
+
+/// Records an attempt and moves its outbox row on.
+pub(crate) async fn record_attempt<D: Db>(db: &mut D, a: &AttemptRecord) -> Result<(), StoreError> {
+    db.execute(&sql::INSERT_ATTEMPT, &rows::attempt_args(a)).await?;
+    let next = a.outbox_update();
+    db.execute(
+        &sql::AFTER_ATTEMPT,
+        &[
+            Arg::Int(a.attempt),
+            Arg::Text(next.status.as_str()),
+            Arg::OptInt(next.next_attempt_at),
+            Arg::OptInt(next.delivered_at),
+            Arg::Int(a.notification_id),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Checks and stores a refund (the rule is [`Order::plan_refund`]),
+/// updating the order's refunded total.
+pub(crate) async fn refund<D: Db>(db: &mut D, n: &NewRefund) -> Result<RefundOutcome, StoreError> {
+    // Locked on PostgreSQL: refunds of one order, from any instance, run one at a time.
+    let Some(mut order) =
+        db.fetch_optional(&sql::ORDER_BY_EFT_LOCKED, &[Arg::Text(n.eft_trade_no.as_str())], rows::order).await?
+    else {
+        return Ok(RefundOutcome::NotFound);
+    };
+    if let Some(existing) = existing_refund(db, n).await? {
+        return Ok(existing);
+    }
+    let plan = match order.plan_refund(n.amount, n.complete_after, n.at) {
+        Ok(plan) => plan,
+        Err(RefundRefusal::NotPaid) => return Ok(RefundOutcome::NotPaid(order)),
+        Err(RefundRefusal::Closed) => return Ok(RefundOutcome::Closed(order)),
+        Err(RefundRefusal::Exceeds) => return Ok(RefundOutcome::Exceeds(order)),
+    };
+    let Some(stored) = db.fetch_optional(&sql::INSERT_REFUND, &rows::refund_args(n, &plan), rows::refund).await? else {
+        // Another instance took this out_refund_no (for another order) meanwhile.
+        return Ok(existing_refund(db, n).await?.unwrap_or(RefundOutcome::NotFound));
+    };
+    order.apply_refund(&plan);
+    db.execute(
+        &sql::SET_REFUNDED,
+        &[Arg::Int(order.refunded_minor), Arg::Text(order.state.as_str()), Arg::Text(n.eft_trade_no.as_str())],
+    )
+    .await?;
+    Ok(RefundOutcome::Applied(stored, order))
+}
+
+/// The refund stored under this `out_refund_no`, with its order.
+async fn existing_refund<D: Db>(db: &mut D, n: &NewRefund) -> Result<Option<RefundOutcome>, StoreError> {
+    let Some(r) = refund_by_out_refund_no(db, n.user_confirm_key.as_str(), &n.out_refund_no).await? else {
+        return Ok(None);
+    };
+    let order = order_by_eft(db, r.eft_trade_no.as_str()).await?.ok_or(StoreError::Corrupt("refunds.eft_trade_no"))?;
+    Ok(Some(RefundOutcome::Existing(r, order)))
+}
+
+/// Completes an in-progress apply-refund, with its outbox row; `false` if
+/// it was not in progress.
+pub(crate) async fn complete_refund<D: Db>(db: &mut D, c: &RefundCompletion) -> Result<bool, StoreError> {
+    let done =
+        db.fetch_optional(&sql::COMPLETE_REFUND, &[Arg::Int(c.at), Arg::Int(c.refund_id)], rows::refund_owner).await?;
+    let Some((eft_trade_no, key)) = done else { return Ok(false) };
+    if let Some(n) = &c.notification {
+        insert_notification(db, &eft_trade_no, &key, n, c.at).await?;
+    }
+    Ok(true)
+}
+
+// ---- reads ----
+
+/// PostgreSQL text cannot hold NUL; a key containing one names nothing
+/// (the gateway never stores one), so lookups answer "not found" instead
+/// of a database error, on both backends.
+fn unstorable(parts: &[&str]) -> bool {
+    parts.iter().any(|p| p.contains('\0'))
+}
+
+pub(crate) async fn order_by_eft<D: Db>(db: &mut D, eft_trade_no: &str) -> Result<Option<Order>, StoreError> {
+    if unstorable(&[eft_trade_no]) {
+        return Ok(None);
+    }
+    db.fetch_optional(&sql::ORDER_BY_EFT, &[Arg::Text(eft_trade_no)], rows::order).await
+}
+
+pub(crate) async fn order_by_out<D: Db>(
+    db: &mut D,
+    key: &str,
+    out_trade_no: &str,
+) -> Result<Option<Order>, StoreError> {
+    if unstorable(&[key, out_trade_no]) {
+        return Ok(None);
+    }
+    db.fetch_optional(&sql::ORDER_BY_OUT, &[Arg::Text(key), Arg::Text(out_trade_no)], rows::order).await
+}
+
+pub(crate) async fn expired_pending<D: Db>(db: &mut D, now: i64, limit: i64) -> Result<Vec<Order>, StoreError> {
+    db.fetch_all(&sql::EXPIRED_PENDING, &[Arg::Int(now), Arg::Int(limit)], rows::order).await
+}
+
+pub(crate) async fn count_orders<D: Db>(db: &mut D) -> Result<i64, StoreError> {
+    Ok(db.fetch_optional(&sql::COUNT_ORDERS, &[], rows::count).await?.unwrap_or(0))
+}
+
+pub(crate) async fn notifications_for_order<D: Db>(
+    db: &mut D,
+    eft_trade_no: &str,
+) -> Result<Vec<Notification>, StoreError> {
+    if unstorable(&[eft_trade_no]) {
+        return Ok(Vec::new());
+    }
+    db.fetch_all(&sql::NOTIFICATIONS_OF_ORDER, &[Arg::Text(eft_trade_no)], rows::notification).await
+}
+
+pub(crate) async fn attempts_for_notification<D: Db>(db: &mut D, id: i64) -> Result<Vec<Attempt>, StoreError> {
+    db.fetch_all(&sql::ATTEMPTS_OF_NOTIFICATION, &[Arg::Int(id)], rows::attempt).await
+}
+
+pub(crate) async fn refund_by_out_refund_no<D: Db>(
+    db: &mut D,
+    key: &str,
+    out_refund_no: &str,
+) -> Result<Option<Refund>, StoreError> {
+    if unstorable(&[key, out_refund_no]) {
+        return Ok(None);
+    }
+    db.fetch_optional(&sql::REFUND_BY_OUT_REFUND_NO, &[Arg::Text(key), Arg::Text(out_refund_no)], rows::refund).await
+}
+
+pub(crate) async fn due_refunds<D: Db>(db: &mut D, now: i64, limit: i64) -> Result<Vec<Refund>, StoreError> {
+    db.fetch_all(&sql::DUE_REFUNDS, &[Arg::Int(now), Arg::Int(limit)], rows::refund).await
+}
+
+pub(crate) async fn refunds_total<D: Db>(db: &mut D, eft_trade_no: &str) -> Result<i64, StoreError> {
+    if unstorable(&[eft_trade_no]) {
+        return Ok(0);
+    }
+    Ok(db.fetch_optional(&sql::REFUNDS_TOTAL, &[Arg::Text(eft_trade_no)], rows::total).await?.unwrap_or(0))
+}
+
+pub(crate) async fn owed_notifications<D: Db>(db: &mut D) -> Result<OwedNotifications, StoreError> {
+    let owed = db
+        .fetch_optional(&sql::OWED_NOTIFICATIONS, &[], |r| {
+            Ok(OwedNotifications { count: r.int("n")?, oldest_created_at: r.opt_int("oldest")? })
+        })
+        .await?;
+    Ok(owed.unwrap_or_default())
+}
+
+/// The readiness probe: a trivial write through the batch's transaction.
+pub(crate) async fn probe<D: Db>(db: &mut D, at: i64) -> Result<(), StoreError> {
+    let at = at.to_string();
+    db.execute(&sql::PROBE, &[Arg::Text(super::PROBE_SETTING), Arg::Text(&at)]).await?;
+    Ok(())
+}
+
+// ---- merchants and settings ----
+
+pub(crate) async fn merchant<D: Db>(db: &mut D, key: &str) -> Result<Option<Merchant>, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(None);
+    }
+    db.fetch_optional(&sql::MERCHANT, &[Arg::Text(key)], rows::merchant).await
+}
+
+pub(crate) async fn add_merchant<D: Db>(db: &mut D, m: &Merchant, created_at: i64) -> Result<(), StoreError> {
+    let ports = crate::merchant::format_ports(&m.allowed_ports);
+    if db.execute(&sql::ADD_MERCHANT, &rows::merchant_args(m, &ports, created_at)).await? == 0 {
+        return Err(StoreError::DuplicateMerchant(m.key.clone()));
+    }
+    Ok(())
+}
+
+pub(crate) async fn list_merchants<D: Db>(db: &mut D) -> Result<Vec<MerchantSummary>, StoreError> {
+    db.fetch_all(&sql::LIST_MERCHANTS, &[], rows::merchant_summary).await
+}
+
+pub(crate) async fn set_merchant_status<D: Db>(
+    db: &mut D,
+    key: &str,
+    status: MerchantStatus,
+) -> Result<bool, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(false);
+    }
+    Ok(db.execute(&sql::SET_MERCHANT_STATUS, &[Arg::Text(status.as_str()), Arg::Text(key)]).await? == 1)
+}
+
+pub(crate) async fn setting_or_init<D: Db>(db: &mut D, name: &str, init: &str) -> Result<String, StoreError> {
+    db.execute(&sql::INIT_SETTING, &[Arg::Text(name), Arg::Text(init)]).await?;
+    db.fetch_optional(&sql::SETTING, &[Arg::Text(name)], rows::value)
+        .await?
+        .ok_or(StoreError::Corrupt("gateway_settings.value"))
+}

@@ -1,0 +1,211 @@
+//! The SQL of every store operation, written once for both backends.
+//!
+//! Statements use SQLite's numbered parameters (`?1`, `?2`, …); the
+//! PostgreSQL text (`$1`, `$2`, …) is derived from it once, on first use.
+//! Both dialects take `RETURNING`, `ON CONFLICT … DO NOTHING` and
+//! `CAST(… AS BIGINT)`. Where they really differ (row locks), a statement
+//! carries one text per dialect ([`Sql::per_dialect`]).
+
+use std::sync::OnceLock;
+
+/// One statement's text, per dialect.
+pub(crate) struct Sql {
+    sqlite: &'static str,
+    /// PostgreSQL's own text, when it differs beyond placeholders.
+    postgres: Option<&'static str>,
+    pg: OnceLock<String>,
+}
+
+impl Sql {
+    /// A statement both dialects run as written.
+    pub(crate) const fn new(text: &'static str) -> Self {
+        Self { sqlite: text, postgres: None, pg: OnceLock::new() }
+    }
+
+    /// A statement whose PostgreSQL form differs (e.g. `FOR UPDATE`).
+    pub(crate) const fn per_dialect(sqlite: &'static str, postgres: &'static str) -> Self {
+        Self { sqlite, postgres: Some(postgres), pg: OnceLock::new() }
+    }
+
+    /// The SQLite text.
+    pub(crate) fn sqlite(&'static self) -> &'static str {
+        self.sqlite
+    }
+
+    /// The PostgreSQL text, with `$n` parameters.
+    pub(crate) fn postgres(&'static self) -> &'static str {
+        self.pg.get_or_init(|| dollar_parameters(self.postgres.unwrap_or(self.sqlite)))
+    }
+}
+
+/// `?n` → `$n`. The statements here hold no `?` inside string literals.
+fn dollar_parameters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Columns of an order, in `SELECT` order (also those [`super::rows::order`] reads).
+macro_rules! order_columns {
+    () => {
+        "eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, buyer_type, \
+         amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
+         app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, \
+         refunded_minor"
+    };
+}
+
+/// Columns of a refund.
+macro_rules! refund_columns {
+    () => {
+        "id, eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, amount_text, reason, \
+         status, trade_status, notify_url, created_at, complete_after, completed_at"
+    };
+}
+
+/// Columns of an outbox row.
+macro_rules! notification_columns {
+    () => {
+        "id, eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, next_attempt_at, \
+         delivered_at, delivery"
+    };
+}
+
+// ---- merchants and settings ----
+
+pub(crate) static MERCHANT: Sql =
+    Sql::new("SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = ?1");
+pub(crate) static ADD_MERCHANT: Sql = Sql::new(
+    "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at, allowed_ports) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+);
+pub(crate) static LIST_MERCHANTS: Sql =
+    Sql::new("SELECT user_confirm_key, name, status, created_at FROM merchants ORDER BY created_at, user_confirm_key");
+pub(crate) static SET_MERCHANT_STATUS: Sql = Sql::new("UPDATE merchants SET status = ?1 WHERE user_confirm_key = ?2");
+pub(crate) static INIT_SETTING: Sql =
+    Sql::new("INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+pub(crate) static SETTING: Sql = Sql::new("SELECT value FROM gateway_settings WHERE name = ?1");
+
+// ---- orders ----
+
+pub(crate) static INSERT_ORDER: Sql = Sql::new(
+    "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
+     pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, \
+     scheme, package_name, app_link, active_time, request_time, created_at, expires_at, state) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
+     ?23, ?24, ?25, ?26) ON CONFLICT DO NOTHING",
+);
+pub(crate) static ORDER_BY_EFT: Sql =
+    Sql::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE eft_trade_no = ?1"));
+/// The order row, locked until the transaction ends on PostgreSQL (refunds
+/// of one order from several instances run one at a time); SQLite's single
+/// writer needs no lock.
+pub(crate) static ORDER_BY_EFT_LOCKED: Sql = Sql::per_dialect(
+    concat!("SELECT ", order_columns!(), " FROM orders WHERE eft_trade_no = ?1"),
+    concat!("SELECT ", order_columns!(), " FROM orders WHERE eft_trade_no = ?1 FOR UPDATE"),
+);
+pub(crate) static ORDER_BY_OUT: Sql =
+    Sql::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE user_confirm_key = ?1 AND out_trade_no = ?2"));
+pub(crate) static EXPIRED_PENDING: Sql = Sql::new(concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM orders WHERE state = 'PENDING' AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
+));
+pub(crate) static COUNT_ORDERS: Sql = Sql::new("SELECT COUNT(*) AS n FROM orders");
+/// Applies a transition to a still-pending order only.
+pub(crate) static SETTLE: Sql = Sql::new(concat!(
+    "UPDATE orders SET state = ?1, final_at = ?2, transaction_id = ?3, card_scheme = ?4 \
+     WHERE eft_trade_no = ?5 AND state = 'PENDING' RETURNING ",
+    order_columns!()
+));
+pub(crate) static SET_REFUNDED: Sql =
+    Sql::new("UPDATE orders SET refunded_minor = ?1, state = ?2 WHERE eft_trade_no = ?3");
+
+// ---- the outbox ----
+
+pub(crate) static INSERT_NOTIFICATION: Sql = Sql::new(
+    "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
+     next_attempt_at, created_at, delivery) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?8)",
+);
+/// Leases due rows. PostgreSQL skips rows another instance is claiming.
+pub(crate) static CLAIM: Sql = Sql::per_dialect(
+    concat!(
+        "UPDATE notifications SET lease_until = ?1 WHERE id IN (SELECT id FROM notifications \
+         WHERE status = 'pending' AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) \
+         ORDER BY next_attempt_at, id LIMIT ?3) RETURNING ",
+        notification_columns!()
+    ),
+    concat!(
+        "UPDATE notifications SET lease_until = ?1 WHERE id IN (SELECT id FROM notifications \
+         WHERE status = 'pending' AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2) \
+         ORDER BY next_attempt_at, id LIMIT ?3 FOR UPDATE SKIP LOCKED) RETURNING ",
+        notification_columns!()
+    ),
+);
+pub(crate) static INSERT_ATTEMPT: Sql = Sql::new(
+    "INSERT INTO notification_attempts (notification_id, attempt, attempted_at, http_status, latency_ms, outcome, \
+     excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+);
+pub(crate) static AFTER_ATTEMPT: Sql = Sql::new(
+    "UPDATE notifications SET attempts = ?1, status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
+     delivered_at = ?4, lease_until = NULL WHERE id = ?5",
+);
+pub(crate) static NOTIFICATIONS_OF_ORDER: Sql =
+    Sql::new(concat!("SELECT ", notification_columns!(), " FROM notifications WHERE eft_trade_no = ?1 ORDER BY id"));
+pub(crate) static ATTEMPTS_OF_NOTIFICATION: Sql = Sql::new(
+    "SELECT attempt, attempted_at, http_status, latency_ms, outcome, excerpt FROM notification_attempts \
+     WHERE notification_id = ?1 ORDER BY attempt",
+);
+
+// ---- refunds ----
+
+pub(crate) static REFUND_BY_OUT_REFUND_NO: Sql =
+    Sql::new(concat!("SELECT ", refund_columns!(), " FROM refunds WHERE user_confirm_key = ?1 AND out_refund_no = ?2"));
+/// Another instance may take the same `out_refund_no` meanwhile: then nothing is returned.
+pub(crate) static INSERT_REFUND: Sql = Sql::new(concat!(
+    "INSERT INTO refunds (eft_trade_no, user_confirm_key, out_refund_no, fingerprint, service, amount_minor, \
+     amount_text, reason, status, trade_status, notify_url, created_at, complete_after, completed_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+     ON CONFLICT (user_confirm_key, out_refund_no) DO NOTHING RETURNING ",
+    refund_columns!()
+));
+pub(crate) static COMPLETE_REFUND: Sql = Sql::new(
+    "UPDATE refunds SET status = 'SUCCESS', completed_at = ?1 WHERE id = ?2 AND status = 'PROCESSING' \
+     RETURNING eft_trade_no, user_confirm_key",
+);
+pub(crate) static DUE_REFUNDS: Sql = Sql::new(concat!(
+    "SELECT ",
+    refund_columns!(),
+    " FROM refunds WHERE status = 'PROCESSING' AND complete_after <= ?1 ORDER BY complete_after LIMIT ?2"
+));
+pub(crate) static REFUNDS_TOTAL: Sql =
+    Sql::new("SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM refunds WHERE eft_trade_no = ?1");
+pub(crate) static OWED_NOTIFICATIONS: Sql =
+    Sql::new("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'");
+
+// ---- readiness ----
+
+/// The readiness probe's write: one small row, rewritten each time.
+pub(crate) static PROBE: Sql = Sql::new(
+    "INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_text_numbers_its_parameters_with_dollars() {
+        assert_eq!(dollar_parameters("a = ?1 AND b <= ?12 OR c IS NULL"), "a = $1 AND b <= $12 OR c IS NULL");
+        assert!(CLAIM.postgres().contains("FOR UPDATE SKIP LOCKED"));
+        assert!(!CLAIM.sqlite().contains("FOR UPDATE"));
+        assert!(INSERT_ORDER.postgres().contains("$26)") && !INSERT_ORDER.postgres().contains('?'));
+    }
+}
