@@ -196,21 +196,7 @@ fn status_in_words(status: &TradeStatus) -> String {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use vmp_server::html::escape;
 
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.5rem}.ok{color:#17692c}.bad{color:#a4161a}table{border-collapse:collapse;font-size:.9rem}\

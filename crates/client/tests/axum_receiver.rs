@@ -7,31 +7,12 @@ use axum::Router;
 use axum::routing::post;
 use time::OffsetDateTime;
 use vmp_client::axum::{Ack, DeliveryKind, NotificationReceiver, VerifiedNotification};
-use vmp_client::{Amount, SecretString, TradeNotification, TradeStatus, TradeType, is_ack_success};
-use vmp_protocol::VmpTime;
+use vmp_client::{SecretString, is_ack_success};
 
 const SECRET: &str = "receiver-secret";
 
-fn notification(now: OffsetDateTime) -> TradeNotification {
-    TradeNotification {
-        user_confirm_key: "KEY1".into(),
-        trade_no: "T1".into(),
-        transaction_id: "T1".into(),
-        out_trade_no: "ORDER-1".into(),
-        eft_trade_no: "0100000000000001".into(),
-        eftpay_trade_no: "0100000000000001".into(),
-        total_fee: "10.50".into(),
-        amount: Amount::from_minor(1050).unwrap(),
-        currency: "HKD".into(),
-        trade_status: TradeStatus::TradeSuccess,
-        gmt_payment: "2024-01-01 12:00:00".into(),
-        wallet: "ALIPAYHK".into(),
-        tid: None,
-        trade_type: TradeType::Sale,
-        card_scheme: None,
-        time: VmpTime::from_datetime(now),
-    }
-}
+mod support;
+use support::paid_notification as notification;
 
 async fn handler(n: VerifiedNotification) -> Ack {
     assert!(n.notification.is_paid_sale());

@@ -5,8 +5,7 @@
 
 use time::OffsetDateTime;
 use time::macros::datetime;
-use vmp_client::{Amount, Client, NotificationError, Params, SecretString, TradeNotification, TradeStatus, TradeType};
-use vmp_protocol::VmpTime;
+use vmp_client::{Client, NotificationError, Params, SecretString};
 use vmp_protocol::sign::{self, EmptyValues};
 
 const SECRET: &str = "merchant-secret";
@@ -18,27 +17,8 @@ fn client() -> Client {
     Client::new("http://127.0.0.1:9", "KEY1", SecretString::from(SECRET)).unwrap().with_clock(|| NOW)
 }
 
-/// A paid-sale notification stamped `at`.
-fn notification(at: OffsetDateTime) -> TradeNotification {
-    TradeNotification {
-        user_confirm_key: "KEY1".into(),
-        trade_no: "T1".into(),
-        transaction_id: "T1".into(),
-        out_trade_no: "ORDER-1".into(),
-        eft_trade_no: "0100000000000001".into(),
-        eftpay_trade_no: "0100000000000001".into(),
-        total_fee: "10.50".into(),
-        amount: Amount::from_minor(1050).unwrap(),
-        currency: "HKD".into(),
-        trade_status: TradeStatus::TradeSuccess,
-        gmt_payment: "2024-01-01 11:59:58".into(),
-        wallet: "ALIPAYHK".into(),
-        tid: None,
-        trade_type: TradeType::Sale,
-        card_scheme: None,
-        time: VmpTime::from_datetime(at),
-    }
-}
+mod support;
+use support::paid_notification as notification;
 
 #[test]
 fn a_signed_notification_within_the_window_is_returned_as_sent() {

@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::wire_enum::wire_enum;
+use crate::wire_enum;
 
 wire_enum! {
     /// `payType` (camelCase scenes) / `paytype` (qrcode, jsapi): the

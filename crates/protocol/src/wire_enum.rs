@@ -17,7 +17,9 @@ pub struct UnknownValue {
     pub allowed: String,
 }
 
-/// Defines a wire enum. See the module documentation.
+/// Defines a wire enum: see the module documentation. Exported so the
+/// gateway's stored states are written the same way.
+#[macro_export]
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
@@ -56,6 +58,13 @@ macro_rules! wire_enum {
             }
         }
 
+        /// Compares the wire spelling.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
@@ -75,5 +84,3 @@ macro_rules! wire_enum {
         }
     };
 }
-
-pub(crate) use wire_enum;

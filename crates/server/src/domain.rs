@@ -131,59 +131,7 @@ impl std::str::FromStr for EftTradeNo {
     }
 }
 
-/// Defines an enum kept in the store under fixed spellings.
-macro_rules! stored_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident ($what:literal) {
-            $( $(#[$vmeta:meta])* $variant:ident = $stored:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored spelling.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $stored,)+
-                }
-            }
-
-            /// Reads the stored spelling.
-            ///
-            /// # Errors
-            /// [`InvalidValue`] for any other text.
-            pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-                match s {
-                    $($stored => Ok($name::$variant),)+
-                    _ => Err(InvalidValue { what: $what }),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        /// Compares the stored spelling.
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
-
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// Where an order is (`orders.state`). Stored as the first schema's
     /// strings: `PENDING`, then the final `trade_status` values.
     pub enum OrderState ("orders.state") {
@@ -227,7 +175,7 @@ impl OrderState {
     }
 }
 
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// Where a refund is (`refunds.status`).
     pub enum RefundState ("refunds.status") {
         /// An apply-refund not completed yet.
@@ -250,7 +198,7 @@ impl RefundState {
     }
 }
 
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// What a refund did to its order (`refunds.trade_status`, the
     /// `trade_status` reported for the refund).
     pub enum RefundEffect ("refunds.trade_status") {
@@ -276,7 +224,7 @@ impl RefundEffect {
     }
 }
 
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// Where an outbox row is (`notifications.status`).
     pub enum OutboxStatus ("notifications.status") {
         /// Waiting for its next attempt.
@@ -288,7 +236,7 @@ stored_enum! {
     }
 }
 
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// How one delivery attempt ended (`notification_attempts.outcome`).
     pub enum AttemptOutcome ("notification_attempts.outcome") {
         /// The merchant acknowledged it.
@@ -300,7 +248,7 @@ stored_enum! {
     }
 }
 
-stored_enum! {
+vmp_protocol::wire_enum! {
     /// How often an outbox row is tried (`notifications.delivery`): the
     /// [`Notify`] policy of the order's service, minus `Never`, which
     /// writes no row.
@@ -934,19 +882,19 @@ mod tests {
     #[test]
     fn stored_spellings_round_trip_and_pending_is_processing_on_the_wire() {
         for s in OrderState::ALL {
-            assert_eq!(OrderState::parse(s.as_str()), Ok(*s));
+            assert_eq!(OrderState::parse(s.as_str()), Some(*s));
             assert_eq!(s.trade_status().as_str(), s.wire_str());
         }
         assert_eq!(OrderState::Pending.trade_status(), TradeStatus::TradeProcessing);
-        assert!(OrderState::parse("TRADE_PROCESSING").is_err(), "the wire value is not a stored state");
+        assert!(OrderState::parse("TRADE_PROCESSING").is_none(), "the wire value is not a stored state");
         for s in RefundState::ALL {
-            assert_eq!(RefundState::parse(s.as_str()), Ok(*s));
+            assert_eq!(RefundState::parse(s.as_str()), Some(*s));
             assert_eq!(s.refund_status().as_str(), s.as_str());
         }
         for e in RefundEffect::ALL {
             assert_eq!(e.trade_status().as_str(), e.as_str());
         }
-        assert!(OutboxStatus::parse("PENDING").is_err());
+        assert!(OutboxStatus::parse("PENDING").is_none());
         assert!(EftTradeNo::parse(&"1".repeat(29)).is_err());
         assert!(EftTradeNo::parse(&"1".repeat(28)).is_ok());
     }

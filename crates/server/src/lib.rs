@@ -9,6 +9,7 @@
 //! - [`startup`] — [`Application`].
 //! - [`state`] — [`AppState`] shared by handlers.
 //! - `http` — routes, body reading, answer rendering, pages.
+//! - [`html`] — escaping for every page the gateway (and `vmp listen`) writes.
 //! - [`orders`] — Place an Order as a domain operation.
 //! - [`domain`] — orders, refunds and the outbox as typed values, and
 //!   the rules that move them.
@@ -36,6 +37,7 @@ pub mod config;
 pub mod connector;
 pub mod domain;
 pub mod error;
+pub mod html;
 mod http;
 pub mod ids;
 pub mod lifecycle;

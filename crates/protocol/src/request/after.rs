@@ -115,6 +115,11 @@ fn query_type(f: Fields<'_>) -> Result<(), RequestError> {
     }
 }
 
+/// A `refund_no` given to a constructor.
+fn refund_no_arg(refund_no: &str) -> Result<RefundNo, RequestError> {
+    RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })
+}
+
 fn refund_no(f: Fields<'_>, name: &'static str) -> Result<Option<RefundNo>, RequestError> {
     f.opt_with(name, RefundNo::parse)
 }
@@ -187,9 +192,7 @@ impl Query {
     /// # Errors
     /// [`RequestError::Field`] when `refund_no` is malformed.
     pub fn refund(order: impl Into<TradeRef>, refund_no: &str) -> Result<Self, RequestError> {
-        let refund_no =
-            RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })?;
-        Ok(Self { service: Service::TradeQuery, order: order.into(), refund_no: Some(refund_no) })
+        Ok(Self { service: Service::TradeQuery, order: order.into(), refund_no: Some(refund_no_arg(refund_no)?) })
     }
 
     /// Sends it through another query interface (e.g. [`Service::CommonQuery`]).
@@ -227,9 +230,7 @@ impl RefundStatusQuery {
     /// # Errors
     /// [`RequestError::Field`] when `refund_no` is malformed.
     pub fn new(order: impl Into<TradeRef>, refund_no: &str) -> Result<Self, RequestError> {
-        let refund_no =
-            RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })?;
-        Ok(Self { order: order.into(), refund_no })
+        Ok(Self { order: order.into(), refund_no: refund_no_arg(refund_no)? })
     }
 
     pub(super) fn parse(p: &Params) -> Result<Self, RequestError> {

@@ -1,6 +1,5 @@
 //! HTTP: the router, reading VMP bodies, and rendering VMP answers.
 
-mod html;
 mod jsapi;
 mod pages;
 mod pay_page;

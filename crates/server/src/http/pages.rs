@@ -8,8 +8,8 @@
 use time::OffsetDateTime;
 use vmp_protocol::{Params, PayScene, Service};
 
-use super::html::escape;
 use crate::domain::Order;
+use crate::html::escape;
 
 /// The look of a checkout page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

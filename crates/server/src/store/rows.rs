@@ -108,7 +108,7 @@ pub(crate) fn order(r: &dyn Row) -> Result<Order, StoreError> {
         request_time: r.text("request_time")?,
         created_at: r.int("created_at")?,
         expires_at: r.int("expires_at")?,
-        state: OrderState::parse(&r.text("state")?).map_err(corrupt("orders.state"))?,
+        state: OrderState::parse(&r.text("state")?).ok_or(StoreError::Corrupt("orders.state"))?,
         final_at: r.opt_int("final_at")?,
         transaction_id: r.opt_text("transaction_id")?,
         card_scheme: r.opt_text("card_scheme")?,
@@ -148,8 +148,8 @@ pub(crate) fn refund(r: &dyn Row) -> Result<Refund, StoreError> {
         amount: amount(r, "refunds.amount_minor")?,
         amount_text: r.text("amount_text")?,
         reason: r.opt_text("reason")?,
-        state: RefundState::parse(&r.text("status")?).map_err(corrupt("refunds.status"))?,
-        effect: RefundEffect::parse(&r.text("trade_status")?).map_err(corrupt("refunds.trade_status"))?,
+        state: RefundState::parse(&r.text("status")?).ok_or(StoreError::Corrupt("refunds.status"))?,
+        effect: RefundEffect::parse(&r.text("trade_status")?).ok_or(StoreError::Corrupt("refunds.trade_status"))?,
         notify_url: r.opt_text("notify_url")?,
         created_at: r.int("created_at")?,
         complete_after: r.opt_int("complete_after")?,
@@ -183,13 +183,14 @@ pub(crate) fn notification(r: &dyn Row) -> Result<Notification, StoreError> {
         eft_trade_no: eft_trade_no(r, "notifications.eft_trade_no")?,
         user_confirm_key: user_confirm_key(r, "notifications.user_confirm_key")?,
         url: r.text("url")?,
-        trade_status: OrderState::parse(&r.text("trade_status")?).map_err(corrupt("notifications.trade_status"))?,
+        trade_status: OrderState::parse(&r.text("trade_status")?)
+            .ok_or(StoreError::Corrupt("notifications.trade_status"))?,
         payload: r.text("payload")?,
-        status: OutboxStatus::parse(&r.text("status")?).map_err(corrupt("notifications.status"))?,
+        status: OutboxStatus::parse(&r.text("status")?).ok_or(StoreError::Corrupt("notifications.status"))?,
         attempts: r.int("attempts")?,
         next_attempt_at: r.int("next_attempt_at")?,
         delivered_at: r.opt_int("delivered_at")?,
-        delivery: Delivery::parse(&r.text("delivery")?).map_err(corrupt("notifications.delivery"))?,
+        delivery: Delivery::parse(&r.text("delivery")?).ok_or(StoreError::Corrupt("notifications.delivery"))?,
     })
 }
 
@@ -213,7 +214,8 @@ pub(crate) fn attempt(r: &dyn Row) -> Result<Attempt, StoreError> {
         attempted_at: r.int("attempted_at")?,
         http_status: r.opt_int("http_status")?,
         latency_ms: r.int("latency_ms")?,
-        outcome: AttemptOutcome::parse(&r.text("outcome")?).map_err(corrupt("notification_attempts.outcome"))?,
+        outcome: AttemptOutcome::parse(&r.text("outcome")?)
+            .ok_or(StoreError::Corrupt("notification_attempts.outcome"))?,
         excerpt: r.text("excerpt")?,
     })
 }

@@ -1,7 +1,8 @@
-//! Minimal HTML helpers: every merchant-supplied text goes through [`escape`].
+//! HTML escaping: every merchant-supplied text on a page goes through
+//! [`escape`] (the pay pages, and `vmp listen`'s return page).
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub(crate) fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
