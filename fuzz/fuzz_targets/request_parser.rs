@@ -1,14 +1,15 @@
-//! Request bytes → `Params` → every request parser and the signature check.
-//! Nothing may panic; every refusal must be a documented `return_status`
-//! with a reason; a message signed here must verify.
+//! Request bytes → `Params` → the request parser of every endpoint and of
+//! every served `service`, and the signature check. Nothing may panic; every
+//! refusal must be a documented `return_status` with a reason; a request
+//! that parses must encode back to the same request; a message signed here
+//! must verify.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vmp_protocol::ops::{
-    CLOSE_SERVICES, CloseRequest, QueryRequest, REFUND_SERVICES, RefundRequest, RefundStatusRequest,
-};
-use vmp_protocol::{Params, PreOrderRequest, ReturnStatus, sign};
+use vmp_protocol::catalogue::{Endpoint, Service};
+use vmp_protocol::request::{Request, check_envelope};
+use vmp_protocol::{Params, ReturnStatus, sign};
 
 const SECRET: &str = "fuzz-secret-0123456789abcdefghij";
 
@@ -24,29 +25,31 @@ fn refused(status: ReturnStatus, text: &str) {
     assert!(!text.is_empty(), "refusal {} without a reason", status.code());
 }
 
+fn judge(endpoint: Endpoint, params: &Params) {
+    match check_envelope(params).and_then(|()| Request::parse(endpoint, params)) {
+        Err(e) => refused(e.return_status(), &e.return_char()),
+        Ok(request) => {
+            let again = Request::parse(request.endpoint(), &request.to_params());
+            assert_eq!(again.as_ref(), Ok(&request), "{}", params.to_json());
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(params) = Params::from_json(data) else {
         return;
     };
     let _ = sign::verify(SECRET, &params);
 
-    if let Err(e) = PreOrderRequest::try_from(&params) {
-        refused(e.return_status(), &e.to_string());
+    for endpoint in Endpoint::ALL {
+        judge(*endpoint, &params);
     }
-    if let Err(e) = QueryRequest::try_from(&params) {
-        refused(e.return_status(), &e.to_string());
-    }
-    if let Err(e) = RefundStatusRequest::try_from(&params) {
-        refused(e.return_status(), &e.to_string());
-    }
-    for service in &REFUND_SERVICES {
-        if let Err(e) = RefundRequest::parse(service, &params) {
-            refused(e.return_status(), &e.to_string());
-        }
-    }
-    for (_, wallets) in &CLOSE_SERVICES {
-        if let Err(e) = CloseRequest::parse(wallets, &params) {
-            refused(e.return_status(), &e.to_string());
+    // The same fields under every served service of JSAPIService.do.
+    for service in Service::ALL.iter().filter(|s| s.spec().is_ready()) {
+        if let Some(name) = service.spec().name {
+            let mut p = params.clone();
+            p.set("service", name);
+            judge(Endpoint::JsapiService, &p);
         }
     }
 
