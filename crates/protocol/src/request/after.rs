@@ -437,7 +437,15 @@ impl RefundBuilder {
             (None, Some(w)) => Service::refund_for_wallet(w, apply).ok_or_else(|| RequestError::Wallet {
                 given: w.as_str().to_owned(),
                 service: if apply { "an apply-refund" } else { "a refund service" },
-                allowed: "WECHATCN/WECHATHK".to_owned(),
+                allowed: Service::ALL
+                    .iter()
+                    .map(|s| s.spec())
+                    .filter(|s| s.op == Operation::Refund && s.is_ready() && s.apply == apply)
+                    .flat_map(|s| s.wallets.iter().map(|w| w.as_str()))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join("/"),
             })?,
             (None, None) => Service::CommonRefund,
         };
