@@ -54,6 +54,10 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
     settings.notifier.poll_interval = std::time::Duration::from_millis(50);
     settings.database_url = postgres_for(&data_dir).await.map(secrecy::SecretString::from);
     adjust(&mut settings);
+    if settings.mode == vmp_server::Mode::Production && !settings.master_key.is_some() {
+        // Production refuses to start without one.
+        settings.master_key = test_master_key(&data_dir);
+    }
     // A frozen clock (moved only by the sandbox API) makes schedules exact.
     let clock = vmp_server::Clock::fixed(OffsetDateTime::now_utc());
     let app = Application::build_with_clock(settings, clock).await.expect("gateway starts");
@@ -104,6 +108,18 @@ pub async fn postgres_for(data_dir: &std::path::Path) -> Option<String> {
     std::fs::create_dir_all(data_dir).expect("data dir");
     std::fs::write(&marker, url.as_str()).expect("remember the test database");
     Some(url.to_string())
+}
+
+/// A master key file in `data_dir` (created once, so a restart reuses it).
+pub fn test_master_key(data_dir: &std::path::Path) -> vmp_server::vault::KeySource {
+    use secrecy::ExposeSecret;
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let key = vmp_server::vault::MasterKey::generate().expect("random");
+        std::fs::write(&path, format!("{}\n", key.encoded().expose_secret())).expect("key file");
+    }
+    vmp_server::vault::KeySource::File(path)
 }
 
 pub fn vmp_now() -> String {
@@ -167,6 +183,7 @@ impl TestApp {
             secret: secret.to_owned().into(),
             status,
             allowed_ports: vec![],
+            previous: None,
         };
         self.state.store().add_merchant(NewMerchant { merchant, created_at: 0 }).await.expect("merchant added");
     }
