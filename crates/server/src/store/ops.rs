@@ -333,6 +333,13 @@ pub(crate) async fn lock_sealed<D: Db>(db: &mut D) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Drops what SQLite's WAL still holds of replaced values (best effort:
+/// a busy checkpoint leaves it to the next one).
+pub(crate) async fn forget_replaced<D: Db>(db: &mut D) -> Result<(), StoreError> {
+    db.fetch_optional(&sql::FORGET_REPLACED, &[], |_| Ok(())).await?;
+    Ok(())
+}
+
 /// Every merchant's stored secrets.
 pub(crate) async fn merchant_secrets<D: Db>(
     db: &mut D,

@@ -205,6 +205,7 @@ where
         let encrypted = self.reseal(&mut c, Pass::Clear).await?;
         let version = self.vault().current();
         if encrypted > 0 {
+            ops::forget_replaced(&mut *c).await?;
             tracing::info!(version, encrypted, "encrypted the secrets stored in clear");
         }
         Ok(Unlocked { version, encrypted })
@@ -250,6 +251,7 @@ where
         resealed += self.reseal(&mut tx, Pass::AllBut(target)).await?;
         let retired = ops::retire_keys_below(&mut *tx, target, now).await?;
         tx.commit().await?;
+        ops::forget_replaced(&mut *c).await?;
         tracing::info!(version = target, resealed, retired, "master key rotated");
         Ok(Rekeyed { version: target, resealed, retired })
     }

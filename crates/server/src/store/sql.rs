@@ -129,6 +129,9 @@ pub(crate) static LOCK_SEALED: Sql = Sql::per_dialect(
     "UPDATE master_keys SET retired_at = retired_at",
     "LOCK TABLE merchants, gateway_settings IN SHARE ROW EXCLUSIVE MODE",
 );
+/// After secrets were re-sealed: SQLite copies the WAL into the file and
+/// empties it, so old page images (with the replaced values) are gone.
+pub(crate) static FORGET_REPLACED: Sql = Sql::per_dialect("PRAGMA wal_checkpoint(TRUNCATE)", "SELECT 1");
 pub(crate) static MERCHANT_SECRETS: Sql =
     Sql::new("SELECT user_confirm_key, secret, previous_secret FROM merchants ORDER BY user_confirm_key");
 /// Compare-and-swap: only if nobody changed the value meanwhile.

@@ -30,6 +30,10 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
+        // Space freed by the pool's writes (merchant administration, secrets
+        // re-sealed) is zeroed, so a replaced secret does not linger in the
+        // file; the order writer has its own connection.
+        .pragma("secure_delete", "ON")
         .disable_statement_logging()
 }
 
