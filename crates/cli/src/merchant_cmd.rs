@@ -25,7 +25,8 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
         MerchantCommand::Disable { key, data } => set_status(&data, &key, MerchantStatus::Disabled).await,
         MerchantCommand::Enable { key, data } => set_status(&data, &key, MerchantStatus::Active).await,
         MerchantCommand::RotateSecret { key, overlap, data } => {
-            let overlap: Overlap = overlap.parse().map_err(|e| anyhow::anyhow!("invalid --overlap {overlap:?}: {e}"))?;
+            let overlap: Overlap =
+                overlap.parse().map_err(|e| anyhow::anyhow!("invalid --overlap {overlap:?}: {e}"))?;
             new_secret(&data, &key, Some(overlap)).await
         }
         MerchantCommand::ResetSecret { key, data } => new_secret(&data, &key, None).await,

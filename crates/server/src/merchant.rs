@@ -164,7 +164,9 @@ impl Merchant {
         let current = sign::verify(self.secret.expose_secret(), params);
         match (current, self.live_previous(now)) {
             (Ok(()), _) => Ok(SecretSlot::Current),
-            (Err(e), Some(p)) => sign::verify(p.secret.expose_secret(), params).map(|()| SecretSlot::Previous).or(Err(e)),
+            (Err(e), Some(p)) => {
+                sign::verify(p.secret.expose_secret(), params).map(|()| SecretSlot::Previous).or(Err(e))
+            }
             (Err(e), None) => Err(e),
         }
     }

@@ -203,10 +203,10 @@ impl KeySource {
             KeySource::Keys(keys) => Ok(Arc::clone(keys)),
             KeySource::File(path) => {
                 let name = path.display().to_string();
-                let text = SecretString::from(std::fs::read_to_string(path).map_err(|e| MasterKeyError::Read {
-                    path: name.clone(),
-                    reason: e.to_string(),
-                })?);
+                let text = SecretString::from(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| MasterKeyError::Read { path: name.clone(), reason: e.to_string() })?,
+                );
                 Ok(Arc::new(parse_keys(text.expose_secret(), &name, '\n')?))
             }
         }

@@ -79,7 +79,8 @@ async fn authenticate(
     UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
     let merchant = state.merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
     let now = state.clock().now();
-    let caller = out.insert(Caller { slot: merchant.sending_slot(now.unix_timestamp()), merchant: Arc::clone(&merchant) });
+    let caller =
+        out.insert(Caller { slot: merchant.sending_slot(now.unix_timestamp()), merchant: Arc::clone(&merchant) });
     if merchant.status == MerchantStatus::Disabled {
         return Err(ApiError::MerchantDisabled(merchant.key.clone()));
     }

@@ -359,7 +359,12 @@ pub(crate) enum SealedValue<'a> {
 }
 
 /// Replaces `old` by `new` unless the value changed meanwhile.
-pub(crate) async fn reseal<D: Db>(db: &mut D, what: SealedValue<'_>, old: &str, new: &Sealed) -> Result<bool, StoreError> {
+pub(crate) async fn reseal<D: Db>(
+    db: &mut D,
+    what: SealedValue<'_>,
+    old: &str,
+    new: &Sealed,
+) -> Result<bool, StoreError> {
     let (statement, name) = match what {
         SealedValue::Secret(k) => (&sql::RESEAL_SECRET, k),
         SealedValue::Previous(k) => (&sql::RESEAL_PREVIOUS, k),
@@ -392,10 +397,13 @@ pub(crate) async fn replace_secret<D: Db>(
     }
     match previous_until {
         Some(until) => {
-            let args = [Arg::Text(secret.text()), Arg::Text(key), Arg::Int(now), Arg::Int(until), Arg::Int(secret.version)];
+            let args =
+                [Arg::Text(secret.text()), Arg::Text(key), Arg::Int(now), Arg::Int(until), Arg::Int(secret.version)];
             db.execute(&sql::ROTATE_SECRET, &args).await
         }
-        None => db.execute(&sql::RESET_SECRET, &[Arg::Text(secret.text()), Arg::Text(key), Arg::Int(secret.version)]).await,
+        None => {
+            db.execute(&sql::RESET_SECRET, &[Arg::Text(secret.text()), Arg::Text(key), Arg::Int(secret.version)]).await
+        }
     }
 }
 

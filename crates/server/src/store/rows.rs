@@ -223,12 +223,7 @@ pub(crate) fn attempt(r: &dyn Row) -> Result<Attempt, StoreError> {
 
 /// The values of [`super::sql::ADD_MERCHANT`] (the secret is written here,
 /// once, as sealed by the vault under key version `version`).
-pub(crate) fn merchant_args<'a>(
-    m: &'a Merchant,
-    secret: &'a Sealed,
-    ports: &'a str,
-    created_at: i64,
-) -> [Arg<'a>; 7] {
+pub(crate) fn merchant_args<'a>(m: &'a Merchant, secret: &'a Sealed, ports: &'a str, created_at: i64) -> [Arg<'a>; 7] {
     [
         Arg::Text(&m.key),
         Arg::Text(&m.name),

@@ -112,14 +112,12 @@ pub(crate) static SETTING: Sql = Sql::new("SELECT value FROM gateway_settings WH
 // ---- sealed values (vault.rs) ----
 
 /// The store's newest master key version (0: secrets are stored in clear).
-pub(crate) static KEY_VERSION: Sql =
-    Sql::new("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS n FROM master_keys");
+pub(crate) static KEY_VERSION: Sql = Sql::new("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS n FROM master_keys");
 pub(crate) static MASTER_KEYS: Sql =
     Sql::new("SELECT version, key_check, retired_at FROM master_keys ORDER BY version");
 /// Fails on a taken version or key (another rotation, the same key twice).
-pub(crate) static REGISTER_KEY: Sql = Sql::new(
-    "INSERT INTO master_keys (version, key_check, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-);
+pub(crate) static REGISTER_KEY: Sql =
+    Sql::new("INSERT INTO master_keys (version, key_check, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
 pub(crate) static RETIRE_KEYS: Sql =
     Sql::new("UPDATE master_keys SET retired_at = ?2 WHERE version < ?1 AND retired_at IS NULL");
 /// Holds off every other write of sealed values until the transaction ends:

@@ -57,6 +57,11 @@ impl SqlStore<sqlx::Sqlite> {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let writer = SqliteWriter::open(&data_dir.join(DB_FILE))?;
-        Ok(Self { pool, writer: WriterHandle::spawn_on_thread(writer, max_batch), node_id: 1, vault: Default::default() })
+        Ok(Self {
+            pool,
+            writer: WriterHandle::spawn_on_thread(writer, max_batch),
+            node_id: 1,
+            vault: Default::default(),
+        })
     }
 }

@@ -178,7 +178,8 @@ async fn a_missing_or_wrong_master_key_refuses_to_start_with_one_clear_line_and_
     let (key, secret) = (app.key.clone(), app.secret.clone());
     app.stop().await;
     let other = || KeySource::Keys(std::sync::Arc::new(vec![MasterKey::generate().unwrap()]));
-    let two = KeySource::Keys(std::sync::Arc::new(vec![MasterKey::generate().unwrap(), MasterKey::generate().unwrap()]));
+    let two =
+        KeySource::Keys(std::sync::Arc::new(vec![MasterKey::generate().unwrap(), MasterKey::generate().unwrap()]));
     let fresh = dir.path().join("fresh");
 
     let cases = [
