@@ -197,6 +197,9 @@ async fn master_key_rotation_under_load_loses_nothing_and_the_old_key_is_then_re
     eventually(&restarted.base, &key, &secret, "AFTER", "00").await;
 }
 
+/// Arguments after `merchant`, extra environment, what the one error line says.
+type BadCase<'a> = (Vec<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_promote_and_reset_secret_from_the_command_line_and_refuse_bad_input_in_one_line() {
     // Arrange
@@ -214,7 +217,7 @@ async fn rotate_promote_and_reset_secret_from_the_command_line_and_refuse_bad_in
     std::fs::write(&other_key_file, format!("{}\n", new_key())).unwrap();
     let bad_key_file = dir.path().join("bad.keys");
     std::fs::write(&bad_key_file, "c2hvcnQ=\n").unwrap();
-    let cases: [(Vec<&str>, &[(&str, &str)], &str); 7] = [
+    let cases: [BadCase<'_>; 7] = [
         (vec!["rotate-secret", key.as_str(), "--overlap", "31d", "--master-key-file", kf], &[], "invalid --overlap"),
         (vec!["rotate-secret", key.as_str(), "--overlap", "10", "--master-key-file", kf], &[], "from 1m to 30d"),
         (vec!["rotate-secret", "NOSUCH", "--master-key-file", kf], &[], "no merchant with user_confirm_key NOSUCH"),
