@@ -172,6 +172,31 @@ impl TestApp {
         sweeper.run_once(self.state.clock().now()).await.expect("sweep")
     }
 
+    /// Moves the gateway clock through the sandbox API.
+    pub async fn advance_clock(&self, seconds: i64) {
+        let resp = self
+            .client
+            .post(format!("{}/sandbox/clock/advance", self.base))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+
+    /// Settles an order through the sandbox API ("success", "fail", …).
+    pub async fn sandbox_pay(&self, eft: &str, outcome: &str) -> serde_json::Value {
+        let resp = self
+            .client
+            .post(format!("{}/sandbox/orders/{eft}/pay", self.base))
+            .json(&serde_json::json!({ "outcome": outcome }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.expect("JSON answer")
+    }
+
     pub async fn order_count(&self) -> i64 {
         self.state.store().count_orders().await.expect("count")
     }

@@ -39,28 +39,6 @@ fn now(app: &TestApp) -> i64 {
     app.state.clock().now().unix_timestamp()
 }
 
-async fn advance(app: &TestApp, seconds: i64) {
-    let resp = app
-        .client
-        .post(format!("{}/sandbox/clock/advance", app.base))
-        .json(&serde_json::json!({ "seconds": seconds }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-}
-
-async fn pay(app: &TestApp, eft: &str) {
-    let resp = app
-        .client
-        .post(format!("{}/sandbox/orders/{eft}/pay", app.base))
-        .json(&serde_json::json!({ "outcome": "success" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-}
-
 /// Every byte the store holds for this app: SQLite's three files (after a
 /// checkpoint too), or PostgreSQL's merchants and settings rows as text.
 async fn stored_bytes(data: &Path) -> Vec<Vec<u8>> {
@@ -233,7 +211,7 @@ async fn during_the_overlap_both_secrets_verify_each_answer_signed_with_its_own_
     assert_signed(&refused, new);
 
     // After the overlap only the new secret verifies.
-    advance(&app, 3600).await;
+    app.advance_clock(3600).await;
     let late_old = app.post(&order(&app, "LATE-OLD", &old, None)).await;
     assert_eq!(late_old.get("return_status"), Some("10"), "{}", late_old.to_json());
     let late_new = app.post(&order(&app, "LATE-NEW", new, None)).await;
@@ -247,7 +225,7 @@ async fn paid_notification(app: &TestApp, receiver: &Receiver, out: &str, secret
     let calls = receiver.calls();
     let answer = app.post(&order(app, out, secret, Some(&receiver.url))).await;
     assert_eq!(answer.get("return_status"), Some("00"), "{}", answer.to_json());
-    pay(app, answer.get("eft_trade_no").unwrap()).await;
+    app.sandbox_pay(answer.get("eft_trade_no").unwrap(), "success").await;
     receiver.wait_for_calls(calls + 1).await;
     params(&receiver.bodies().await[calls])
 }
@@ -285,7 +263,7 @@ async fn notifications_switch_to_the_new_secret_at_the_end_of_the_overlap_withou
     let overlap = Overlap::from_secs(600).unwrap();
     let new = merchant::rotate_secret(app.state.store().as_ref(), &app.key, Some(overlap), now(&app)).await.unwrap();
 
-    advance(&app, 600).await;
+    app.advance_clock(600).await;
     let after = paid_notification(&app, &receiver, "END1", new.expose_secret()).await;
 
     assert_eq!(sign::verify(new.expose_secret(), &after), Ok(()));
