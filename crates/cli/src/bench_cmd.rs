@@ -268,8 +268,12 @@ async fn open_store(args: &BenchArgs) -> anyhow::Result<Option<Arc<dyn Store>>> 
         }
         (None, Some(_)) => PathBuf::from("."),
     };
-    let (store, _) =
-        vmp_server::store::open(&dir, args.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret), 1).await?;
+    // The store's master keys, when it has any, come from the environment
+    // (VMP_MASTER_KEY_FILE or VMP_MASTER_KEY), as for `vmp serve`.
+    let file = std::env::var_os("VMP_MASTER_KEY_FILE").map(std::path::PathBuf::from);
+    let keys = crate::cli::master_keys(file.as_deref())?;
+    let url = args.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret);
+    let (store, _) = vmp_server::store::open_with_keys(&dir, url, 1, keys).await?;
     Ok(Some(store))
 }
 
@@ -290,6 +294,7 @@ async fn merchant(args: &BenchArgs, store: Option<&dyn Store>) -> anyhow::Result
         secret: secret.clone(),
         status: MerchantStatus::Active,
         allowed_ports: Vec::new(),
+        previous: None,
     };
     let created_at = time::OffsetDateTime::now_utc().unix_timestamp();
     store.add_merchant(NewMerchant { merchant, created_at }).await.context("adding the bench merchant")?;

@@ -23,6 +23,9 @@ pub enum Command {
     /// Administer merchants in the store.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Administer the gateway's store: master keys.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Merchant side: place, query, refund and close orders on a gateway (--base-url, --key, --secret).
     #[command(subcommand)]
     Order(crate::order_cmd::OrderCommand),
@@ -44,6 +47,32 @@ pub struct DataDir {
     /// postgres://… to use PostgreSQL instead of the embedded store.
     #[arg(long, env = "VMP_DATABASE_URL", hide_env_values = true, value_parser = secret_arg)]
     pub database_url: Option<SecretString>,
+    /// File of master keys that encrypt secrets at rest, one per line
+    /// (required in production). Or set VMP_MASTER_KEY to the key itself
+    /// (several: comma-separated).
+    #[arg(long, env = "VMP_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// The master keys given by a key file or `VMP_MASTER_KEY` (read here,
+/// never a flag: a flag's value shows in the process list).
+pub fn master_keys(file: Option<&std::path::Path>) -> anyhow::Result<vmp_server::vault::KeySource> {
+    let variable = std::env::var("VMP_MASTER_KEY").ok().filter(|v| !v.is_empty()).map(SecretString::from);
+    let variable = variable.as_ref().map(secrecy::ExposeSecret::expose_secret);
+    Ok(vmp_server::vault::KeySource::from_options(file, variable)?)
+}
+
+impl DataDir {
+    /// The master keys given by `--master-key-file` or `VMP_MASTER_KEY`.
+    pub fn master_keys(&self) -> anyhow::Result<vmp_server::vault::KeySource> {
+        master_keys(self.master_key_file.as_deref())
+    }
+
+    /// Opens the store with its master keys (refused when they do not fit).
+    pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn vmp_server::store::Store>> {
+        let url = self.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret);
+        Ok(vmp_server::store::open_with_keys(&self.data_dir, url, 1, self.master_keys()?).await?.0)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +185,47 @@ pub enum MerchantCommand {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Give a merchant a new secret (printed once); during the overlap
+    /// requests signed with either secret verify, and notifications keep
+    /// the old one until promote-secret or the overlap's end.
+    RotateSecret {
+        /// The merchant's user_confirm_key.
+        key: String,
+        /// How long the old secret keeps verifying: 1m to 30d (e.g. 90s, 30m, 24h, 7d).
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Sign notifications and return_url payloads with the new secret from
+    /// now on (after rotate-secret, once the merchant's receivers have it).
+    PromoteSecret {
+        /// The merchant's user_confirm_key.
+        key: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Give a merchant a new secret (printed once) that replaces the old
+    /// one at once: requests signed with the old one fail from now on.
+    ResetSecret {
+        /// The merchant's user_confirm_key.
+        key: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Re-encrypt every secret under the one new key among the given master
+    /// keys, online; then the old key can be removed everywhere. Run again,
+    /// it finishes an interrupted rotation.
+    RotateMasterKey {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Print a fresh random master key (base64), for a key file or VMP_MASTER_KEY.
+    NewMasterKey,
 }
 
 #[cfg(test)]

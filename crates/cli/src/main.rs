@@ -4,6 +4,7 @@
 //! command modules and in the `vmp-server` library.
 #![forbid(unsafe_code)]
 
+mod admin_cmd;
 mod aftersale_cmd;
 mod bench_cmd;
 mod cli;
@@ -31,6 +32,7 @@ fn main() -> std::process::ExitCode {
         match args.command {
             cli::Command::Serve(a) => serve::run(a).await,
             cli::Command::Merchant(m) => merchant_cmd::run(m).await,
+            cli::Command::Admin(a) => admin_cmd::run(a).await,
             cli::Command::Order(o) => order_cmd::run(o).await,
             cli::Command::Sign(a) => sign_cmd::run_sign(a),
             cli::Command::Verify(a) => sign_cmd::run_verify(a),

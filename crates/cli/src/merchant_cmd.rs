@@ -1,12 +1,14 @@
-//! `vmp merchant add|list|disable|enable`, working on the store directly
-//! (safe while a gateway runs on it: SQLite WAL with a busy timeout).
+//! `vmp merchant add|list|disable|enable|rotate-secret|promote-secret|reset-secret`,
+//! working on the store directly (safe while a gateway runs on it: SQLite
+//! WAL with a busy timeout; running gateways see a change within their
+//! merchant cache's second).
 
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use vmp_protocol::fields::UserConfirmKey;
-use vmp_server::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
+use vmp_server::merchant::{self, Merchant, MerchantStatus, Overlap, generate_key, generate_secret};
 use vmp_server::store::{NewMerchant, Store, StoreError};
 
 use crate::cli::{DataDir, MerchantCommand};
@@ -22,11 +24,55 @@ pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
         MerchantCommand::List { data } => list(&data).await,
         MerchantCommand::Disable { key, data } => set_status(&data, &key, MerchantStatus::Disabled).await,
         MerchantCommand::Enable { key, data } => set_status(&data, &key, MerchantStatus::Active).await,
+        MerchantCommand::RotateSecret { key, overlap, data } => {
+            let overlap: Overlap =
+                overlap.parse().map_err(|e| anyhow::anyhow!("invalid --overlap {overlap:?}: {e}"))?;
+            new_secret(&data, &key, Some(overlap)).await
+        }
+        MerchantCommand::ResetSecret { key, data } => new_secret(&data, &key, None).await,
+        MerchantCommand::PromoteSecret { key, data } => promote(&data, &key).await,
     }
 }
 
 async fn open(data: &DataDir) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(vmp_server::store::open(&data.data_dir, data.database_url.as_ref().map(ExposeSecret::expose_secret), 1).await?.0)
+    data.open_store().await
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `rotate-secret` (with an overlap) and `reset-secret` (without).
+async fn new_secret(data: &DataDir, key: &str, overlap: Option<Overlap>) -> anyhow::Result<()> {
+    let store = open(data).await?;
+    let now = now();
+    let rotated = merchant::rotate_secret(store.as_ref(), key, overlap, now).await;
+    store.close().await?;
+    let secret = rotated?;
+    println!("user_confirm_key: {key}");
+    println!("secret:           {}", secret.expose_secret());
+    match overlap {
+        Some(o) => {
+            let until = time::OffsetDateTime::from_unix_timestamp(now + i64::from(o.secs()))?;
+            let until = until.format(&time::format_description::well_known::Rfc3339)?;
+            println!("overlap until:    {until}");
+            println!(
+                "requests signed with the old or the new secret verify until then; notifications keep the old \
+                 secret until `vmp merchant promote-secret {key}` or the end of the overlap"
+            );
+        }
+        None => println!("the old secret no longer verifies"),
+    }
+    Ok(())
+}
+
+async fn promote(data: &DataDir, key: &str) -> anyhow::Result<()> {
+    let store = open(data).await?;
+    let promoted = merchant::promote_secret(store.as_ref(), key, now()).await;
+    store.close().await?;
+    promoted?;
+    println!("merchant {key}: notifications and return_url payloads are now signed with the new secret");
+    Ok(())
 }
 
 async fn add(
@@ -46,7 +92,10 @@ async fn add(
     let secret = match secret {
         Some(secret) => {
             let s = secret.expose_secret();
-            if s.is_empty() || s.chars().count() > SECRET_MAX || s.chars().any(|c| c.is_control() || c.is_whitespace())
+            if s.is_empty()
+                || s.chars().count() > SECRET_MAX
+                || s.chars().any(|c| c.is_control() || c.is_whitespace())
+                || s.starts_with(vmp_server::vault::SEALED_PREFIX)
             {
                 bail!("invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters");
             }
@@ -58,10 +107,15 @@ async fn add(
         bail!("invalid --name: 1 to 128 characters");
     }
     let store = open(data).await?;
-    let merchant =
-        Merchant { key: key.clone(), name, secret: secret.clone(), status: MerchantStatus::Active, allowed_ports };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let added = store.add_merchant(NewMerchant { merchant, created_at: now }).await;
+    let merchant = Merchant {
+        key: key.clone(),
+        name,
+        secret: secret.clone(),
+        status: MerchantStatus::Active,
+        allowed_ports,
+        previous: None,
+    };
+    let added = store.add_merchant(NewMerchant { merchant, created_at: now() }).await;
     store.close().await?;
     match added {
         Ok(()) => {}

@@ -39,6 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         drain_timeout: secs(args.drain_timeout),
     };
     settings.metrics_listen = args.metrics_listen;
+    settings.master_key = args.data.master_keys()?;
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     if let Some(addr) = app.metrics_addr() {

@@ -227,22 +227,51 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
     let (notify, seen, _) = receiver(Duration::ZERO).await;
     let log_path = dir.path().join("gateway.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut server = serve(&dir.path().join("data"), "trace", Stdio::from(log_file));
+    // Secrets encrypted at rest: the master keys must not leak either.
+    let key_file = dir.path().join("master.keys");
+    let new_key = || {
+        let out = Command::new(VMP).args(["admin", "new-master-key"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let (master_a, master_b) = (new_key(), new_key());
+    std::fs::write(&key_file, format!("{master_a}\n")).unwrap();
+    let data = dir.path().join("data");
+    let mut args = vec!["--data-dir", data.to_str().unwrap(), "--master-key-file", key_file.to_str().unwrap()];
+    args.extend_from_slice(RETRIES);
+    let mut server = Gateway::start(dir.path(), &args, "trace", Stdio::from(log_file));
     let (key, secret) = (server.key.clone().unwrap(), server.secret.clone().unwrap());
     let extra_secret = "S3cr3t-Extra-Merchant-Value";
-    let out = Command::new(VMP)
-        .args(["merchant", "add", "--user-confirm-key", "EXTRA1", "--secret", extra_secret, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env("VMP_LOG", "trace")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let admin_logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    let admin = |args: &[&str]| {
+        let out = Command::new(VMP)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--master-key-file")
+            .arg(&key_file)
+            .env("VMP_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        out
+    };
+    let out = admin(&["merchant", "add", "--user-confirm-key", "EXTRA1", "--secret", extra_secret]);
+    let mut admin_logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    // A rotated secret, and the master key rotated while the gateway runs.
+    let rotated = admin(&["merchant", "rotate-secret", "EXTRA1", "--overlap", "1h"]);
+    admin_logs.push_str(&String::from_utf8_lossy(&rotated.stderr));
+    let rotated_stdout = String::from_utf8_lossy(&rotated.stdout).into_owned();
+    let rotated_secret = rotated_stdout.lines().find_map(|l| l.strip_prefix("secret:")).unwrap().trim().to_owned();
+    std::fs::write(&key_file, format!("{master_a}\n{master_b}\n")).unwrap();
+    let rekeyed = admin(&["admin", "rotate-master-key"]);
+    admin_logs.push_str(&String::from_utf8_lossy(&rekeyed.stderr));
+    admin_logs.push_str(&String::from_utf8_lossy(&rekeyed.stdout));
 
     // A full run: orders, a bad signature, payment, notification, refund, query.
     let client = reqwest::Client::new();
     let jsapi = format!("{}/VMP/Servlet/JSAPIService.do", server.base);
-    for (k, s) in [(key.as_str(), secret.as_str()), ("EXTRA1", extra_secret)] {
+    // Past the merchant cache: the gateway reloads its keys for version 2.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for (k, s) in [(key.as_str(), secret.as_str()), ("EXTRA1", rotated_secret.as_str())] {
         place_and_pay(&client, &server.base, order_body(k, s, &format!("LOG-{k}"), &notify)).await;
         let mut refund = Params::new()
             .with("service", "service.alipay.wap.Refund")
@@ -262,8 +291,10 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
         assert!(Instant::now() < deadline, "notifications never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (store, _) = vmp_server::store::open(&dir.path().join("data"), None, 1).await.unwrap();
-    let link_key = store.setting_or_init("pay_link_key", String::new()).await.unwrap();
+    let keys = vmp_server::vault::KeySource::File(key_file.clone());
+    let (store, _) = vmp_server::store::open_with_keys(&data, None, 1, keys).await.unwrap();
+    let link_key = store.secret_setting_or_init("pay_link_key", String::new().into()).await.unwrap();
+    let link_key = secrecy::ExposeSecret::expose_secret(&link_key).to_owned();
     store.close().await.unwrap();
     server.signal("-TERM");
     server.wait_exit(Duration::from_secs(20));
@@ -275,6 +306,9 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
         ("sandbox merchant secret", secret.as_str()),
         ("added merchant secret", extra_secret),
         ("pay-link key", link_key.as_str()),
+        ("rotated secret", rotated_secret.as_str()),
+        ("first master key", master_a.as_str()),
+        ("second master key", master_b.as_str()),
     ] {
         assert!(!value.is_empty());
         assert!(!logs.contains(value), "the {what} appears in the gateway logs");
@@ -282,4 +316,7 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
     }
     // The console shows the sandbox merchant's secret exactly once: the banner.
     assert_eq!(server.stdout.lock().unwrap().matches(secret.as_str()).count(), 1);
+    // And `rotate-secret` shows the new secret exactly once.
+    assert_eq!(rotated_stdout.matches(rotated_secret.as_str()).count(), 1);
+    assert!(logs.contains("reloaded the master keys"), "the gateway followed the master key rotation");
 }

@@ -79,6 +79,10 @@ pub struct Settings {
     /// Where to serve Prometheus metrics (`GET /metrics`); `None`: no
     /// metrics listener and no metrics recorder.
     pub metrics_listen: Option<SocketAddr>,
+    /// The master keys that encrypt secrets at rest ([`crate::vault`]).
+    /// Required in production; without one (sandbox) secrets are stored in
+    /// clear. Default: none.
+    pub master_key: crate::vault::KeySource,
 }
 
 /// Limits of the HTTP listener: how long a client may take, how much it may
@@ -146,6 +150,7 @@ impl Settings {
             merchant_cache_ttl: std::time::Duration::from_secs(1),
             http: HttpLimits::default(),
             metrics_listen: None,
+            master_key: crate::vault::KeySource::None,
         }
     }
 }
@@ -173,5 +178,8 @@ mod tests {
         let mut s = Settings::new("/tmp/x");
         s.database_url = Some(secrecy::SecretString::from("postgres://vmp:db-pass-123@db.example/vmp"));
         assert!(!format!("{s:?}").contains("db-pass-123"));
+        let key = crate::vault::MasterKey::parse(&"ab".repeat(32), "test").unwrap();
+        s.master_key = crate::vault::KeySource::Keys(std::sync::Arc::new(vec![key]));
+        assert!(!format!("{s:?}").contains("abab"));
     }
 }

@@ -8,6 +8,7 @@
 //! wallet, with the magic amounts of docs/protocol.md.
 
 use vmp_protocol::Amount;
+use vmp_protocol::catalogue::Wallet;
 use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sandbox::MagicOutcome;
 
@@ -49,6 +50,9 @@ pub enum OpenRefusal {
 pub trait WalletConnector: Send + Sync + 'static {
     /// Short name, for logs.
     fn id(&self) -> &'static str;
+    /// Whether a buyer can pay an order of `wallet` through this connector
+    /// (the pay page answers 503 naming the wallet when not).
+    fn pays(&self, wallet: Wallet) -> bool;
     /// Asked before an order is stored: may the wallet open this payment?
     ///
     /// # Errors
@@ -60,9 +64,12 @@ pub trait WalletConnector: Send + Sync + 'static {
     fn transaction_id(&self, order: &Order) -> String;
 }
 
-/// Every wallet, simulated. With `magic` on (sandbox mode)
-/// the last two decimals of the amount force the outcome (eftPay's PayMe
-/// UAT table, applied to every wallet); otherwise the buyer's action decides.
+/// Every wallet, simulated. With `magic` on (sandbox mode) it takes
+/// payments and the last two decimals of the amount force the outcome
+/// (eftPay's PayMe UAT table, applied to every wallet); otherwise the
+/// buyer's action decides. Off (production mode) it pays no wallet: it
+/// only names the transactions of expiries and merchant closes, since no
+/// real wallet has a connector yet.
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxWallets {
     magic: bool,
@@ -85,6 +92,10 @@ impl SandboxWallets {
 impl WalletConnector for SandboxWallets {
     fn id(&self) -> &'static str {
         "sandbox"
+    }
+
+    fn pays(&self, _wallet: Wallet) -> bool {
+        self.magic
     }
 
     fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal> {
@@ -115,7 +126,7 @@ mod tests {
     use super::*;
 
     fn order(amount_minor: i64) -> Order {
-        use vmp_protocol::catalogue::{PayScene, PayType, Service, Wallet};
+        use vmp_protocol::catalogue::{PayScene, PayType, Service};
         use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
         Order {
             eft_trade_no: crate::domain::EftTradeNo::parse("1").unwrap(),
@@ -168,5 +179,6 @@ mod tests {
         assert_eq!(sandbox.act(&order(181), BuyerAction::Fail), WalletResult::Failed);
         let plain = SandboxWallets::new(false);
         assert_eq!(plain.act(&order(177), BuyerAction::Pay), WalletResult::Paid);
+        assert!(sandbox.pays(Wallet::AlipayHk) && !plain.pays(Wallet::AlipayHk), "production pays no wallet");
     }
 }

@@ -27,6 +27,7 @@
 //! - [`store`] — the [`store::Store`] trait, one implementation for SQLite
 //!   and PostgreSQL, and the group-commit writer.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
+//! - [`vault`] — encryption at rest of merchant secrets and the pay-link key.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -54,6 +55,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod sweeper;
+pub mod vault;
 
 pub use clock::Clock;
 pub use config::{HttpLimits, Mode, Settings};

@@ -211,9 +211,11 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             return;
         }
     };
-    let secret = &merchant.secret;
+    // During a secret rotation: the old secret until promotion or the
+    // overlap's end, then the new one.
+    let at = now.unix_timestamp();
     message.set("time", format_time(now));
-    sign_in_place(secret.expose_secret(), &mut message);
+    sign_in_place(merchant.sending_secret(at).expose_secret(), &mut message);
 
     if state.mode() == Mode::Production {
         // IP literals never reach the resolver: check them (and the port rule) here.
@@ -234,7 +236,9 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         Ok(resp) => {
             let status = resp.status();
             let body = read_limited(resp).await;
-            let acked = status.is_success() && is_ack_success(&body, Some(secret.expose_secret()));
+            // An acknowledgement may be signed with either secret during an overlap.
+            let acked = status.is_success()
+                && merchant.accepted_secrets(at).any(|s| is_ack_success(&body, Some(s.expose_secret())));
             let excerpt: String = String::from_utf8_lossy(&body).chars().take(EXCERPT_MAX).collect();
             let outcome = if acked { AttemptOutcome::Delivered } else { AttemptOutcome::Rejected };
             (Some(i64::from(status.as_u16())), outcome, excerpt)

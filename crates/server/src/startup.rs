@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -66,10 +66,22 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (store, drawn_node_id) = crate::store::open(
+        if !settings.master_key.is_some() {
+            anyhow::ensure!(
+                settings.mode == Mode::Sandbox,
+                "production mode needs a master key to encrypt secrets at rest: give --master-key-file or VMP_MASTER_KEY \
+                 (make one with `vmp admin new-master-key`)"
+            );
+            tracing::warn!(
+                "no master key: merchant secrets and the pay-link key are stored in clear (sandbox only; give \
+                 --master-key-file or VMP_MASTER_KEY to encrypt them)"
+            );
+        }
+        let (store, drawn_node_id) = crate::store::open_with_keys(
             &settings.data_dir,
             settings.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret),
             settings.max_batch,
+            settings.master_key.clone(),
         )
         .await?;
         let node_id = settings.node_id.unwrap_or(drawn_node_id);
@@ -83,10 +95,10 @@ impl Application {
         let mut fresh_key = [0u8; 32];
         getrandom::fill(&mut fresh_key).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
         let link_key = store
-            .setting_or_init(LINK_KEY_SETTING, hex::encode(fresh_key))
+            .secret_setting_or_init(LINK_KEY_SETTING, SecretString::from(hex::encode(fresh_key)))
             .await
             .context("loading the pay-link key")?;
-        let link_key = hex::decode(link_key).context("stored pay-link key is not hex")?;
+        let link_key = hex::decode(link_key.expose_secret()).context("stored pay-link key is not hex")?;
 
         let listener =
             TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
@@ -235,6 +247,7 @@ async fn bootstrap_merchant(store: &dyn Store, clock: &Clock) -> anyhow::Result<
         secret: secret.clone(),
         status: MerchantStatus::Active,
         allowed_ports: Vec::new(),
+        previous: None,
     };
     store.add_merchant(NewMerchant { merchant, created_at: clock.now().unix_timestamp() }).await?;
     tracing::info!(merchant = %key, "created the sandbox merchant");

@@ -50,6 +50,8 @@ impl Gateway {
             .env_remove("VMP_DATABASE_URL")
             .env_remove("VMP_LOG_FORMAT")
             .env_remove("VMP_METRICS_LISTEN")
+            .env_remove("VMP_MASTER_KEY")
+            .env_remove("VMP_MASTER_KEY_FILE")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -11,14 +11,13 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Request as HttpRequest, State};
 use axum::response::Response;
-use secrecy::ExposeSecret;
 use vmp_protocol::fields::UserConfirmKey;
 use vmp_protocol::request::{Request, check_envelope};
-use vmp_protocol::{Endpoint, Params, VmpTime, sign};
+use vmp_protocol::{Endpoint, Params, VmpTime};
 
 use super::{read_body, render};
 use crate::error::ApiError;
-use crate::merchant::{Merchant, MerchantStatus};
+use crate::merchant::{Caller, Merchant, MerchantStatus};
 use crate::state::AppState;
 use crate::{aftersale, orders};
 
@@ -36,16 +35,16 @@ pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<Stri
     let Some(endpoint) = Endpoint::parse(&name) else {
         return render(&state, Err(ApiError::UnknownEndpoint(name)), None);
     };
-    let mut merchant = None;
-    let result = handle(&state, body, endpoint, &mut merchant).await;
-    render(&state, result, merchant.as_deref())
+    let mut caller = None;
+    let result = handle(&state, body, endpoint, &mut caller).await;
+    render(&state, result, caller.as_ref())
 }
 
 async fn handle(
     state: &AppState,
     body: Body,
     endpoint: Endpoint,
-    merchant_out: &mut Option<Arc<Merchant>>,
+    merchant_out: &mut Option<Caller>,
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
@@ -66,18 +65,22 @@ async fn handle(
 }
 
 /// Merchant lookup, status, `time` window and signature, in that order. The
-/// merchant is handed out as soon as it is known so refusals can be signed.
-/// Returns the merchant and the request's `time`.
+/// merchant is handed out as soon as it is known so refusals can be signed:
+/// with the secret the gateway sends with until the signature is checked,
+/// then with the secret that verified it (during a rotation's overlap,
+/// either). Returns the merchant and the request's `time`.
 async fn authenticate(
     state: &AppState,
     params: &Params,
-    out: &mut Option<Arc<Merchant>>,
+    out: &mut Option<Caller>,
 ) -> Result<(Arc<Merchant>, VmpTime), ApiError> {
     let key = params.get("user_confirm_key").ok_or(ApiError::MissingKey)?;
     // Checked before the lookup: no database ever sees a malformed key.
     UserConfirmKey::parse(key).map_err(|_| ApiError::UnknownMerchant)?;
     let merchant = state.merchant(key).await?.ok_or(ApiError::UnknownMerchant)?;
-    *out = Some(Arc::clone(&merchant));
+    let now = state.clock().now();
+    let caller =
+        out.insert(Caller { slot: merchant.sending_slot(now.unix_timestamp()), merchant: Arc::clone(&merchant) });
     if merchant.status == MerchantStatus::Disabled {
         return Err(ApiError::MerchantDisabled(merchant.key.clone()));
     }
@@ -85,10 +88,10 @@ async fn authenticate(
         return Err(ApiError::NoSecret);
     }
     let time = VmpTime::parse(params.get("time").ok_or(ApiError::BadTime)?).map_err(|_| ApiError::BadTime)?;
-    if !time.within_window_of(state.clock().now()) {
+    if !time.within_window_of(now) {
         return Err(ApiError::TimeOutOfWindow);
     }
-    sign::verify(merchant.secret.expose_secret(), params)?;
+    caller.slot = merchant.verify(params, now.unix_timestamp())?;
     if let Some(limiter) = &state.limits().per_merchant
         && !limiter.allow(&merchant.key)
     {

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use vmp_protocol::{Params, ReturnStatus, answer};
 
 use crate::error::{ApiError, BODY_LIMIT};
-use crate::merchant::Merchant;
+use crate::merchant::Caller;
 use crate::state::AppState;
 
 /// The gateway's routes.
@@ -56,13 +56,14 @@ fn json_response(params: &Params) -> Response {
 }
 
 /// Renders the outcome of one VMP request. Codes `>= 00` are signed with the
-/// merchant's secret when the merchant is known; negative codes are not.
+/// caller's secret (the one that verified the request) when the merchant is
+/// known; negative codes are not.
 /// `return_char` is eftPay's text for the code; the detailed reason is
 /// logged.
-fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Merchant>) -> Response {
+fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Caller>) -> Response {
     let now = state.clock().now();
     let limited = matches!(result, Err(ApiError::RateLimited(_)));
-    let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret.expose_secret());
+    let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret().expose_secret());
     let out = match result {
         Ok(body) => match secret {
             Some(secret) => {

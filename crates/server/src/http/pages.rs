@@ -226,6 +226,25 @@ fn display_amount(o: &Order) -> String {
     o.amount.to_decimal_string()
 }
 
+/// The pay page of an order whose wallet has no connector (production):
+/// says so, naming the wallet, instead of a checkout whose button cannot
+/// work. Served with HTTP 503.
+pub(crate) fn no_connector(o: &Order) -> String {
+    let wallet = escape(o.wallet.as_str());
+    let t = texts(o.lang.as_deref());
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{wallet} payments unavailable · OpenVMP</title><link rel=\"icon\" href=\"data:,\"></head>\
+         <body data-page-kind=\"no-connector\"><main><h1 id=\"unavailable\">{wallet} payments are not available \
+         on this gateway</h1><p id=\"why\">This OpenVMP gateway runs in production mode and has no connector to \
+         the {wallet} wallet, so this order cannot be paid here. OpenVMP's only wallet connector today is the \
+         sandbox's, which works in sandbox mode only.</p><p>The order stays unpaid; nothing was charged.</p>{}\
+         </main></body></html>",
+        details(o, t, None)
+    )
+}
+
 /// Hidden fields that carry the link token through the form.
 pub(crate) struct LinkFields<'a> {
     pub userkey: &'a str,

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 
 use super::pages::{self, LinkFields, PageKind};
-use crate::config::Mode;
 use crate::domain::{Order, OrderState};
 use crate::lifecycle::{self, ActionResult, BuyerAction};
 use crate::paylink::PAY_PAGE_PATH;
@@ -84,6 +83,9 @@ pub(crate) async fn pay_page(
     if order.effective_state(now.unix_timestamp()) != OrderState::Pending {
         return page(pages::result(&order, None));
     }
+    if !state.wallets().pays(order.wallet) {
+        return no_connector(&order);
+    }
     let qr = PageKind::of(&order).shows_qr().then(|| {
         qr_svg(&state.links().url(
             state.public_url(),
@@ -105,14 +107,14 @@ pub(crate) async fn pay_action(
     State(state): State<AppState>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    if state.mode() != Mode::Sandbox {
-        return not_found();
-    }
     let Ok(Form(f)) = form else { return (StatusCode::BAD_REQUEST, Html("<p>Malformed form.</p>")).into_response() };
     let (order, sign) = match linked_order(&state, f.userkey, f.out_trade_no, f.sign).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    if !state.wallets().pays(order.wallet) {
+        return no_connector(&order);
+    }
     let action = match f.outcome.as_deref() {
         Some("success") => BuyerAction::Pay,
         Some("fail") => BuyerAction::Fail,
@@ -185,9 +187,10 @@ async fn back_to_merchant(state: &AppState, order: &Order) -> Response {
 async fn signed_payload(state: &AppState, order: &Order) -> Option<vmp_protocol::Params> {
     let now = state.clock().now();
     let notification = order.trade_notification(now);
-    // The merchant's secret signs what the browser carries back.
+    // The merchant's secret signs what the browser carries back (during a
+    // rotation, the one notifications are signed with).
     let merchant = state.merchant(order.user_confirm_key.as_str()).await.ok()??;
-    Some(notification.to_signed_params(merchant.secret.expose_secret()))
+    Some(notification.to_signed_params(merchant.sending_secret(now.unix_timestamp()).expose_secret()))
 }
 
 enum CardCheck {
@@ -269,6 +272,13 @@ fn qr_svg(content: &str) -> String {
 fn page(html: String) -> Response {
     let mut resp = Html(html).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// 503: the order's wallet has no connector here (production mode).
+fn no_connector(order: &Order) -> Response {
+    let mut resp = page(pages::no_connector(order));
+    *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     resp
 }
 

@@ -23,6 +23,7 @@ mod db;
 mod ops;
 mod postgres;
 mod rows;
+mod sealed;
 mod sql;
 mod sqlite;
 mod sqlite_writer;
@@ -39,10 +40,14 @@ pub use crate::domain::{
     Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, Transition,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
+use crate::vault::{KeySource, VaultError};
+
+pub use sealed::SEALED_SETTINGS;
 
 /// Opens the configured store: PostgreSQL when `database_url` is given,
 /// otherwise SQLite in `data_dir`. Also returns the `eft_trade_no` node id
 /// the store suggests (1 on SQLite; drawn from a sequence on PostgreSQL).
+/// Without a master key: a store whose secrets are encrypted is refused.
 ///
 /// # Errors
 /// When the store cannot be opened; the message never contains the URL.
@@ -51,22 +56,43 @@ pub async fn open(
     database_url: Option<&str>,
     max_batch: usize,
 ) -> anyhow::Result<(std::sync::Arc<dyn Store>, u8)> {
+    open_with_keys(data_dir, database_url, max_batch, KeySource::None).await
+}
+
+/// [`open`], then [`Store::unlock`] with `keys`: checks them against the
+/// store, encrypts a store's first secrets, refuses a wrong key.
+///
+/// # Errors
+/// As [`open`]; a key that does not match the store, or none for an
+/// encrypted store (one line each, without key material).
+pub async fn open_with_keys(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    max_batch: usize,
+    keys: KeySource,
+) -> anyhow::Result<(std::sync::Arc<dyn Store>, u8)> {
     use anyhow::Context;
-    match database_url {
+    let (store, node): (std::sync::Arc<dyn Store>, u8) = match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             let options: sqlx::postgres::PgConnectOptions = url.parse().context("parsing the PostgreSQL URL")?;
             let store = PgStore::open(options, max_batch).await.context("opening the PostgreSQL store")?;
             let node = store.node_id();
-            Ok((std::sync::Arc::new(store), node))
+            (std::sync::Arc::new(store), node)
         }
         Some(_) => anyhow::bail!("the database URL must start with postgres:// or postgresql://"),
         None => {
             let store = SqliteStore::open(data_dir, max_batch)
                 .await
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-            Ok((std::sync::Arc::new(store), 1))
+            (std::sync::Arc::new(store), 1)
         }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if let Err(e) = store.unlock(keys, now).await {
+        store.close().await?;
+        return Err(e.into());
     }
+    Ok((store, node))
 }
 
 /// A boxed store future (the trait is used as `Arc<dyn Store>`).
@@ -99,6 +125,14 @@ pub enum StoreError {
     /// File-system trouble creating the data directory.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// A secret could not be sealed or opened, or the master keys do not
+    /// fit the store.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// `vmp admin rotate-master-key` found nothing to rotate to, or
+    /// another rotation is under way.
+    #[error("{0}")]
+    Rotation(&'static str),
 }
 
 /// A new merchant to store.
@@ -108,6 +142,37 @@ pub struct NewMerchant {
     pub merchant: Merchant,
     /// Creation time, unix seconds.
     pub created_at: i64,
+}
+
+/// What [`Store::promote_secret`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromoteOutcome {
+    /// The new secret now signs what the gateway sends.
+    Promoted,
+    /// No unpromoted rotation is running for this merchant.
+    NoRotation,
+    /// No such merchant.
+    NotFound,
+}
+
+/// What [`Store::unlock`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// The master key version new secrets are sealed under (0: clear).
+    pub version: i64,
+    /// Secrets found in clear and encrypted by this call.
+    pub encrypted: u64,
+}
+
+/// What [`Store::rotate_master_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rekeyed {
+    /// The version every secret is now sealed under.
+    pub version: i64,
+    /// Values re-encrypted.
+    pub resealed: u64,
+    /// Older versions retired by this call.
+    pub retired: u64,
 }
 
 /// What [`Store::place_order`] did.
@@ -251,6 +316,36 @@ pub trait Store: Send + Sync + 'static {
     /// probe): resolves after its commit, so `Ok` means the store is
     /// writable and the writer alive.
     fn probe_write(&self, at: i64) -> StoreFuture<'_, ()>;
+    /// Gives merchant `key` the new `secret` (sealed like every secret).
+    /// With `previous_until`, the old secret stays as the previous one until
+    /// then ([`crate::merchant::rotate_secret`] says how); without, it is
+    /// dropped. `false`: no such merchant.
+    fn replace_secret<'a>(
+        &'a self,
+        key: &'a str,
+        secret: &'a secrecy::SecretString,
+        previous_until: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, bool>;
+    /// Stops the previous secret from signing what the gateway sends.
+    fn promote_secret<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, PromoteOutcome>;
+    /// A secret gateway-wide setting (one of [`SEALED_SETTINGS`], sealed
+    /// like merchant secrets), created with `init` if absent (atomic across
+    /// instances sharing the store).
+    fn secret_setting_or_init<'a>(
+        &'a self,
+        name: &'a str,
+        init: secrecy::SecretString,
+    ) -> StoreFuture<'a, secrecy::SecretString>;
+    /// Takes this instance's master keys: registers the first key of a store
+    /// not yet encrypted, refuses keys that do not match an encrypted store
+    /// (and no key for one), and encrypts every secret still in clear.
+    fn unlock(&self, keys: KeySource, now: i64) -> StoreFuture<'_, Unlocked>;
+    /// Re-encrypts every secret under the one key of this instance's ring
+    /// the store does not know yet (registered as the next version), online,
+    /// then retires the older versions. Run again, it finishes an
+    /// interrupted rotation.
+    fn rotate_master_key(&self, now: i64) -> StoreFuture<'_, Rekeyed>;
     /// Group-commit counters.
     fn writer_stats(&self) -> &WriterStats;
     /// Finishes queued writes and closes connections.
@@ -277,6 +372,8 @@ pub struct SqlStore<DB: sqlx::Database> {
     pool: sqlx::Pool<DB>,
     writer: writer::WriterHandle,
     node_id: u8,
+    /// This instance's master keys (none until [`Store::unlock`]).
+    vault: sealed::VaultCell,
 }
 
 impl<DB: sqlx::Database> std::fmt::Debug for SqlStore<DB> {
@@ -311,11 +408,11 @@ where
     DB::Connection: db::Db,
 {
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>> {
-        pooled!(self, |c| ops::merchant(c, key))
+        Box::pin(self.read_merchant(key))
     }
 
     fn add_merchant(&self, new: NewMerchant) -> StoreFuture<'_, ()> {
-        pooled!(self, |c| ops::add_merchant(c, &new.merchant, new.created_at))
+        Box::pin(self.insert_merchant(new))
     }
 
     fn list_merchants(&self) -> StoreFuture<'_, Vec<MerchantSummary>> {
@@ -396,6 +493,36 @@ where
 
     fn probe_write(&self, at: i64) -> StoreFuture<'_, ()> {
         Box::pin(self.writer.write(move |reply| writer::WriteOp::Probe { at, reply }))
+    }
+
+    fn replace_secret<'a>(
+        &'a self,
+        key: &'a str,
+        secret: &'a secrecy::SecretString,
+        previous_until: Option<i64>,
+        now: i64,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(self.write_secret(key, secret, previous_until, now))
+    }
+
+    fn promote_secret<'a>(&'a self, key: &'a str, now: i64) -> StoreFuture<'a, PromoteOutcome> {
+        Box::pin(self.promote(key, now))
+    }
+
+    fn secret_setting_or_init<'a>(
+        &'a self,
+        name: &'a str,
+        init: secrecy::SecretString,
+    ) -> StoreFuture<'a, secrecy::SecretString> {
+        Box::pin(self.sealed_setting(name, init))
+    }
+
+    fn unlock(&self, keys: KeySource, now: i64) -> StoreFuture<'_, Unlocked> {
+        Box::pin(self.take_keys(keys, now))
+    }
+
+    fn rotate_master_key(&self, now: i64) -> StoreFuture<'_, Rekeyed> {
+        Box::pin(self.rekey(now))
     }
 
     fn writer_stats(&self) -> &WriterStats {

@@ -15,6 +15,7 @@ use crate::domain::{
     Transition,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
+use crate::vault::{KeyVersion, Sealed};
 
 /// What inserting one order did.
 pub(crate) enum Inserted {
@@ -265,19 +266,24 @@ pub(crate) async fn probe<D: Db>(db: &mut D, at: i64) -> Result<(), StoreError> 
 
 // ---- merchants and settings ----
 
-pub(crate) async fn merchant<D: Db>(db: &mut D, key: &str) -> Result<Option<Merchant>, StoreError> {
+pub(crate) async fn merchant<D: Db>(db: &mut D, key: &str) -> Result<Option<rows::StoredMerchant>, StoreError> {
     if unstorable(&[key]) {
         return Ok(None);
     }
     db.fetch_optional(&sql::MERCHANT, &[Arg::Text(key)], rows::merchant).await
 }
 
-pub(crate) async fn add_merchant<D: Db>(db: &mut D, m: &Merchant, created_at: i64) -> Result<(), StoreError> {
+/// Inserts a merchant whose secret is sealed; 0 when the key is taken or
+/// the store's key version is no longer the secret's (the caller tells
+/// which with [`key_version`]).
+pub(crate) async fn add_merchant<D: Db>(
+    db: &mut D,
+    m: &Merchant,
+    secret: &Sealed,
+    created_at: i64,
+) -> Result<u64, StoreError> {
     let ports = crate::merchant::format_ports(&m.allowed_ports);
-    if db.execute(&sql::ADD_MERCHANT, &rows::merchant_args(m, &ports, created_at)).await? == 0 {
-        return Err(StoreError::DuplicateMerchant(m.key.clone()));
-    }
-    Ok(())
+    db.execute(&sql::ADD_MERCHANT, &rows::merchant_args(m, secret, &ports, created_at)).await
 }
 
 pub(crate) async fn list_merchants<D: Db>(db: &mut D) -> Result<Vec<MerchantSummary>, StoreError> {
@@ -300,4 +306,110 @@ pub(crate) async fn setting_or_init<D: Db>(db: &mut D, name: &str, init: &str) -
     db.fetch_optional(&sql::SETTING, &[Arg::Text(name)], rows::value)
         .await?
         .ok_or(StoreError::Corrupt("gateway_settings.value"))
+}
+
+// ---- sealed values (vault.rs; the logic around them is in sealed.rs) ----
+
+/// The store's newest master key version (0: clear).
+pub(crate) async fn key_version<D: Db>(db: &mut D) -> Result<i64, StoreError> {
+    Ok(db.fetch_optional(&sql::KEY_VERSION, &[], rows::count).await?.unwrap_or(0))
+}
+
+pub(crate) async fn master_keys<D: Db>(db: &mut D) -> Result<Vec<KeyVersion>, StoreError> {
+    db.fetch_all(&sql::MASTER_KEYS, &[], rows::key_version).await
+}
+
+/// `false` when the version or the key is taken.
+pub(crate) async fn register_key<D: Db>(db: &mut D, version: i64, check: &str, now: i64) -> Result<bool, StoreError> {
+    Ok(db.execute(&sql::REGISTER_KEY, &[Arg::Int(version), Arg::Text(check), Arg::Int(now)]).await? == 1)
+}
+
+pub(crate) async fn retire_keys_below<D: Db>(db: &mut D, version: i64, now: i64) -> Result<u64, StoreError> {
+    db.execute(&sql::RETIRE_KEYS, &[Arg::Int(version), Arg::Int(now)]).await
+}
+
+pub(crate) async fn lock_sealed<D: Db>(db: &mut D) -> Result<(), StoreError> {
+    db.execute(&sql::LOCK_SEALED, &[]).await?;
+    Ok(())
+}
+
+/// Drops what SQLite's WAL still holds of replaced values (best effort:
+/// a busy checkpoint leaves it to the next one).
+pub(crate) async fn forget_replaced<D: Db>(db: &mut D) -> Result<(), StoreError> {
+    db.fetch_optional(&sql::FORGET_REPLACED, &[], |_| Ok(())).await?;
+    Ok(())
+}
+
+/// Every merchant's stored secrets.
+pub(crate) async fn merchant_secrets<D: Db>(
+    db: &mut D,
+) -> Result<Vec<(String, secrecy::SecretString, Option<secrecy::SecretString>)>, StoreError> {
+    db.fetch_all(&sql::MERCHANT_SECRETS, &[], rows::merchant_secrets).await
+}
+
+/// Which stored value a re-seal replaces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SealedValue<'a> {
+    /// A merchant's `secret`.
+    Secret(&'a str),
+    /// A merchant's `previous_secret`.
+    Previous(&'a str),
+    /// A gateway setting.
+    Setting(&'a str),
+}
+
+/// Replaces `old` by `new` unless the value changed meanwhile.
+pub(crate) async fn reseal<D: Db>(
+    db: &mut D,
+    what: SealedValue<'_>,
+    old: &str,
+    new: &Sealed,
+) -> Result<bool, StoreError> {
+    let (statement, name) = match what {
+        SealedValue::Secret(k) => (&sql::RESEAL_SECRET, k),
+        SealedValue::Previous(k) => (&sql::RESEAL_PREVIOUS, k),
+        SealedValue::Setting(n) => (&sql::RESEAL_SETTING, n),
+    };
+    let args = [Arg::Text(new.text()), Arg::Text(name), Arg::Text(old), Arg::Int(new.version)];
+    Ok(db.execute(statement, &args).await? == 1)
+}
+
+pub(crate) async fn setting<D: Db>(db: &mut D, name: &str) -> Result<Option<String>, StoreError> {
+    db.fetch_optional(&sql::SETTING, &[Arg::Text(name)], rows::value).await
+}
+
+pub(crate) async fn init_sealed_setting<D: Db>(db: &mut D, name: &str, value: &Sealed) -> Result<(), StoreError> {
+    db.execute(&sql::INIT_SEALED_SETTING, &[Arg::Text(name), Arg::Text(value.text()), Arg::Int(value.version)]).await?;
+    Ok(())
+}
+
+/// Rotates (with `previous_until`) or resets a secret; 0 when there is no
+/// such merchant or the key version moved on.
+pub(crate) async fn replace_secret<D: Db>(
+    db: &mut D,
+    key: &str,
+    secret: &Sealed,
+    previous_until: Option<i64>,
+    now: i64,
+) -> Result<u64, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(0);
+    }
+    match previous_until {
+        Some(until) => {
+            let args =
+                [Arg::Text(secret.text()), Arg::Text(key), Arg::Int(now), Arg::Int(until), Arg::Int(secret.version)];
+            db.execute(&sql::ROTATE_SECRET, &args).await
+        }
+        None => {
+            db.execute(&sql::RESET_SECRET, &[Arg::Text(secret.text()), Arg::Text(key), Arg::Int(secret.version)]).await
+        }
+    }
+}
+
+pub(crate) async fn promote_secret<D: Db>(db: &mut D, key: &str, now: i64) -> Result<bool, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(false);
+    }
+    Ok(db.execute(&sql::PROMOTE_SECRET, &[Arg::Text(key), Arg::Int(now)]).await? == 1)
 }

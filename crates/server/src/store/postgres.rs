@@ -31,7 +31,7 @@ impl SqlStore<sqlx::Postgres> {
         let next: i64 = sqlx::query("SELECT nextval('gateway_node_ids') AS n").fetch_one(&pool).await?.try_get("n")?;
         let node_id = u8::try_from(next.rem_euclid(100)).unwrap_or(0);
         let conn = options.connect().await?;
-        Ok(Self { pool, writer: WriterHandle::spawn(PgWriter(conn), max_batch), node_id })
+        Ok(Self { pool, writer: WriterHandle::spawn(PgWriter(conn), max_batch), node_id, vault: Default::default() })
     }
 }
 

@@ -5,7 +5,7 @@
 //! A stored value that is not one of its type's spellings is
 //! [`StoreError::Corrupt`]; the `CHECK` constraints keep such values out.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use vmp_protocol::catalogue::{Endpoint, PayScene, PayType, Service, Wallet};
 use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 use vmp_protocol::{Amount, Currency};
@@ -17,6 +17,7 @@ use crate::domain::{
     OrderState, OutboxStatus, Refund, RefundEffect, RefundPlan, RefundState,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
+use crate::vault::{KeyVersion, Sealed};
 
 fn corrupt<E>(what: &'static str) -> impl FnOnce(E) -> StoreError {
     move |_| StoreError::Corrupt(what)
@@ -220,15 +221,17 @@ pub(crate) fn attempt(r: &dyn Row) -> Result<Attempt, StoreError> {
     })
 }
 
-/// The values of [`super::sql::ADD_MERCHANT`] (the secret is written here, once).
-pub(crate) fn merchant_args<'a>(m: &'a Merchant, ports: &'a str, created_at: i64) -> [Arg<'a>; 6] {
+/// The values of [`super::sql::ADD_MERCHANT`] (the secret is written here,
+/// once, as sealed by the vault under key version `version`).
+pub(crate) fn merchant_args<'a>(m: &'a Merchant, secret: &'a Sealed, ports: &'a str, created_at: i64) -> [Arg<'a>; 7] {
     [
         Arg::Text(&m.key),
         Arg::Text(&m.name),
-        Arg::Text(m.secret.expose_secret()),
+        Arg::Text(secret.text()),
         Arg::Text(m.status.as_str()),
         Arg::Int(created_at),
         Arg::Text(ports),
+        Arg::Int(secret.version),
     ]
 }
 
@@ -236,15 +239,48 @@ fn merchant_status(r: &dyn Row) -> Result<MerchantStatus, StoreError> {
     MerchantStatus::parse(&r.text("status")?).ok_or(StoreError::Corrupt("merchants.status"))
 }
 
-/// A merchant row, with its secret.
-pub(crate) fn merchant(r: &dyn Row) -> Result<Merchant, StoreError> {
-    Ok(Merchant {
-        key: r.text("user_confirm_key")?,
-        name: r.text("name")?,
+/// A merchant row as stored: its secrets still sealed (see `StoredMerchant::open`).
+pub(crate) struct StoredMerchant {
+    /// The merchant, its secrets left empty.
+    pub(crate) merchant: Merchant,
+    /// The stored `secret`.
+    pub(crate) secret: SecretString,
+    /// The stored `previous_secret`, its `previous_until` and `previous_signs`.
+    pub(crate) previous: Option<(SecretString, i64, bool)>,
+}
+
+/// A merchant row, secrets sealed.
+pub(crate) fn merchant(r: &dyn Row) -> Result<StoredMerchant, StoreError> {
+    let previous = match (r.opt_text("previous_secret")?, r.opt_int("previous_until")?) {
+        (Some(secret), Some(until)) => Some((SecretString::from(secret), until, r.int("previous_signs")? == 1)),
+        _ => None,
+    };
+    Ok(StoredMerchant {
+        merchant: Merchant {
+            key: r.text("user_confirm_key")?,
+            name: r.text("name")?,
+            secret: SecretString::from(String::new()),
+            status: merchant_status(r)?,
+            allowed_ports: crate::merchant::parse_ports(&r.text("allowed_ports")?),
+            previous: None,
+        },
         secret: SecretString::from(r.text("secret")?),
-        status: merchant_status(r)?,
-        allowed_ports: crate::merchant::parse_ports(&r.text("allowed_ports")?),
+        previous,
     })
+}
+
+/// A merchant's stored secrets, for re-sealing: key, `secret`, `previous_secret`.
+pub(crate) fn merchant_secrets(r: &dyn Row) -> Result<(String, SecretString, Option<SecretString>), StoreError> {
+    Ok((
+        r.text("user_confirm_key")?,
+        SecretString::from(r.text("secret")?),
+        r.opt_text("previous_secret")?.map(SecretString::from),
+    ))
+}
+
+/// A master key version row.
+pub(crate) fn key_version(r: &dyn Row) -> Result<KeyVersion, StoreError> {
+    Ok(KeyVersion { version: r.int("version")?, check: r.text("key_check")?, retired_at: r.opt_int("retired_at")? })
 }
 
 /// A merchant list row.

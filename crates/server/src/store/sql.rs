@@ -78,20 +78,100 @@ macro_rules! notification_columns {
     };
 }
 
+/// The condition under which a sealed value is written: the store's
+/// newest master key version is still the one it was sealed under. A
+/// writer whose key ring is behind a rotation writes nothing, reloads its
+/// keys and seals again, so nothing is written under a retiring key.
+macro_rules! sealing_under {
+    ($param:literal) => {
+        concat!("CAST(COALESCE((SELECT MAX(version) FROM master_keys), 0) AS BIGINT) = ", $param)
+    };
+}
+
 // ---- merchants and settings ----
 
-pub(crate) static MERCHANT: Sql =
-    Sql::new("SELECT user_confirm_key, name, secret, status, allowed_ports FROM merchants WHERE user_confirm_key = ?1");
-pub(crate) static ADD_MERCHANT: Sql = Sql::new(
-    "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at, allowed_ports) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+pub(crate) static MERCHANT: Sql = Sql::new(
+    "SELECT user_confirm_key, name, secret, status, allowed_ports, previous_secret, previous_until, previous_signs \
+     FROM merchants WHERE user_confirm_key = ?1",
 );
+/// Only while the store's newest master key version is the one the secret
+/// was sealed under (`?7`; 0 = clear): see [`KEY_VERSION`].
+pub(crate) static ADD_MERCHANT: Sql = Sql::new(concat!(
+    "INSERT INTO merchants (user_confirm_key, name, secret, status, created_at, allowed_ports) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ",
+    sealing_under!("?7"),
+    " ON CONFLICT DO NOTHING"
+));
 pub(crate) static LIST_MERCHANTS: Sql =
     Sql::new("SELECT user_confirm_key, name, status, created_at FROM merchants ORDER BY created_at, user_confirm_key");
 pub(crate) static SET_MERCHANT_STATUS: Sql = Sql::new("UPDATE merchants SET status = ?1 WHERE user_confirm_key = ?2");
 pub(crate) static INIT_SETTING: Sql =
     Sql::new("INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
 pub(crate) static SETTING: Sql = Sql::new("SELECT value FROM gateway_settings WHERE name = ?1");
+
+// ---- sealed values (vault.rs) ----
+
+/// The store's newest master key version (0: secrets are stored in clear).
+pub(crate) static KEY_VERSION: Sql = Sql::new("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS n FROM master_keys");
+pub(crate) static MASTER_KEYS: Sql =
+    Sql::new("SELECT version, key_check, retired_at FROM master_keys ORDER BY version");
+/// Fails on a taken version or key (another rotation, the same key twice).
+pub(crate) static REGISTER_KEY: Sql =
+    Sql::new("INSERT INTO master_keys (version, key_check, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+pub(crate) static RETIRE_KEYS: Sql =
+    Sql::new("UPDATE master_keys SET retired_at = ?2 WHERE version < ?1 AND retired_at IS NULL");
+/// Holds off every other write of sealed values until the transaction ends:
+/// PostgreSQL locks the two tables against writers (readers go on); on
+/// SQLite any write takes the database's single write lock.
+pub(crate) static LOCK_SEALED: Sql = Sql::per_dialect(
+    "UPDATE master_keys SET retired_at = retired_at",
+    "LOCK TABLE merchants, gateway_settings IN SHARE ROW EXCLUSIVE MODE",
+);
+/// After secrets were re-sealed: SQLite copies the WAL into the file and
+/// empties it, so old page images (with the replaced values) are gone.
+pub(crate) static FORGET_REPLACED: Sql = Sql::per_dialect("PRAGMA wal_checkpoint(TRUNCATE)", "SELECT 1");
+pub(crate) static MERCHANT_SECRETS: Sql =
+    Sql::new("SELECT user_confirm_key, secret, previous_secret FROM merchants ORDER BY user_confirm_key");
+/// Compare-and-swap: only if nobody changed the value meanwhile.
+pub(crate) static RESEAL_SECRET: Sql = Sql::new(concat!(
+    "UPDATE merchants SET secret = ?1 WHERE user_confirm_key = ?2 AND secret = ?3 AND ",
+    sealing_under!("?4")
+));
+pub(crate) static RESEAL_PREVIOUS: Sql = Sql::new(concat!(
+    "UPDATE merchants SET previous_secret = ?1 WHERE user_confirm_key = ?2 AND previous_secret = ?3 AND ",
+    sealing_under!("?4")
+));
+pub(crate) static RESEAL_SETTING: Sql = Sql::new(concat!(
+    "UPDATE gateway_settings SET value = ?1 WHERE name = ?2 AND value = ?3 AND ",
+    sealing_under!("?4")
+));
+pub(crate) static INIT_SEALED_SETTING: Sql = Sql::new(concat!(
+    "INSERT INTO gateway_settings (name, value) SELECT ?1, ?2 WHERE ",
+    sealing_under!("?3"),
+    " ON CONFLICT DO NOTHING"
+));
+/// A rotation: the new secret `?1`; the old one becomes the previous one
+/// until `?4`, signing outbound, unless an unpromoted overlap is still
+/// running at `?3` (then its old secret stays and the unpromoted new one
+/// is dropped).
+pub(crate) static ROTATE_SECRET: Sql = Sql::new(concat!(
+    "UPDATE merchants SET \
+     previous_secret = CASE WHEN previous_secret IS NOT NULL AND previous_signs = 1 AND previous_until > ?3 \
+     THEN previous_secret ELSE secret END, \
+     previous_until = ?4, previous_signs = 1, secret = ?1 \
+     WHERE user_confirm_key = ?2 AND ",
+    sealing_under!("?5")
+));
+/// A reset: the new secret alone.
+pub(crate) static RESET_SECRET: Sql = Sql::new(concat!(
+    "UPDATE merchants SET secret = ?1, previous_secret = NULL, previous_until = NULL, previous_signs = 0 \
+     WHERE user_confirm_key = ?2 AND ",
+    sealing_under!("?3")
+));
+pub(crate) static PROMOTE_SECRET: Sql = Sql::new(
+    "UPDATE merchants SET previous_signs = 0 WHERE user_confirm_key = ?1 AND previous_secret IS NOT NULL \
+     AND previous_signs = 1 AND previous_until > ?2",
+);
 
 // ---- orders ----
 

@@ -30,6 +30,10 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
+        // Space freed by the pool's writes (merchant administration, secrets
+        // re-sealed) is zeroed, so a replaced secret does not linger in the
+        // file; the order writer has its own connection.
+        .pragma("secure_delete", "ON")
         .disable_statement_logging()
 }
 
@@ -53,6 +57,11 @@ impl SqlStore<sqlx::Sqlite> {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let writer = SqliteWriter::open(&data_dir.join(DB_FILE))?;
-        Ok(Self { pool, writer: WriterHandle::spawn_on_thread(writer, max_batch), node_id: 1 })
+        Ok(Self {
+            pool,
+            writer: WriterHandle::spawn_on_thread(writer, max_batch),
+            node_id: 1,
+            vault: Default::default(),
+        })
     }
 }

@@ -54,6 +54,10 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
     settings.notifier.poll_interval = std::time::Duration::from_millis(50);
     settings.database_url = postgres_for(&data_dir).await.map(secrecy::SecretString::from);
     adjust(&mut settings);
+    if settings.mode == vmp_server::Mode::Production && !settings.master_key.is_some() {
+        // Production refuses to start without one.
+        settings.master_key = test_master_key(&data_dir);
+    }
     // A frozen clock (moved only by the sandbox API) makes schedules exact.
     let clock = vmp_server::Clock::fixed(OffsetDateTime::now_utc());
     let app = Application::build_with_clock(settings, clock).await.expect("gateway starts");
@@ -106,6 +110,18 @@ pub async fn postgres_for(data_dir: &std::path::Path) -> Option<String> {
     Some(url.to_string())
 }
 
+/// A master key file in `data_dir` (created once, so a restart reuses it).
+pub fn test_master_key(data_dir: &std::path::Path) -> vmp_server::vault::KeySource {
+    use secrecy::ExposeSecret;
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let key = vmp_server::vault::MasterKey::generate().expect("random");
+        std::fs::write(&path, format!("{}\n", key.encoded().expose_secret())).expect("key file");
+    }
+    vmp_server::vault::KeySource::File(path)
+}
+
 pub fn vmp_now() -> String {
     format_time(OffsetDateTime::now_utc())
 }
@@ -156,6 +172,31 @@ impl TestApp {
         sweeper.run_once(self.state.clock().now()).await.expect("sweep")
     }
 
+    /// Moves the gateway clock through the sandbox API.
+    pub async fn advance_clock(&self, seconds: i64) {
+        let resp = self
+            .client
+            .post(format!("{}/sandbox/clock/advance", self.base))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+
+    /// Settles an order through the sandbox API ("success", "fail", …).
+    pub async fn sandbox_pay(&self, eft: &str, outcome: &str) -> serde_json::Value {
+        let resp = self
+            .client
+            .post(format!("{}/sandbox/orders/{eft}/pay", self.base))
+            .json(&serde_json::json!({ "outcome": outcome }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.expect("JSON answer")
+    }
+
     pub async fn order_count(&self) -> i64 {
         self.state.store().count_orders().await.expect("count")
     }
@@ -167,6 +208,7 @@ impl TestApp {
             secret: secret.to_owned().into(),
             status,
             allowed_ports: vec![],
+            previous: None,
         };
         self.state.store().add_merchant(NewMerchant { merchant, created_at: 0 }).await.expect("merchant added");
     }

@@ -24,26 +24,11 @@ async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&
 }
 
 async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Value {
-    let resp = app
-        .client
-        .post(format!("{}/sandbox/orders/{eft}/pay", app.base))
-        .json(&serde_json::json!({ "outcome": outcome }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.json().await.unwrap()
+    app.sandbox_pay(eft, outcome).await
 }
 
 async fn advance(app: &TestApp, seconds: i64) {
-    let resp = app
-        .client
-        .post(format!("{}/sandbox/clock/advance", app.base))
-        .json(&serde_json::json!({ "seconds": seconds }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    app.advance_clock(seconds).await;
 }
 
 async fn state_of(app: &TestApp, out_trade_no: &str) -> String {

@@ -43,6 +43,7 @@ async fn production_app(dns: Arc<FakeDns>) -> TestApp {
         secret: "prod-secret".to_owned().into(),
         status: MerchantStatus::Active,
         allowed_ports: vec![8443],
+        previous: None,
     };
     app.state.store().add_merchant(NewMerchant { merchant, created_at: 0 }).await.unwrap();
     app.key = "PROD1".into();
