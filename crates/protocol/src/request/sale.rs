@@ -102,8 +102,7 @@ impl PlaceOrder {
     pub(crate) fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
         let spec = service.spec();
         let f = Fields(p);
-        let amount = WireAmount::parse(f.req("transaction_amount")?)
-            .map_err(|error| RequestError::Amount { field: "transaction_amount", error })?;
+        let amount = sale_amount(f)?;
         let out_trade_no = f.req_with("out_trade_no", OutTradeNo::parse)?;
         let name = service.label();
         let pay_type_text = f.req("payType")?;
@@ -123,26 +122,9 @@ impl PlaceOrder {
                 service: name,
                 allowed: spec.wallets.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("/"),
             })?;
-        let pay_scene = match f.opt("pay_scene")? {
-            None => spec.default_pay_scene().ok_or(RequestError::Missing("pay_scene"))?,
-            Some(text) => {
-                PayScene::parse(text).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
-                    given: clip(text, 20),
-                    service: name,
-                    allowed: spec.pay_scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/"),
-                })?
-            }
-        };
-        let currency = match f.opt("fee_type")? {
-            None => Currency::Hkd,
-            Some(c) => c.parse().map_err(|_| RequestError::Currency(c.chars().take(5).collect()))?,
-        };
-        let return_url = f.opt_with("return_url", HttpUrl::parse)?;
-        if let Some(u) = &return_url
-            && (u.url().query().is_some() || u.url().fragment().is_some())
-        {
-            return Err(RequestError::ReturnUrlWithParameters);
-        }
+        let pay_scene = pay_scene(f, service)?;
+        let currency = currency(f)?;
+        let return_url = return_url(f)?;
         // `lang` is signed like every field but read only where the page
         // has a language choice; elsewhere any value is ignored.
         let lang = if spec.lang {
@@ -192,6 +174,46 @@ impl PlaceOrder {
         put(p, "packageName", self.package_name.as_ref().map(PackageName::as_str));
         put(p, "app_link", self.app_link.as_ref().map(AppLink::as_str));
     }
+}
+
+/// `transaction_amount` of a sale.
+pub(super) fn sale_amount(f: Fields<'_>) -> Result<WireAmount, RequestError> {
+    WireAmount::parse(f.req("transaction_amount")?)
+        .map_err(|error| RequestError::Amount { field: "transaction_amount", error })
+}
+
+/// `pay_scene`: one of the service's, its first when none was sent.
+pub(super) fn pay_scene(f: Fields<'_>, service: Service) -> Result<PayScene, RequestError> {
+    let spec = service.spec();
+    match f.opt("pay_scene")? {
+        None => spec.default_pay_scene().ok_or(RequestError::Missing("pay_scene")),
+        Some(text) => {
+            PayScene::parse(text).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
+                given: clip(text, 20),
+                service: service.label(),
+                allowed: spec.pay_scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/"),
+            })
+        }
+    }
+}
+
+/// `fee_type`: HKD or CNY, HKD when none was sent.
+pub(super) fn currency(f: Fields<'_>) -> Result<Currency, RequestError> {
+    match f.opt("fee_type")? {
+        None => Ok(Currency::Hkd),
+        Some(c) => c.parse().map_err(|_| RequestError::Currency(c.chars().take(5).collect())),
+    }
+}
+
+/// `return_url`, which "cannot carry parameters" (no query, no fragment).
+pub(super) fn return_url(f: Fields<'_>) -> Result<Option<HttpUrl>, RequestError> {
+    let return_url = f.opt_with("return_url", HttpUrl::parse)?;
+    if let Some(u) = &return_url
+        && (u.url().query().is_some() || u.url().fragment().is_some())
+    {
+        return Err(RequestError::ReturnUrlWithParameters);
+    }
+    Ok(return_url)
 }
 
 /// Builds a [`PlaceOrder`] with named setters; [`PlaceOrderBuilder::build`]
@@ -351,7 +373,10 @@ impl PlaceOrderBuilder {
         if !spec.is_ready() {
             return Err(RequestError::NotSupported(self.service));
         }
-        if spec.op != crate::catalogue::Operation::Sale {
+        // The qrcode and cashier scenes have their own requests
+        // (`QrcodeOrder`, `CashierOrder`).
+        let other_scene = matches!(spec.scene, crate::catalogue::Scene::Qrcode | crate::catalogue::Scene::Cashier);
+        if spec.op != crate::catalogue::Operation::Sale || other_scene {
             return Err(RequestError::UnknownService(self.service.label().to_owned()));
         }
         PlaceOrder::parse(self.service, &p)
@@ -558,7 +583,11 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, RequestError::Missing("wallet"), "Alipay has two wallets: no default");
-        let err = PlaceOrder::builder(Service::WechatQrcode).build().unwrap_err();
-        assert_eq!(err, RequestError::NotSupported(Service::WechatQrcode));
+        let err = PlaceOrder::builder(Service::WechatJsapi).build().unwrap_err();
+        assert_eq!(err, RequestError::NotSupported(Service::WechatJsapi));
+        for other_scene in [Service::WechatQrcode, Service::UnitedWap] {
+            let err = PlaceOrder::builder(other_scene).build().unwrap_err();
+            assert_eq!(err, RequestError::UnknownService(other_scene.label().to_owned()), "{other_scene}");
+        }
     }
 }
