@@ -41,7 +41,7 @@ pub(crate) struct ActionForm {
 
 /// Finds the order a link points at, if its token is right. "No such
 /// order" and "wrong token" look the same from outside.
-async fn linked_order(
+pub(crate) async fn linked_order(
     state: &AppState,
     userkey: Option<String>,
     out: Option<String>,
@@ -98,6 +98,10 @@ pub(crate) async fn pay_page(
         sign: &sign,
         action: PAY_PAGE_PATH,
     };
+    // The cashier, until its buyer chooses a wallet (http/cashier_page.rs).
+    if PageKind::of(&order) == PageKind::Cashier {
+        return page(super::cashier_page::page(&order, &link, now));
+    }
     page(pages::checkout(&order, &link, qr.as_deref(), None, now))
 }
 
@@ -140,6 +144,9 @@ pub(crate) async fn pay_action(
     }
     let final_order = match lifecycle::buyer_action(&state, &order, action, card_scheme).await {
         Ok(ActionResult::Settled(o) | ActionResult::AlreadyFinal(o) | ActionResult::Expired(o)) => o,
+        Ok(ActionResult::WalletNotChosen) => {
+            return (StatusCode::BAD_REQUEST, Html("<p>Choose a wallet first.</p>")).into_response();
+        }
         Ok(ActionResult::ServerErrorNoState) => {
             return page(pages::result(
                 &order,
@@ -183,11 +190,11 @@ async fn back_to_merchant(state: &AppState, order: &Order) -> Response {
 }
 
 async fn signed_payload(state: &AppState, order: &Order) -> Option<vmp_protocol::Params> {
-    let now = state.clock().now();
-    let notification = order.trade_notification(now);
+    let mut payload = crate::payloads::sale_notification(order, state.clock().now());
     // The merchant's secret signs what the browser carries back.
     let merchant = state.merchant(order.user_confirm_key.as_str()).await.ok()??;
-    Some(notification.to_signed_params(merchant.secret.expose_secret()))
+    vmp_protocol::sign::sign_in_place(merchant.secret.expose_secret(), &mut payload);
+    Some(payload)
 }
 
 enum CardCheck {
@@ -272,7 +279,7 @@ fn page(html: String) -> Response {
     resp
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>This payment link is not valid.</p>"))
         .into_response()
 }

@@ -9,6 +9,7 @@ mod lifecycle;
 mod limits;
 mod pay_page;
 mod place_order;
+mod qrcode;
 mod readiness;
 mod receiver;
 mod ssrf;
