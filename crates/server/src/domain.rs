@@ -1118,6 +1118,52 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_reverses_what_is_left_of_a_paid_order_only() {
+        let mut o = order(Service::AlipayQrcode, Wallet::AlipayHk, false);
+        assert_eq!(o.cancel_amount(), Err(RefundRefusal::NotPaid));
+        o.state = OrderState::Failed;
+        assert_eq!(o.cancel_amount(), Err(RefundRefusal::NotPaid));
+        o.state = OrderState::Paid;
+        assert_eq!(o.cancel_amount().map(Amount::minor), Ok(1000));
+        o.apply_refund(&o.plan_refund(Amount::from_minor(300).unwrap(), None, 5).unwrap());
+        assert_eq!(o.cancel_amount().map(Amount::minor), Ok(700), "the rest of a partly refunded order");
+        let cancel =
+            NewCancel { eft_trade_no: o.eft_trade_no.clone(), user_confirm_key: o.user_confirm_key.clone(), at: 9 };
+        let refund = cancel.refund(o.cancel_amount().unwrap());
+        assert_eq!((refund.service, refund.amount_text.as_str()), (Service::QrcodeCancel, "7.00"));
+        assert!(refund.out_refund_no.contains(' '), "no merchant refund number can be it");
+        o.apply_refund(&o.plan_refund(refund.amount, None, 9).unwrap());
+        assert_eq!((o.state, o.cancel_amount()), (OrderState::Closed, Err(RefundRefusal::Closed)));
+    }
+
+    #[test]
+    fn a_cashier_buyer_chooses_an_offered_wallet_once_while_the_order_is_pending() {
+        let mut o = order(Service::UnitedWap, Wallet::AlipayHk, false);
+        o.wallet = None;
+        o.pay_type = None;
+        assert!(o.taken_by(&[]) && !o.taken_by(&[Wallet::AlipayHk]), "no family yet: generic services only");
+        let choice = o.choose(Wallet::BocPayUpi, 1000).unwrap();
+        assert_eq!((choice.wallet, choice.pay_type), (Wallet::BocPayUpi, PayType::Bocvmp));
+        assert_eq!(o.choose(Wallet::AlipayBoth, 1000), Err(ChoiceRefusal::NotOffered), "a QR-code-only wallet");
+        assert_eq!(o.choose(Wallet::Mpgs, 1060), Err(ChoiceRefusal::Final), "expired");
+        o.wallet = Some(Wallet::Mpgs);
+        assert_eq!(o.choose(Wallet::AlipayHk, 1000), Err(ChoiceRefusal::Chosen));
+        let web = order(Service::AlipayWap, Wallet::AlipayHk, false);
+        assert_eq!(web.choose(Wallet::AlipayHk, 1000), Err(ChoiceRefusal::NotCashier));
+    }
+
+    #[test]
+    fn a_qrcode_sale_owes_the_qrcode_scenes_notification() {
+        let o = order(Service::WechatQrcode, Wallet::WechatCn, true);
+        let t = o.settle(SaleOutcome::Paid, at(1010), "T1".into(), None).unwrap();
+        let payload = t.notification.unwrap().payload;
+        assert!(payload.contains(r#""payment_type":"WECHATCN""#) && payload.contains(r#""buyer_id":"#), "{payload}");
+        assert!(!payload.contains("notify_type") && !payload.contains(r#""time""#), "{payload}");
+        let never = order(Service::PaymeQrcode, Wallet::Payme, true);
+        assert!(never.settle(SaleOutcome::Paid, at(1010), "T".into(), None).unwrap().notification.is_none());
+    }
+
+    #[test]
     fn a_row_delivered_once_is_never_retried_and_attempts_move_the_row() {
         let schedule = RetrySchedule::default();
         let mut n = Notification {
