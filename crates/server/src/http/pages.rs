@@ -381,6 +381,9 @@ pub(crate) fn checkout(
             " Test cards: 4111 1111 1111 1111 (Visa), 5123 4500 0000 0008 (Mastercard) pay; 4000 0000 0000 0002 is declined."
         }
         PageKind::Amex => " Test cards: 3782 822463 10005, 3714 496353 98431 pay; 3400 000000 00009 is declined.",
+        k if k.is_scan() => {
+            " Amounts ending .81 pay, .77 fail, .80 time out (closed), .45 leave the order pending; Pay decides the rest."
+        }
         _ => "",
     };
     body.push_str(&format!("<p class=\"note\">{}{cards}</p>", t.sandbox));
