@@ -557,3 +557,23 @@ async fn production_refuses_a_private_notify_url_but_takes_a_relative_one() {
     fields.push(("notify_url", "/eft/payment/notify"));
     assert_eq!(app.jsapi(&fields).await.get("return_status"), Some("00"));
 }
+
+#[tokio::test]
+async fn an_identical_resubmission_gets_the_first_answer_and_another_sale_with_its_number_03() {
+    let app = spawn_app().await;
+    let fields = sale("service.atome.v1.qrcode.PreOrder", "ATOME", "ATOME", "AGAIN1");
+    let first = app.jsapi(&fields).await;
+    let again = app.jsapi(&fields).await;
+    assert_eq!(again.get("return_status"), Some("00"), "{}", again.to_json());
+    for k in ["eftpay_trade_no", "qr_code", "out_trade_no"] {
+        assert_eq!(again.get(k), first.get(k), "{k}");
+    }
+    let mut other = fields.clone();
+    other[1] = ("transaction_amount", "99.00");
+    assert_eq!(app.jsapi(&other).await.get("return_status"), Some("03"));
+    // A web sale may not take its number either.
+    let mut web = app.seed_request("AGAIN1");
+    app.sign(&mut web);
+    assert_eq!(app.post(&web).await.get("return_status"), Some("03"));
+    assert_eq!(app.order_count().await, 1);
+}
