@@ -53,7 +53,7 @@
 
 mod qrcode;
 
-pub use qrcode::{QrcodeNotification, verify_qrcode_notification, verify_qrcode_params};
+pub use qrcode::{QRCODE_EXTRA_FIELDS, QrcodeNotification, verify_qrcode_notification, verify_qrcode_params};
 
 use time::OffsetDateTime;
 

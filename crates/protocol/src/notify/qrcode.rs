@@ -46,7 +46,7 @@ use super::{NotificationError, malformed, required, verify_signed};
 /// The fields GBPAY (`rate`, `actual_total_fee`, `actual_total_fee_type`)
 /// and UnionPay (`payment_amount`, `cost_amount`, `uplan_discount`,
 /// `amount_discount`) add to their notifications.
-pub const EXTRA_FIELDS: [&str; 7] = [
+pub const QRCODE_EXTRA_FIELDS: [&str; 7] = [
     "rate",
     "actual_total_fee",
     "actual_total_fee_type",
@@ -88,7 +88,7 @@ pub struct QrcodeNotification {
     pub tid: Option<String>,
     /// The gateway's order number.
     pub eftpay_trade_no: String,
-    /// The wallet's own extra fields ([`EXTRA_FIELDS`]), in wire order.
+    /// The wallet's own extra fields ([`QRCODE_EXTRA_FIELDS`]), in wire order.
     pub extras: Vec<(String, String)>,
     /// `time` of this delivery (UTC+8), stamped at each attempt.
     pub time: VmpTime,
@@ -161,7 +161,7 @@ impl TryFrom<&Params> for QrcodeNotification {
             buyer_id: opt("buyer_id"),
             tid: opt("tid"),
             eftpay_trade_no: required(p, "eftpay_trade_no")?.to_owned(),
-            extras: EXTRA_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), opt(k)?))).collect(),
+            extras: QRCODE_EXTRA_FIELDS.iter().filter_map(|k| Some(((*k).to_owned(), opt(k)?))).collect(),
             time,
         })
     }
