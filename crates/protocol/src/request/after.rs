@@ -360,13 +360,8 @@ impl RefundBuilder {
     }
 
     fn amount_field(mut self, name: &'static str, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set(name, a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: name, error });
-                self
-            }
-        }
+        super::set_amount(&mut self.fields, &mut self.error, name, amount);
+        self
     }
 
     /// `out_refund_no` (required).

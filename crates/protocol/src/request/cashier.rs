@@ -22,7 +22,7 @@
 //! assert_eq!(Request::parse(Endpoint::JsapiService, &params), Ok(Request::Cashier(order)));
 //! ```
 
-use crate::amount::{Amount, Currency, WireAmount};
+use crate::amount::{Currency, WireAmount};
 use crate::catalogue::{PayScene, Service};
 use crate::fields::{ACTIVE_TIME_DEFAULT, Body, BuyerType, HttpUrl, OutTradeNo, Subject, Tid, parse_active_time};
 use crate::params::Params;
@@ -116,31 +116,7 @@ pub struct CashierOrderBuilder {
 }
 
 impl CashierOrderBuilder {
-    fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.set(name, value);
-        self
-    }
-
-    /// `out_trade_no` (required).
-    pub fn out_trade_no(self, no: impl Into<String>) -> Self {
-        self.set("out_trade_no", no)
-    }
-
-    /// `transaction_amount` (required).
-    pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
-    }
-
-    /// `subject` (required).
-    pub fn subject(self, subject: impl Into<String>) -> Self {
-        self.set("subject", subject)
-    }
+    sale_setters!();
 
     /// `buyerType`.
     pub fn buyer_type(self, buyer_type: BuyerType) -> Self {
@@ -152,29 +128,9 @@ impl CashierOrderBuilder {
         self.set("body", body)
     }
 
-    /// `fee_type`.
-    pub fn currency(self, currency: Currency) -> Self {
-        self.set("fee_type", currency.code())
-    }
-
-    /// `tid`.
-    pub fn tid(self, tid: impl Into<String>) -> Self {
-        self.set("tid", tid)
-    }
-
-    /// `notify_url`.
-    pub fn notify_url(self, url: impl Into<String>) -> Self {
-        self.set("notify_url", url)
-    }
-
     /// `return_url`.
     pub fn return_url(self, url: impl Into<String>) -> Self {
         self.set("return_url", url)
-    }
-
-    /// `active_time` in seconds.
-    pub fn active_time(self, seconds: u32) -> Self {
-        self.set("active_time", seconds.to_string())
     }
 
     /// The sale, judged by the gateway's own rules.
@@ -196,6 +152,7 @@ impl CashierOrderBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Amount;
     use crate::catalogue::Endpoint;
     use crate::codes::ReturnStatus;
     use crate::request::Request;

@@ -28,6 +28,55 @@
 //! assert_eq!(Request::parse(Endpoint::JsapiService, &params), Ok(Request::PlaceOrder(order)));
 //! ```
 
+/// The setters every sale builder shares ([`PlaceOrderBuilder`],
+/// [`QrcodeOrderBuilder`], [`CashierOrderBuilder`]; each holds `fields:
+/// Params` and `error: Option<RequestError>`), and its `set`.
+macro_rules! sale_setters {
+    () => {
+        fn set(mut self, name: &str, value: impl Into<String>) -> Self {
+            self.fields.set(name, value);
+            self
+        }
+
+        /// `out_trade_no` (required).
+        pub fn out_trade_no(self, no: impl Into<String>) -> Self {
+            self.set("out_trade_no", no)
+        }
+
+        /// `transaction_amount` (required), sent with two decimals when
+        /// they fit the wire's 8 characters.
+        pub fn amount(mut self, amount: crate::Amount) -> Self {
+            super::set_amount(&mut self.fields, &mut self.error, "transaction_amount", amount);
+            self
+        }
+
+        /// `subject` (required).
+        pub fn subject(self, subject: impl Into<String>) -> Self {
+            self.set("subject", subject)
+        }
+
+        /// `fee_type`.
+        pub fn currency(self, currency: crate::Currency) -> Self {
+            self.set("fee_type", currency.code())
+        }
+
+        /// `tid`: the merchant's terminal (the till).
+        pub fn tid(self, tid: impl Into<String>) -> Self {
+            self.set("tid", tid)
+        }
+
+        /// `notify_url`.
+        pub fn notify_url(self, url: impl Into<String>) -> Self {
+            self.set("notify_url", url)
+        }
+
+        /// `active_time` in seconds.
+        pub fn active_time(self, seconds: u32) -> Self {
+            self.set("active_time", seconds.to_string())
+        }
+    };
+}
+
 mod after;
 mod cashier;
 mod qrcode;
@@ -371,6 +420,24 @@ impl<'a> Fields<'a> {
         parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
     ) -> Result<T, RequestError> {
         parse(self.req(name)?).map_err(|problem| RequestError::Field { field: name, problem })
+    }
+}
+
+/// Writes `amount` into a builder's `fields` under `name`; an amount that
+/// does not fit the wire keeps the builder's first error instead.
+pub(crate) fn set_amount(
+    fields: &mut Params,
+    error: &mut Option<RequestError>,
+    name: &'static str,
+    amount: crate::Amount,
+) {
+    match crate::amount::WireAmount::from_amount(amount) {
+        Ok(a) => {
+            fields.set(name, a.into_string());
+        }
+        Err(e) => {
+            error.get_or_insert(RequestError::Amount { field: name, error: e });
+        }
     }
 }
 

@@ -381,31 +381,7 @@ pub struct QrcodeOrderBuilder {
 }
 
 impl QrcodeOrderBuilder {
-    fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.set(name, value);
-        self
-    }
-
-    /// `out_trade_no` (required).
-    pub fn out_trade_no(self, no: impl Into<String>) -> Self {
-        self.set("out_trade_no", no)
-    }
-
-    /// `transaction_amount` (required).
-    pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
-    }
-
-    /// `subject` (required).
-    pub fn subject(self, subject: impl Into<String>) -> Self {
-        self.set("subject", subject)
-    }
+    sale_setters!();
 
     /// `payment_type` (required unless the service has one wallet only).
     pub fn wallet(self, wallet: Wallet) -> Self {
@@ -415,26 +391,6 @@ impl QrcodeOrderBuilder {
     /// `buyertype`.
     pub fn buyer_type(self, buyer_type: BuyerType) -> Self {
         self.set("buyertype", buyer_type.into_string())
-    }
-
-    /// `tid`: the till.
-    pub fn tid(self, tid: impl Into<String>) -> Self {
-        self.set("tid", tid)
-    }
-
-    /// `notify_url`.
-    pub fn notify_url(self, url: impl Into<String>) -> Self {
-        self.set("notify_url", url)
-    }
-
-    /// `fee_type`.
-    pub fn currency(self, currency: Currency) -> Self {
-        self.set("fee_type", currency.code())
-    }
-
-    /// `active_time` in seconds.
-    pub fn active_time(self, seconds: u32) -> Self {
-        self.set("active_time", seconds.to_string())
     }
 
     /// The sale, judged by the gateway's own rules.

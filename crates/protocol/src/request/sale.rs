@@ -2,7 +2,7 @@
 //! request eftPay's Place an Order page documents, `service.*.PreOrder` on
 //! `JSAPIService.do`; docs/protocol.md "Place an Order").
 
-use crate::amount::{Amount, Currency, WireAmount};
+use crate::amount::{Currency, WireAmount};
 use crate::catalogue::{PayScene, PayType, Service, Wallet};
 use crate::fields::{
     ACTIVE_TIME_DEFAULT, AppLink, AppScheme, Body, BuyerType, HttpUrl, Lang, OutTradeNo, PackageName, Subject, Tid,
@@ -254,32 +254,7 @@ pub struct PlaceOrderBuilder {
 }
 
 impl PlaceOrderBuilder {
-    fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.set(name, value);
-        self
-    }
-
-    /// `out_trade_no` (required).
-    pub fn out_trade_no(self, no: impl Into<String>) -> Self {
-        self.set("out_trade_no", no)
-    }
-
-    /// `transaction_amount` (required), sent with two decimals when they
-    /// fit the wire's 8 characters.
-    pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
-    }
-
-    /// `subject` (required).
-    pub fn subject(self, subject: impl Into<String>) -> Self {
-        self.set("subject", subject)
-    }
+    sale_setters!();
 
     /// `wallet` (required unless the service has one wallet only).
     pub fn wallet(self, wallet: Wallet) -> Self {
@@ -289,11 +264,6 @@ impl PlaceOrderBuilder {
     /// `payType`, when the service takes more than one spelling.
     pub fn pay_type(self, pay_type: PayType) -> Self {
         self.set("payType", pay_type.as_str())
-    }
-
-    /// `fee_type`.
-    pub fn currency(self, currency: Currency) -> Self {
-        self.set("fee_type", currency.code())
     }
 
     /// `buyerType` (`BuyerType::ios()`, `android()`, `others()`).
@@ -311,24 +281,9 @@ impl PlaceOrderBuilder {
         self.set("body", body)
     }
 
-    /// `tid`.
-    pub fn tid(self, tid: impl Into<String>) -> Self {
-        self.set("tid", tid)
-    }
-
-    /// `notify_url`.
-    pub fn notify_url(self, url: impl Into<String>) -> Self {
-        self.set("notify_url", url)
-    }
-
     /// `return_url`.
     pub fn return_url(self, url: impl Into<String>) -> Self {
         self.set("return_url", url)
-    }
-
-    /// `active_time` in seconds.
-    pub fn active_time(self, seconds: u32) -> Self {
-        self.set("active_time", seconds.to_string())
     }
 
     /// `lang` (kept where the service's page has a language choice).
@@ -386,6 +341,7 @@ impl PlaceOrderBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Amount;
     use crate::catalogue::Endpoint;
     use crate::codes::ReturnStatus;
     use crate::request::Request;

@@ -4,17 +4,17 @@
 //! queries and closes are the web scene's: they read the wallet the buyer
 //! chose.
 
-use time::Duration;
 use vmp_protocol::Wallet;
 use vmp_protocol::answer::OrderPlaced;
 use vmp_protocol::fields::{Body, HttpUrl, Tid};
 use vmp_protocol::request::CashierOrder;
 use vmp_protocol::vmptime::VmpTime;
 
-use crate::domain::{ChoiceRefusal, Order, OrderState};
+use super::{Sale, pending_order};
+use crate::domain::{ChoiceRefusal, Order};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
-use crate::orders::{answer_for, check_urls, merchant_key, store_order};
+use crate::orders::{answer_for, check_urls, store_order};
 use crate::state::AppState;
 use crate::store::{ChoiceOutcome, StoreError};
 
@@ -34,38 +34,22 @@ pub async fn place(
     sent_at: VmpTime,
 ) -> Result<OrderPlaced, ApiError> {
     check_urls(state, merchant, [("notify_url", req.notify_url.as_ref()), ("return_url", req.return_url.as_ref())])?;
-    let now = state.clock().now();
-    let record = Order {
-        eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant_key(merchant)?,
-        out_trade_no: req.out_trade_no,
-        fingerprint,
+    let sale = Sale {
         service: CashierOrder::SERVICE,
-        pay_type: None,
-        wallet: None,
+        out_trade_no: req.out_trade_no,
+        amount: req.amount,
+        currency: req.currency,
+        subject: req.subject,
+        active_time: req.active_time,
+    };
+    let record = Order {
         pay_scene: Some(req.pay_scene),
         buyer_type: req.buyer_type.into_string(),
-        amount: req.amount.value(),
-        amount_text: req.amount.into_string(),
-        currency: req.currency,
-        subject: req.subject.into_string(),
         body: req.body.map(Body::into_string),
         tid: req.tid.map(Tid::into_string),
         notify_url: req.notify_url.map(HttpUrl::into_string),
         return_url: req.return_url.map(HttpUrl::into_string),
-        lang: None,
-        scheme: None,
-        package_name: None,
-        app_link: None,
-        active_time: i64::from(req.active_time),
-        request_time: sent_at.to_string(),
-        created_at: now.unix_timestamp(),
-        expires_at: (now + Duration::seconds(i64::from(req.active_time))).unix_timestamp(),
-        state: OrderState::Pending,
-        final_at: None,
-        transaction_id: None,
-        card_scheme: None,
-        refunded_minor: 0,
+        ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     };
     answer_for(state, store_order(state, record).await?)
 }

@@ -7,7 +7,7 @@
 //! answers and its notification. The query, refund and close reuse the web
 //! scene's operations (`aftersale`) and translate their answers.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use vmp_protocol::Params;
 use vmp_protocol::answer::{QrcodeCloseAnswer, QrcodeOrderPlaced, QrcodeQueryAnswer, QrcodeRefundAnswer};
 use vmp_protocol::catalogue::{Service, Wallet};
@@ -19,11 +19,12 @@ use vmp_protocol::request::{
 use vmp_protocol::status::TradeType;
 use vmp_protocol::vmptime::VmpTime;
 
+use super::{Sale, pending_order};
 use crate::aftersale::{self, check_family, find_order, wallet_texts, wire_eft};
 use crate::domain::{NewCancel, Order, OrderState};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
-use crate::orders::{check_urls, merchant_key, store_order};
+use crate::orders::{check_urls, store_order};
 use crate::paylink::QR_SCAN_PATH;
 use crate::state::AppState;
 use crate::store::RefundOutcome;
@@ -67,40 +68,23 @@ pub async fn place(
 ) -> Result<QrcodeOrderPlaced, ApiError> {
     check_urls(state, merchant, [("notify_url", req.notify_url.as_ref().and_then(NotifyTarget::url))])?;
     state.wallets().open_amount(req.amount.value()).map_err(|_| ApiError::UpstreamNoQrCode)?;
-    let now = state.clock().now();
-    let record = Order {
-        eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant_key(merchant)?,
-        out_trade_no: req.out_trade_no,
-        fingerprint,
+    let sale = Sale {
         service: req.service,
+        out_trade_no: req.out_trade_no,
+        amount: req.amount,
+        currency: req.currency,
+        subject: req.subject,
+        active_time: req.active_time,
+    };
+    let record = Order {
         pay_type: Some(req.pay_type),
         wallet: Some(req.wallet),
-        pay_scene: None,
         buyer_type: req.buyer_type.map(BuyerType::into_string).unwrap_or_default(),
-        amount: req.amount.value(),
-        amount_text: req.amount.into_string(),
-        currency: req.currency,
-        subject: req.subject.into_string(),
-        body: None,
         tid: req.tid.map(Tid::into_string),
         // A relative notify_url is kept as sent; the notifier records it as
         // undeliverable instead of sending it anywhere.
         notify_url: req.notify_url.map(NotifyTarget::into_string),
-        return_url: None,
-        lang: None,
-        scheme: None,
-        package_name: None,
-        app_link: None,
-        active_time: i64::from(req.active_time),
-        request_time: sent_at.to_string(),
-        created_at: now.unix_timestamp(),
-        expires_at: (now + Duration::seconds(i64::from(req.active_time))).unix_timestamp(),
-        state: OrderState::Pending,
-        final_at: None,
-        transaction_id: None,
-        card_scheme: None,
-        refunded_minor: 0,
+        ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     };
     let order = store_order(state, record).await?;
     let (pay_type, wallet) = wallet_texts(&order);
