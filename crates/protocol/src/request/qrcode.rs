@@ -170,6 +170,19 @@ impl WalletFields {
     }
 }
 
+/// `wallet(…)`: the after-sale requests' setter of `payment_type` (and
+/// its `paytype`).
+macro_rules! wallet_setter {
+    () => {
+        /// Sends `payment_type` (and its `paytype`).
+        #[must_use]
+        pub fn wallet(mut self, wallet: Wallet) -> Self {
+            self.wallet_fields = WalletFields::of(wallet);
+            self
+        }
+    };
+}
+
 /// Any request of the qrcode scene, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -456,12 +469,7 @@ impl QrcodeQuery {
         Ok(self)
     }
 
-    /// Sends `payment_type` (and its `paytype`).
-    #[must_use]
-    pub fn wallet(mut self, wallet: Wallet) -> Self {
-        self.wallet_fields = WalletFields::of(wallet);
-        self
-    }
+    wallet_setter!();
 
     fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
         let f = Fields(p);
@@ -524,12 +532,7 @@ impl QrcodeRefund {
         })
     }
 
-    /// Sends `payment_type` (and its `paytype`).
-    #[must_use]
-    pub fn wallet(mut self, wallet: Wallet) -> Self {
-        self.wallet_fields = WalletFields::of(wallet);
-        self
-    }
+    wallet_setter!();
 
     fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
         let f = Fields(p);
@@ -573,12 +576,7 @@ impl QrcodeClose {
         Ok(Self { service, order: order.into(), wallet_fields: WalletFields::default() })
     }
 
-    /// Sends `payment_type` (and its `paytype`).
-    #[must_use]
-    pub fn wallet(mut self, wallet: Wallet) -> Self {
-        self.wallet_fields = WalletFields::of(wallet);
-        self
-    }
+    wallet_setter!();
 
     fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
         let f = Fields(p);
@@ -608,12 +606,7 @@ impl QrcodeCancel {
         Self { order: order.into(), wallet_fields: WalletFields::default() }
     }
 
-    /// Sends `payment_type` (and its `paytype`).
-    #[must_use]
-    pub fn wallet(mut self, wallet: Wallet) -> Self {
-        self.wallet_fields = WalletFields::of(wallet);
-        self
-    }
+    wallet_setter!();
 
     fn parse(p: &Params) -> Result<Self, RequestError> {
         let f = Fields(p);
