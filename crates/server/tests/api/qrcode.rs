@@ -114,6 +114,33 @@ async fn every_qrcode_sale_is_answered_with_a_scan_link_paid_queried_and_notifie
                     notified += 1;
                 }
             }
+
+            // Each of the sale's refund services refunds a part; the
+            // cancel reverses the rest.
+            for (i, refund) in spec.refunds.iter().enumerate() {
+                let refund_no = format!("{out}-R{i}");
+                let r = app
+                    .jsapi(&[
+                        ("service", refund.label()),
+                        ("eftpay_trade_no", &eft),
+                        ("refund_no", &refund_no),
+                        ("transaction_amount", "0.10"),
+                        ("payment_type", wallet.as_str()),
+                    ])
+                    .await;
+                assert_eq!(r.get("trade_status"), Some("TRADE_REFUND"), "{refund}: {}", r.to_json());
+            }
+            let c = app.call(CANCEL, &[("out_trade_no", &out), ("paytype", pay_type)]).await;
+            assert_eq!(c.get("trade_status"), Some("TRADE_CLOSED"), "cancel of {service}: {}", c.to_json());
+
+            // Each of its close services closes an unpaid sale.
+            for close in spec.closes.iter().filter(|c| c.spec().op == Operation::Close) {
+                let unpaid = format!("{out}-C");
+                let a = app.jsapi(&sale(service.label(), pay_type, wallet.as_str(), &unpaid)).await;
+                assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
+                let c = app.jsapi(&[("service", close.label()), ("out_trade_no", &unpaid)]).await;
+                assert_eq!(c.get("trade_status"), Some("TRADE_CLOSED"), "{close}: {}", c.to_json());
+            }
         }
     }
     assert!(n >= 12, "{n} sales");
