@@ -130,6 +130,11 @@ async fn receive(
         }
     };
 
+    // The qrcode scene's notification (scene_cmd.rs).
+    if delivery == Delivery::Notification && crate::scene_cmd::is_qrcode_notification(&payload) {
+        let verified = crate::scene_cmd::verify_and_print_qrcode(&at, path, &payload, secret, now);
+        return ack_response(secret, verified.is_ok(), now);
+    }
     let verified = match delivery {
         Delivery::Notification => notify::verify_notification(&payload, secret, now),
         Delivery::ReturnForm | Delivery::AppLink => notify::verify_return_form(&payload, secret, now),
@@ -140,13 +145,7 @@ async fn receive(
     }
 
     match delivery {
-        Delivery::Notification => {
-            let success = verified.is_ok();
-            let ack = notify::ack(secret, success, now).to_json();
-            println!("    -> answered the signed {} ack", if success { "success" } else { "false" });
-            let status = if success { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], ack).into_response()
-        }
+        Delivery::Notification => ack_response(secret, verified.is_ok(), now),
         Delivery::ReturnForm | Delivery::AppLink => {
             let received = received_pairs(&payload);
             let status = if verified.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
@@ -157,6 +156,15 @@ async fn receive(
             (status, Html(result_page(delivery, verified.as_ref(), &received))).into_response()
         }
     }
+}
+
+/// The signed ack of a notification: `success` (200) when it verified,
+/// else `false` (400), so the gateway sends it again.
+fn ack_response(secret: &str, success: bool, now: OffsetDateTime) -> Response {
+    let ack = notify::ack(secret, success, now).to_json();
+    println!("    -> answered the signed {} ack", if success { "success" } else { "false" });
+    let status = if success { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    (status, [(header::CONTENT_TYPE, "application/json;charset=UTF-8")], ack).into_response()
 }
 
 fn print_verified(at: &str, method: &Method, path: &str, delivery: Delivery, n: &TradeNotification) {

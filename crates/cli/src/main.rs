@@ -11,6 +11,7 @@ mod cli;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
+mod scene_cmd;
 mod serve;
 mod sign_cmd;
 

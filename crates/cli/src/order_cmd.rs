@@ -10,6 +10,7 @@ use vmp_client::{
     Amount, BuyerType, Client, ClientError, Currency, Lang, OrderPlaced, PayScene, PlaceOrder, Request, ReturnStatus,
     Service, Wallet,
 };
+use vmp_protocol::catalogue::Scene;
 use vmp_protocol::format_time;
 
 use crate::aftersale_cmd::{self, CloseArgs, QueryArgs, RefundArgs, RefundStatusArgs};
@@ -18,7 +19,7 @@ use crate::sign_cmd::SecretArg;
 /// `vmp order …`.
 #[derive(Debug, Subcommand)]
 pub enum OrderCommand {
-    /// Place an order; prints the pay link on the first line, then the answer.
+    /// Place an order; prints the pay link (a qrcode sale: its qr_code, then the QR code) on the first line, then the answer.
     Create(Box<CreateArgs>),
     /// Query an order (or, with --refund-no, one of its refunds); prints the answer.
     Query(Box<QueryArgs>),
@@ -51,10 +52,13 @@ pub struct GatewayArgs {
 pub struct CreateArgs {
     #[command(flatten)]
     pub gateway: GatewayArgs,
-    /// service, e.g. service.alipay.wap.PreOrder (payType follows from it).
+    /// service, e.g. service.alipay.wap.PreOrder (payType follows from it);
+    /// a qrcode sale (service.wechat.qrcode.PreOrder, …) prints its QR code,
+    /// the cashier (service.united.wap.PreOrder) its hosted page.
     #[arg(long)]
     pub service: Service,
-    /// wallet, e.g. ALIPAYHK (default: the service's only wallet).
+    /// wallet (payment_type in the qrcode scene), e.g. ALIPAYHK (default:
+    /// the service's only wallet; none for the cashier).
     #[arg(long)]
     pub wallet: Option<Wallet>,
     /// transaction_amount in major units with at most 2 decimals, e.g. 10.50.
@@ -143,6 +147,12 @@ impl GatewayArgs {
 }
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
+    // The qrcode and cashier scenes have their own requests (scene_cmd.rs).
+    match args.service.spec().scene {
+        Scene::Qrcode => return crate::scene_cmd::create_qrcode(args).await,
+        Scene::Cashier => return crate::scene_cmd::create_cashier(args).await,
+        _ => {}
+    }
     let client = args.gateway.client()?;
     let out_trade_no = args.out_trade_no.unwrap_or_else(generated_out_trade_no);
     let mut order = PlaceOrder::builder(args.service)
@@ -206,7 +216,7 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
 }
 
 /// `yyyyMMddHHmmss` (UTC+8) plus milliseconds: unique enough for manual use.
-fn generated_out_trade_no() -> String {
+pub(crate) fn generated_out_trade_no() -> String {
     let now = time::OffsetDateTime::now_utc();
     format!("{}{:03}", format_time(now), now.millisecond())
 }

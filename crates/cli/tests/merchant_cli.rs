@@ -631,3 +631,119 @@ fn after_sale_commands_refuse_bad_input_in_one_line() {
     let out = run(vmp().args(["order", "query", "--base-url", base, "--secret", "s", "--out-trade-no", "A1"]), "");
     assert_one_line_error(&out, "--key or set VMP_KEY");
 }
+
+// ---- the qrcode and cashier scenes (issue #19) ----
+
+#[test]
+fn order_create_of_a_qrcode_sale_prints_its_content_then_the_qr_code_in_half_blocks_then_the_answer() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+
+    // Act
+    let out = order_create(
+        &gw.base_url,
+        &gw.key,
+        &gw.secret,
+        &[
+            "--service",
+            "service.wechat.qrcode.PreOrder",
+            "--wallet",
+            "WECHATHK",
+            "--tid",
+            "TILL1",
+            "--out-trade-no",
+            "CLIQR1",
+        ],
+    );
+
+    // Assert: the content, the very QR code of it, then the answer.
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let content = lines[0];
+    assert!(content.starts_with(&format!("{}/VMP/qrcode/scan?userkey=", gw.base_url)), "{stdout}");
+    let drawn = qrcode::QrCode::new(content.as_bytes())
+        .unwrap()
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .build();
+    let qr_lines = drawn.lines().count();
+    assert!(qr_lines > 10, "{drawn}");
+    assert_eq!(lines[1..=qr_lines].join("\n"), drawn, "the QR code of the first line");
+    let rest = &lines[qr_lines + 1..];
+    for want in ["return_status: 00", "paytype: WeChat", "payment_type: WECHATHK", "tid: TILL1", "out_trade_no: CLIQR1"]
+    {
+        assert!(rest.contains(&want), "{want} in {stdout}");
+    }
+    assert!(rest.iter().any(|l| l.starts_with("eftpay_trade_no: ")), "{stdout}");
+
+    // The qr_code opens the scan page.
+    let page = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(content).await.unwrap().text().await.unwrap() });
+    assert!(page.contains("data-page-kind=\"wechat-scan\""), "{page}");
+}
+
+#[test]
+fn order_create_of_a_cashier_sale_prints_the_cashier_link_and_refuses_a_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+    let out = order_create(
+        &gw.base_url,
+        &gw.key,
+        &gw.secret,
+        &["--service", "service.united.wap.PreOrder", "--out-trade-no", "CLICASH1"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.lines().next().unwrap().starts_with(&format!("{}/VMP/wap/payPage?", gw.base_url)), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "out_trade_no: CLICASH1"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("wallet:")), "no wallet before the buyer chooses: {stdout}");
+    let refused = order_create(
+        &gw.base_url,
+        &gw.key,
+        &gw.secret,
+        &["--service", "service.united.wap.PreOrder", "--wallet", "ALIPAYHK"],
+    );
+    assert_one_line_error(&refused, "the cashier's buyer picks the wallet");
+    let refused = order_create(
+        &gw.base_url,
+        &gw.key,
+        &gw.secret,
+        &["--service", "service.alipay.qrcode.PreOrder", "--wallet", "ALIPAYHK", "--return-url", "https://x.example/r"],
+    );
+    assert_one_line_error(&refused, "--return-url is not a field of the qrcode scene");
+}
+
+#[tokio::test]
+async fn listen_acknowledges_a_verified_qrcode_notification() {
+    let secret = "listen-secret";
+    let (_proc, rx, base) = listen(secret);
+    let n = vmp_protocol::notify::QrcodeNotification {
+        trade_type: TradeType::Sale,
+        user_confirm_key: "KEY1".into(),
+        transaction_id: "T1".into(),
+        out_trade_no: "LISTENQR1".into(),
+        subject: "POS Transaction".into(),
+        total_fee: "0.50".into(),
+        amount: Amount::parse("0.50").unwrap(),
+        currency: "HKD".into(),
+        trade_status: TradeStatus::TradeSuccess,
+        gmt_payment: "2026-01-01 12:01:02".into(),
+        payment_type: "WECHATCN".into(),
+        buyer_id: Some("SBXBUYER1".into()),
+        tid: Some("T0001".into()),
+        eftpay_trade_no: "0126010112000012345600000".into(),
+        extras: Vec::new(),
+        time: VmpTime::from_datetime(OffsetDateTime::now_utc()),
+    };
+    let http = reqwest::Client::new();
+    let resp = http.post(format!("{base}/eft/notify")).body(n.to_signed_params(secret).to_json()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(is_ack_success(&resp.bytes().await.unwrap(), Some(secret)));
+    let printed = wait_for(&rx, "the verdict", |l| l.contains("POST /eft/notify"));
+    assert!(printed.contains("qrcode notification") && printed.contains("PAID"), "{printed}");
+    wait_for(&rx, "the fields", |l| l.contains("payment_type") && l.contains("WECHATCN"));
+}

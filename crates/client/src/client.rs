@@ -299,6 +299,12 @@ impl Client {
         notify::verify_notification(body, self.secret.expose_secret(), (self.clock)())
     }
 
+    /// Runs `verify` with the secret and the clock's now (for the scenes'
+    /// notification checks in other modules of the SDK).
+    pub(crate) fn with_secret<T>(&self, verify: impl FnOnce(&str, OffsetDateTime) -> T) -> T {
+        verify(self.secret.expose_secret(), (self.clock)())
+    }
+
     /// POSTs signed `params` to `path` and returns the verified answer when
     /// its `return_status` is `00`.
     async fn call(&self, path: &str, params: &Params) -> Result<Params, ClientError> {

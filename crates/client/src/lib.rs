@@ -30,7 +30,11 @@
 //!
 //! # Layout
 //! - [`Client`]: configuration, sending, answer verification,
-//!   [`Client::verify_notification`].
+//!   [`Client::verify_notification`]; the qrcode scene's calls
+//!   ([`Client::place_qrcode_order`], [`Client::qrcode_query`],
+//!   [`Client::qrcode_refund`], [`Client::qrcode_close`],
+//!   [`Client::qrcode_cancel`], [`Client::verify_qrcode_notification`]) and
+//!   the cashier's ([`Client::place_cashier_order`]).
 //! - Requests ([`PlaceOrder`], [`Query`], [`Refund`], [`RefundStatusQuery`],
 //!   [`CloseOrder`], each naming its order by a [`TradeRef`]) and their
 //!   answers ([`OrderPlaced`], [`QueryAnswer`], [`RefundAnswer`],
@@ -51,8 +55,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod cashier;
 mod client;
 pub mod error;
+mod qrcode;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -72,6 +78,13 @@ pub use vmp_protocol::notify::{
 pub use vmp_protocol::request::{
     CloseOrder, PlaceOrder, PlaceOrderBuilder, Query, Refund, RefundBuilder, RefundStatusQuery, Request, RequestError,
     TradeRef,
+};
+// The qrcode and cashier scenes.
+pub use vmp_protocol::answer::{QrcodeCloseAnswer, QrcodeOrderPlaced, QrcodeQueryAnswer, QrcodeRefundAnswer};
+pub use vmp_protocol::notify::{QrcodeNotification, verify_qrcode_notification};
+pub use vmp_protocol::request::{
+    CashierOrder, CashierOrderBuilder, NotifyTarget, QrcodeCancel, QrcodeClose, QrcodeOrder, QrcodeOrderBuilder,
+    QrcodeQuery, QrcodeRefund, QrcodeRequest, WalletFields,
 };
 pub use vmp_protocol::status::{RefundStatus, TradeStatus, TradeType};
 pub use vmp_protocol::{Amount, Currency, Params, ReturnStatus};

@@ -5,11 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::routing::post;
-use tokio::sync::oneshot;
 use vmp_client::{
     Amount, Client, ClientError, CloseOrder, Currency, OrderPlaced, Params, PayType, PlaceOrder, Query, Refund,
     RefundBuilder, RefundStatus, RefundStatusQuery, Request, RequestError, ReturnStatus, SecretString, Service,
@@ -17,61 +14,11 @@ use vmp_client::{
 };
 use vmp_protocol::amount::WireAmount;
 use vmp_protocol::sign;
-use vmp_server::{Application, Settings};
 
-/// Bound on every HTTP call a test makes.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// A gateway on a free port with a fresh store; stops when dropped.
-struct Gateway {
-    state: vmp_server::AppState,
-    base_url: String,
-    key: String,
-    secret: String,
-    http: reqwest::Client,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
+mod support;
+use support::Gateway;
 
 impl Gateway {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::new(dir.path());
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        let app = Application::build(settings).await.unwrap();
-        let base_url = format!("http://{}", app.local_addr());
-        let merchant = app.bootstrap_merchant().unwrap();
-        let key = merchant.key.clone();
-        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().unwrap();
-        Self { state, base_url, key, secret, http, _stop: stop, _dir: dir }
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&self.base_url, &self.key, SecretString::from(self.secret.clone()))
-            .unwrap()
-            .with_timeout(CALL_TIMEOUT)
-    }
-
-    /// POSTs JSON to the sandbox API; returns the answer's fields.
-    async fn sandbox(&self, path: &str, body: &str) -> Params {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "{path}");
-        Params::from_json(&resp.bytes().await.unwrap()).unwrap()
-    }
-
     /// The buyer pays (or the payment fails) through the sandbox API.
     async fn pay(&self, placed: &OrderPlaced) -> Params {
         self.sandbox(&format!("/sandbox/orders/{}/pay", placed.eft_trade_no), r#"{"outcome":"success"}"#).await

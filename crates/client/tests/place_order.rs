@@ -9,44 +9,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
 use vmp_client::{
     Amount, Client, ClientError, Currency, Lang, OrderPlaced, Params, PayScene, PayType, PlaceOrder, PlaceOrderBuilder,
     Request, RequestError, ReturnStatus, SecretString, Service, Wallet,
 };
 use vmp_protocol::sign::{self, EmptyValues};
-use vmp_server::{Application, Settings};
 
-/// A gateway on a free port with a fresh store; stops when dropped.
-struct Gateway {
-    base_url: String,
-    key: String,
-    secret: String,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Gateway {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::new(dir.path());
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        let app = Application::build(settings).await.unwrap();
-        let base_url = format!("http://{}", app.local_addr());
-        let merchant = app.bootstrap_merchant().unwrap();
-        let key = merchant.key.clone();
-        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        Self { base_url, key, secret, _stop: stop, _dir: dir }
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&self.base_url, &self.key, SecretString::from(self.secret.clone())).unwrap()
-    }
-}
+mod support;
+use support::Gateway;
 
 fn amount(minor: i64) -> Amount {
     Amount::from_minor(minor).unwrap()

@@ -518,7 +518,6 @@ const WECHAT_PT: &[PayType] = &[PayType::WeChat];
 const UNIONPAY: &[Wallet] = &[W::UnionPay];
 const UNIONPAY_PT: &[PayType] = &[PayType::UnionPay];
 
-const QRCODE_ISSUE: &str = "#19 (qrcode and cashier scenes)";
 const JSAPI_ISSUE: &str = "#20 (jsapi, app and new-interface scenes)";
 const NOT_PLANNED: &str = "no issue yet";
 
@@ -677,103 +676,99 @@ services! {
     /// `service.united.wap.PreOrder`: eftPay's cashier; the buyer picks the wallet.
     UnitedWap = sale(Cashier, "service.united.wap.PreOrder", "hosted cashier")
         .scenes(&[PayScene::Wap])
-        .after(&[S::UnitedWapRefund, S::CommonRefund], &[S::CommonClose])
-        .planned(QRCODE_ISSUE);
+        .after(&[S::UnitedWapRefund, S::CommonRefund], &[S::CommonClose]);
     /// `service.united.wap.Refund`: the cashier's refund.
-    UnitedWapRefund = refund(Cashier, "service.united.wap.Refund", &[]).planned(QRCODE_ISSUE);
+    UnitedWapRefund = refund(Cashier, "service.united.wap.Refund", &[]);
 
     // ---- qrcode (merchant-presented QR), lowercase family ----
     /// `service.alipay.qrcode.PreOrder`.
     AlipayQrcode = sale(Qrcode, "service.alipay.qrcode.PreOrder", "Alipay QR code")
         .pay(ALIPAY_PT, ALIPAY_QR)
-        .after(&[S::AlipayQrcodeRefund], &[S::AlipayQrcodeClose, S::QrcodeCancel]).planned(QRCODE_ISSUE);
+        .after(&[S::AlipayQrcodeRefund], &[S::AlipayQrcodeClose, S::QrcodeCancel]);
     /// `service.alipay.qrcode.Refund`.
-    AlipayQrcodeRefund = refund(Qrcode, "service.alipay.qrcode.Refund", ALIPAY_QR).planned(QRCODE_ISSUE);
+    AlipayQrcodeRefund = refund(Qrcode, "service.alipay.qrcode.Refund", ALIPAY_QR);
     /// `service.alipay.qrcode.Query`.
-    AlipayQrcodeQuery = query(Qrcode, "service.alipay.qrcode.Query", ALIPAY_QR).planned(QRCODE_ISSUE);
+    AlipayQrcodeQuery = query(Qrcode, "service.alipay.qrcode.Query", ALIPAY_QR);
     /// `service.alipay.qrcode.Close`.
-    AlipayQrcodeClose = close(Qrcode, "service.alipay.qrcode.Close", ALIPAY_QR).planned(QRCODE_ISSUE);
+    AlipayQrcodeClose = close(Qrcode, "service.alipay.qrcode.Close", ALIPAY_QR);
     /// `service.wechat.qrcode.PreOrder`.
     WechatQrcode = sale(Qrcode, "service.wechat.qrcode.PreOrder", "WeChat Pay QR code")
         .pay(WECHAT_PT, &[W::WechatHk, W::WechatCn])
-        .after(&[S::WechatQrcodeRefund], &[S::WechatQrcodeClose, S::QrcodeCancel]).planned(QRCODE_ISSUE);
+        .after(&[S::WechatQrcodeRefund], &[S::WechatQrcodeClose, S::QrcodeCancel]);
     /// `service.wechat.qrcode.Refund`.
-    WechatQrcodeRefund = refund(Qrcode, "service.wechat.qrcode.Refund", WECHAT).planned(QRCODE_ISSUE);
+    WechatQrcodeRefund = refund(Qrcode, "service.wechat.qrcode.Refund", WECHAT);
     /// `service.wechat.qrcode.Query`.
-    WechatQrcodeQuery = query(Qrcode, "service.wechat.qrcode.Query", WECHAT).planned(QRCODE_ISSUE);
+    WechatQrcodeQuery = query(Qrcode, "service.wechat.qrcode.Query", WECHAT);
     /// `service.wechat.qrcode.Close`.
-    WechatQrcodeClose = close(Qrcode, "service.wechat.qrcode.Close", WECHAT).planned(QRCODE_ISSUE);
+    WechatQrcodeClose = close(Qrcode, "service.wechat.qrcode.Close", WECHAT);
     /// `service.unionpay.qrcode.csb.PreOrder`: UnionPay customer-scans-business.
     UnionPayQrcode = sale(Qrcode, "service.unionpay.qrcode.csb.PreOrder", "UnionPay QR code (CSB)")
         .pay(UNIONPAY_PT, UNIONPAY)
-        .after(&[S::UnionPayQrcodeRefund, S::UnionPayQrcodeRefundAlt], &[S::UnionPayQrcodeClose, S::QrcodeCancel])
-        .planned(QRCODE_ISSUE);
+        .after(&[S::UnionPayQrcodeRefund, S::UnionPayQrcodeRefundAlt], &[S::UnionPayQrcodeClose, S::QrcodeCancel]);
     /// `service.unionpay.qrcode.csb.Refund`.
-    UnionPayQrcodeRefund = refund(Qrcode, "service.unionpay.qrcode.csb.Refund", UNIONPAY).planned(QRCODE_ISSUE);
+    UnionPayQrcodeRefund = refund(Qrcode, "service.unionpay.qrcode.csb.Refund", UNIONPAY);
     /// `service.unionpay.qrcode.Refund` (RSM's other spelling).
-    UnionPayQrcodeRefundAlt = refund(Qrcode, "service.unionpay.qrcode.Refund", UNIONPAY)
-        .seen(Evidence::Code).planned(QRCODE_ISSUE);
+    UnionPayQrcodeRefundAlt = refund(Qrcode, "service.unionpay.qrcode.Refund", UNIONPAY).seen(Evidence::Code);
     /// `service.unionpay.qrcode.csb.Query`.
-    UnionPayQrcodeQuery = query(Qrcode, "service.unionpay.qrcode.csb.Query", UNIONPAY).planned(QRCODE_ISSUE);
+    UnionPayQrcodeQuery = query(Qrcode, "service.unionpay.qrcode.csb.Query", UNIONPAY);
     /// `service.unionpay.qrcode.csb.Close`.
-    UnionPayQrcodeClose = close(Qrcode, "service.unionpay.qrcode.csb.Close", UNIONPAY).planned(QRCODE_ISSUE);
+    UnionPayQrcodeClose = close(Qrcode, "service.unionpay.qrcode.csb.Close", UNIONPAY);
     /// `service.atome.v1.qrcode.PreOrder`.
     AtomeQrcode = sale(Qrcode, "service.atome.v1.qrcode.PreOrder", "ATOME QR code")
         .pay(&[PayType::Atome], &[W::Atome])
-        .after(&[S::AtomeQrcodeRefund], &[S::AtomeQrcodeClose, S::QrcodeCancel]).seen(Evidence::Data)
-        .planned(QRCODE_ISSUE);
+        .after(&[S::AtomeQrcodeRefund], &[S::AtomeQrcodeClose, S::QrcodeCancel]).seen(Evidence::Data);
     /// `service.atome.v1.qrcode.Refund`.
-    AtomeQrcodeRefund = refund(Qrcode, "service.atome.v1.qrcode.Refund", &[W::Atome]).planned(QRCODE_ISSUE);
+    AtomeQrcodeRefund = refund(Qrcode, "service.atome.v1.qrcode.Refund", &[W::Atome]);
     /// `service.atome.v1.qrcode.Query`.
-    AtomeQrcodeQuery = query(Qrcode, "service.atome.v1.qrcode.Query", &[W::Atome]).planned(QRCODE_ISSUE);
+    AtomeQrcodeQuery = query(Qrcode, "service.atome.v1.qrcode.Query", &[W::Atome]);
     /// `service.atome.v1.qrcode.Close`.
-    AtomeQrcodeClose = close(Qrcode, "service.atome.v1.qrcode.Close", &[W::Atome]).planned(QRCODE_ISSUE);
+    AtomeQrcodeClose = close(Qrcode, "service.atome.v1.qrcode.Close", &[W::Atome]);
     /// `api.service.gbpay.qrcode.cash.PreOrder`.
     GbpayQrcode = sale(Qrcode, "api.service.gbpay.qrcode.cash.PreOrder", "GBPAY QR code")
         .pay(&[PayType::Gbpay], &[W::Gbpay])
-        .after(&[S::GbpayQrcodeRefund], &[S::GbpayQrcodeClose, S::QrcodeCancel]).planned(QRCODE_ISSUE);
+        .after(&[S::GbpayQrcodeRefund], &[S::GbpayQrcodeClose, S::QrcodeCancel]);
     /// `api.service.gbpay.qrcode.cash.Refund`.
-    GbpayQrcodeRefund = refund(Qrcode, "api.service.gbpay.qrcode.cash.Refund", &[W::Gbpay]).planned(QRCODE_ISSUE);
+    GbpayQrcodeRefund = refund(Qrcode, "api.service.gbpay.qrcode.cash.Refund", &[W::Gbpay]);
     /// `api.service.gbpay.qrcode.cash.Query`.
-    GbpayQrcodeQuery = query(Qrcode, "api.service.gbpay.qrcode.cash.Query", &[W::Gbpay]).planned(QRCODE_ISSUE);
+    GbpayQrcodeQuery = query(Qrcode, "api.service.gbpay.qrcode.cash.Query", &[W::Gbpay]);
     /// `api.service.gbpay.qrcode.cash.Close` (name by analogy).
     GbpayQrcodeClose = close(Qrcode, "api.service.gbpay.qrcode.cash.Close", &[W::Gbpay])
-        .seen(Evidence::Guess).planned(QRCODE_ISSUE);
+        .seen(Evidence::Guess);
     /// `service.payme.qrcode.PreOrder` (never notified).
     PaymeQrcode = sale(Qrcode, "service.payme.qrcode.PreOrder", "PayMe QR code")
         .pay(&[PayType::Payme], &[W::Payme])
-        .after(&[S::PaymeQrcodeRefund], &[S::QrcodeCancel]).notified(Notify::Never).planned(QRCODE_ISSUE);
+        .after(&[S::PaymeQrcodeRefund], &[S::QrcodeCancel]).notified(Notify::Never);
     /// `service.payme.qrcode.Refund`.
-    PaymeQrcodeRefund = refund(Qrcode, "service.payme.qrcode.Refund", &[W::Payme]).planned(QRCODE_ISSUE);
+    PaymeQrcodeRefund = refund(Qrcode, "service.payme.qrcode.Refund", &[W::Payme]);
     /// `service.payme.qrcode.Query`.
-    PaymeQrcodeQuery = query(Qrcode, "service.payme.qrcode.Query", &[W::Payme]).planned(QRCODE_ISSUE);
+    PaymeQrcodeQuery = query(Qrcode, "service.payme.qrcode.Query", &[W::Payme]);
     /// `service.fps.qrcode.PreOrder` (never notified; no refund service).
     FpsQrcode = sale(Qrcode, "service.fps.qrcode.PreOrder", "FPS QR code")
         .pay(&[PayType::Fps], &[W::Fps])
-        .after(&[], &[S::QrcodeCancel]).notified(Notify::Never).planned(QRCODE_ISSUE);
+        .after(&[], &[S::QrcodeCancel]).notified(Notify::Never);
     /// `service.fps.qrcode.Query`.
-    FpsQrcodeQuery = query(Qrcode, "service.fps.qrcode.Query", &[W::Fps]).planned(QRCODE_ISSUE);
+    FpsQrcodeQuery = query(Qrcode, "service.fps.qrcode.Query", &[W::Fps]);
     /// `service.ecny.qrcode.PreOrder` (name by analogy).
     EcnyQrcode = sale(Qrcode, "service.ecny.qrcode.PreOrder", "e-CNY QR code")
         .pay(&[PayType::Ecny], &[W::Ecny])
-        .after(&[], &[S::QrcodeCancel]).seen(Evidence::Guess).planned(QRCODE_ISSUE);
+        .after(&[], &[S::QrcodeCancel]).seen(Evidence::Guess);
     /// `service.alipayplus.qrcode.PreOrder` ("new interface").
     AlipayPlusQrcode = sale(Qrcode, "service.alipayplus.qrcode.PreOrder", "Alipay+ QR code (new interface)")
         .pay(ALIPAY_PT, ALIPAY)
-        .after(&[S::AlipayPlusQrcodeRefund], &[S::AlipayPlusQrcodeClose])
-        .alias(S::AlipayQrcode).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .after(&[S::AlipayPlusQrcodeRefund], &[S::AlipayPlusQrcodeClose, S::QrcodeCancel])
+        .alias(S::AlipayQrcode).seen(Evidence::Code);
     /// `service.alipayplus.qrcode.Refund`.
     AlipayPlusQrcodeRefund = refund(Qrcode, "service.alipayplus.qrcode.Refund", ALIPAY)
-        .alias(S::AlipayQrcodeRefund).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayQrcodeRefund).seen(Evidence::Code);
     /// `service.alipayplus.qrcode.Query`.
     AlipayPlusQrcodeQuery = query(Qrcode, "service.alipayplus.qrcode.Query", ALIPAY)
-        .alias(S::AlipayQrcodeQuery).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayQrcodeQuery).seen(Evidence::Code);
     /// `service.alipayplus.qrcode.Close`.
     AlipayPlusQrcodeClose = close(Qrcode, "service.alipayplus.qrcode.Close", ALIPAY)
-        .alias(S::AlipayQrcodeClose).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayQrcodeClose).seen(Evidence::Code);
     /// `QRcodeTradeCancel.do`: reverses a paid QR-code order in full and closes it.
     QrcodeCancel = at(Operation::Cancel, Qrcode, Endpoint::TradeCancel, "QR code cancel (reversal)")
-        .seen(Evidence::Code).planned(QRCODE_ISSUE);
+        .seen(Evidence::Code);
 
     // ---- jsapi (inside WeChat / Alipay), lowercase family ----
     /// `service.wechat.jsapi.PreOrder`: official account and mini-program.
@@ -858,24 +853,54 @@ impl Service {
             .map(|s| s.id)
     }
 
-    /// The first ready refund service that takes orders of `wallet`
-    /// (`apply`: an apply-refund), wallet-specific before generic.
+    /// The wallets the hosted cashier (`service.united.wap.PreOrder`)
+    /// offers: those of every ready web and wap sale, each once, in table
+    /// order. There is no per-merchant wallet configuration yet.
+    ///
+    /// ```
+    /// use vmp_protocol::catalogue::{Service, Wallet};
+    /// let offered = Service::cashier_wallets();
+    /// assert!(offered.contains(&Wallet::AlipayHk) && offered.contains(&Wallet::Mpgs));
+    /// assert!(!offered.contains(&Wallet::AlipayBoth), "a QR-code-only wallet");
+    /// ```
+    pub fn cashier_wallets() -> Vec<Wallet> {
+        let mut out = Vec::new();
+        for w in Self::web_sales().flat_map(|s| s.spec().wallets.iter().copied()) {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    /// The ready sales of the qrcode scene.
+    pub fn qrcode_sales() -> impl Iterator<Item = Service> {
+        SPECS.iter().filter(|s| s.op == Operation::Sale && s.is_ready() && s.scene == Scene::Qrcode).map(|s| s.id)
+    }
+
+    /// The first ready refund service of the camelCase family that takes
+    /// orders of `wallet` (`apply`: an apply-refund), wallet-specific before
+    /// generic.
     pub fn refund_for_wallet(wallet: Wallet, apply: bool) -> Option<Service> {
         SPECS
             .iter()
             .filter(|s| {
-                s.op == Operation::Refund && s.is_ready() && s.apply == apply && s.endpoint == Endpoint::JsapiService
+                s.op == Operation::Refund
+                    && s.is_ready()
+                    && s.apply == apply
+                    && s.endpoint == Endpoint::JsapiService
+                    && s.family == Family::Camel
             })
             .find(|s| s.wallets.contains(&wallet))
             .map(|s| s.id)
     }
 
-    /// The first ready close service of `wallet`'s orders, wallet-specific
-    /// before generic.
+    /// The first ready close service of the camelCase family for
+    /// `wallet`'s orders, wallet-specific before generic.
     pub fn close_for_wallet(wallet: Wallet) -> Option<Service> {
         SPECS
             .iter()
-            .filter(|s| s.op == Operation::Close && s.is_ready())
+            .filter(|s| s.op == Operation::Close && s.is_ready() && s.family == Family::Camel)
             .find(|s| s.wallets.contains(&wallet))
             .map(|s| s.id)
     }
@@ -1023,8 +1048,11 @@ mod tests {
                     assert!(spec.pay_types.iter().any(|p| p.family() == w.family()), "{s}: {w} is of no payType");
                 }
             }
-            if spec.is_ready() {
+            if spec.is_ready() && spec.family == Family::Camel {
                 assert!(!spec.pay_scenes.is_empty(), "{s}: a ready sale has a default pay_scene");
+            }
+            if spec.family == Family::Lower {
+                assert!(spec.pay_scenes.is_empty(), "{s}: the lowercase family sends no pay_scene");
             }
         }
     }

@@ -51,6 +51,10 @@
 //! assert!(is_ack_success(reply.as_bytes(), Some("testsignkey1234")));
 //! ```
 
+mod qrcode;
+
+pub use qrcode::{QRCODE_EXTRA_FIELDS, QrcodeNotification, verify_qrcode_notification, verify_qrcode_params};
+
 use time::OffsetDateTime;
 
 use crate::amount::{Amount, Currency};
@@ -132,7 +136,8 @@ pub struct TradeNotification {
     pub trade_status: TradeStatus,
     /// `gmt_payment`, `yyyy-MM-dd HH:mm:ss` in UTC+8, as on the wire.
     pub gmt_payment: String,
-    /// `wallet`, e.g. `ALIPAYHK`.
+    /// `wallet`, e.g. `ALIPAYHK`; empty (and not sent) for a cashier order
+    /// that closed before the buyer chose a wallet.
     pub wallet: String,
     /// `tid`, when the order carried one.
     pub tid: Option<String>,
@@ -160,8 +165,10 @@ impl TradeNotification {
             .with("total_fee", &self.total_fee)
             .with("currency", &self.currency)
             .with("trade_status", self.trade_status.as_str())
-            .with("gmt_payment", &self.gmt_payment)
-            .with("wallet", &self.wallet);
+            .with("gmt_payment", &self.gmt_payment);
+        if !self.wallet.is_empty() {
+            p.set("wallet", &self.wallet);
+        }
         if let Some(tid) = self.tid.as_deref().filter(|t| !t.is_empty()) {
             p.set("tid", tid);
         }
@@ -193,7 +200,7 @@ impl TradeNotification {
     }
 }
 
-fn required<'a>(p: &'a Params, name: &'static str) -> Result<&'a str, NotificationError> {
+pub(crate) fn required<'a>(p: &'a Params, name: &'static str) -> Result<&'a str, NotificationError> {
     p.get(name).ok_or(NotificationError::MissingField(name))
 }
 
@@ -224,7 +231,7 @@ impl TryFrom<&Params> for TradeNotification {
             currency: required(p, "currency")?.to_owned(),
             trade_status: TradeStatus::parse(required(p, "trade_status")?),
             gmt_payment: required(p, "gmt_payment")?.to_owned(),
-            wallet: required(p, "wallet")?.to_owned(),
+            wallet: p.get("wallet").unwrap_or_default().to_owned(),
             tid: p.get("tid").map(str::to_owned),
             trade_type: TradeType::parse(required(p, "trade_type")?),
             card_scheme: p.get("card_scheme").map(str::to_owned),
@@ -245,13 +252,20 @@ pub fn verify_params(
     secret: &str,
     now: OffsetDateTime,
 ) -> Result<TradeNotification, NotificationError> {
+    verify_signed(params, secret, now)?;
+    TradeNotification::try_from(params)
+}
+
+/// The checks of every scene's notification: the signature first (no field
+/// is trusted before it), then the ±30 minute window of `time`.
+pub(crate) fn verify_signed(params: &Params, secret: &str, now: OffsetDateTime) -> Result<(), NotificationError> {
     sign::verify(secret, params)?;
     let time_text = required(params, "time")?;
     let time = VmpTime::parse(time_text).map_err(|e| NotificationError::Malformed(e.to_string()))?;
     if !time.within_window_of(now) {
         return Err(NotificationError::Stale { time: time_text.to_owned() });
     }
-    TradeNotification::try_from(params)
+    Ok(())
 }
 
 /// Verifies a notification POSTed as JSON to `notify_url` and returns its
@@ -270,7 +284,7 @@ pub fn verify_notification(
     verify_params(&params, secret, now)
 }
 
-fn malformed(e: ParamsError) -> NotificationError {
+pub(crate) fn malformed(e: ParamsError) -> NotificationError {
     NotificationError::Malformed(e.to_string())
 }
 
@@ -540,7 +554,6 @@ mod tests {
             "currency",
             "trade_status",
             "gmt_payment",
-            "wallet",
             "trade_type",
             "time",
         ] {
@@ -554,6 +567,16 @@ mod tests {
             sign::sign_in_place(SECRET, &mut p);
             assert_eq!(verify_params(&p, SECRET, NOW), Err(NotificationError::MissingField(name)), "empty {name}");
         }
+    }
+
+    #[test]
+    fn a_cashier_order_closed_before_the_buyer_chose_carries_no_wallet() {
+        let mut n = vector();
+        n.wallet = String::new();
+        n.trade_status = TradeStatus::TradeClosed;
+        let p = n.to_signed_params(SECRET);
+        assert!(!p.contains("wallet"), "an empty wallet is not sent");
+        assert_eq!(verify_params(&p, SECRET, NOW), Ok(n));
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use time::OffsetDateTime;
 use vmp_protocol::amount::WireAmount;
 use vmp_protocol::answer::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
-use vmp_protocol::fields::EftTradeNo as WireEftTradeNo;
+use vmp_protocol::fields::{EftTradeNo as WireEftTradeNo, RefundNo};
 use vmp_protocol::notify::TradeType;
 use vmp_protocol::request::{CloseOrder, Query, Refund, RefundStatusQuery, TradeRef};
 use vmp_protocol::vmptime::{VmpTime, format_time};
-use vmp_protocol::{Amount, Wallet};
+use vmp_protocol::{Amount, PayType, Wallet};
 
 use crate::config::Mode;
 use crate::domain::{NewRefund, Order, OrderState};
@@ -23,33 +23,56 @@ use crate::store::{RefundOutcome, SettleOutcome, StoreError};
 /// How long the sandbox takes to complete an apply-refund.
 pub const APPLY_REFUND_DELAY_SECONDS: i64 = 5;
 
-fn gmt(at: i64) -> String {
+pub(crate) fn gmt(at: i64) -> String {
     OffsetDateTime::from_unix_timestamp(at).map(|t| VmpTime::from_datetime(t).to_gmt_string()).unwrap_or_default()
 }
 
-fn minor_text(minor: i64) -> String {
+pub(crate) fn minor_text(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
 /// An amount the gateway stored as sent, back on the wire.
-fn stored_amount(text: &str) -> Result<WireAmount, StoreError> {
+pub(crate) fn stored_amount(text: &str) -> Result<WireAmount, StoreError> {
     WireAmount::parse(text).map_err(|_| StoreError::Corrupt("amount_text"))
 }
 
 /// The order's number as the answers carry it.
-fn wire_eft(order: &Order) -> Result<WireEftTradeNo, StoreError> {
+pub(crate) fn wire_eft(order: &Order) -> Result<WireEftTradeNo, StoreError> {
     WireEftTradeNo::parse(order.eft_trade_no.as_str()).map_err(|_| StoreError::Corrupt("orders.eft_trade_no"))
 }
 
-/// Whether `wallets` (a service's; empty = any) take the order: any wallet
-/// of the order's family (eftPay's batch refunds send ALIPAYHK for every
-/// Alipay order).
-fn takes(wallets: &[Wallet], order: &Order) -> bool {
-    wallets.is_empty() || wallets.iter().any(|w| w.same_family(order.wallet))
+/// `-16` when the service (its `wallets`; empty = any) or the `wallet`
+/// sent is not of the order's family, `20` when the `payType` sent is not.
+/// An order without a wallet yet (a cashier order whose buyer has not
+/// chosen) has no family to check; it is unpaid, and its state decides.
+pub(crate) fn check_family(
+    order: &Order,
+    wallets: &[Wallet],
+    wallet: Option<Wallet>,
+    pay_type: Option<PayType>,
+) -> Result<(), ApiError> {
+    let (Some(own), Some(own_pay_type)) = (order.wallet, order.pay_type) else { return Ok(()) };
+    if !order.taken_by(wallets) || wallet.is_some_and(|w| !w.same_family(own)) {
+        return Err(ApiError::WalletMismatch(own.as_str().to_owned()));
+    }
+    if pay_type.is_some_and(|p| p.family() != own_pay_type.family()) {
+        return Err(ApiError::PayTypeMismatch(own_pay_type.as_str().to_owned()));
+    }
+    Ok(())
+}
+
+/// An order's `payType` and wallet as answers carry them (absent before a
+/// cashier order's buyer chose).
+pub(crate) fn wallet_texts(order: &Order) -> (Option<String>, Option<String>) {
+    (order.pay_type.map(|p| p.as_str().to_owned()), order.wallet.map(|w| w.as_str().to_owned()))
 }
 
 /// Finds the merchant's order; an order of another merchant does not exist.
-async fn find_order(state: &AppState, merchant: &Merchant, trade: &TradeRef) -> Result<Option<Order>, StoreError> {
+pub(crate) async fn find_order(
+    state: &AppState,
+    merchant: &Merchant,
+    trade: &TradeRef,
+) -> Result<Option<Order>, StoreError> {
     let order = match trade {
         TradeRef::Eft(eft) => state.store().order_by_eft_trade_no(eft.as_str()).await?,
         TradeRef::Out(out) => state.store().order_by_out_trade_no(&merchant.key, out.as_str()).await?,
@@ -64,6 +87,19 @@ async fn find_order(state: &AppState, merchant: &Merchant, trade: &TradeRef) -> 
 /// `05` when the order or refund does not exist.
 pub async fn query(state: &AppState, merchant: &Merchant, req: &Query) -> Result<QueryAnswer, ApiError> {
     let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::TradeNotExist)?;
+    describe(state, merchant, order, req.refund_no.as_ref()).await
+}
+
+/// What a query answers about `order`, or about its refund `refund_no`.
+///
+/// # Errors
+/// `05` when the refund does not exist.
+pub(crate) async fn describe(
+    state: &AppState,
+    merchant: &Merchant,
+    order: Order,
+    refund_no: Option<&RefundNo>,
+) -> Result<QueryAnswer, ApiError> {
     let now = state.clock().now().unix_timestamp();
     let mut answer = QueryAnswer {
         user_confirm_key: order.user_confirm_key.as_str().to_owned(),
@@ -77,13 +113,13 @@ pub async fn query(state: &AppState, merchant: &Merchant, req: &Query) -> Result
         original_amount: None,
         refund_amount: Amount::from_minor(order.refunded_minor).ok().map(WireAmount::sum),
         currency: Some(order.currency.code().to_owned()),
-        pay_type: Some(order.pay_type.as_str().to_owned()),
-        wallet: Some(order.wallet.as_str().to_owned()),
+        pay_type: wallet_texts(&order).0,
+        wallet: wallet_texts(&order).1,
         tid: order.tid.clone(),
         transaction_id: order.transaction_id.clone(),
         card_scheme: order.card_scheme.clone(),
     };
-    if let Some(refund_no) = &req.refund_no {
+    if let Some(refund_no) = refund_no {
         let refund = state
             .store()
             .refund_by_out_refund_no(&merchant.key, refund_no.as_str())
@@ -127,7 +163,7 @@ pub async fn refund_status(
         transaction_amount: Some(stored_amount(&refund.amount_text)?),
         original_amount: Some(stored_amount(&order.amount_text)?),
         currency: Some(order.currency.code().to_owned()),
-        wallet: Some(order.wallet.as_str().to_owned()),
+        wallet: wallet_texts(&order).1,
         recv_account: None,
         refund_no: refund.out_refund_no,
     })
@@ -155,12 +191,7 @@ pub async fn refund(
         netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused("notify_url", e))?;
     }
     let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::RefundOrderNotExist)?;
-    if !takes(spec.wallets, &order) || req.wallet.is_some_and(|w| !w.same_family(order.wallet)) {
-        return Err(ApiError::WalletMismatch(order.wallet.as_str().to_owned()));
-    }
-    if req.pay_type.is_some_and(|p| p.family() != order.pay_type.family()) {
-        return Err(ApiError::PayTypeMismatch(order.pay_type.as_str().to_owned()));
-    }
+    check_family(&order, spec.wallets, req.wallet, req.pay_type)?;
     let now = state.clock().now().unix_timestamp();
     let new = NewRefund {
         eft_trade_no: order.eft_trade_no.clone(),
@@ -201,9 +232,9 @@ pub async fn refund(
         eft_trade_no: wire_eft(&order)?,
         trade_status: refund.trade_status(),
         refund_time: Some(refund_time),
-        pay_type: Some(order.pay_type.as_str().to_owned()),
+        pay_type: wallet_texts(&order).0,
         buyer_type: req.buyer_type.as_ref().map(|b| b.as_str().to_owned()),
-        wallet: Some(order.wallet.as_str().to_owned()),
+        wallet: wallet_texts(&order).1,
         fee_type: Some(order.currency.code().to_owned()),
         return_amount: Some(stored_amount(&refund.amount_text)?),
         total_fee: Some(match &req.total_fee {
@@ -220,10 +251,26 @@ pub async fn refund(
 /// `05` unknown order, `-16` wallet not of the order's family, `54` already paid.
 pub async fn close(state: &AppState, merchant: &Merchant, req: &CloseOrder) -> Result<CloseAnswer, ApiError> {
     let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::TradeNotExist)?;
-    if !takes(req.service.spec().wallets, &order) || req.wallet.is_some_and(|w| !w.same_family(order.wallet)) {
-        return Err(ApiError::WalletMismatch(order.wallet.as_str().to_owned()));
-    }
-    let order = match lifecycle::close_unpaid(state, &order).await? {
+    check_family(&order, req.service.spec().wallets, req.wallet, None)?;
+    let order = close_found(state, &order).await?;
+    Ok(CloseAnswer {
+        user_confirm_key: order.user_confirm_key.as_str().to_owned(),
+        out_trade_no: order.out_trade_no.clone(),
+        eft_trade_no: wire_eft(&order)?,
+        trade_status: order.state.trade_status(),
+        trade_type: Some(TradeType::Sale),
+        wallet: wallet_texts(&order).1,
+        tid: order.tid.clone(),
+    })
+}
+
+/// Closes a found unpaid order; closing a closed (or failed) one again
+/// changes nothing.
+///
+/// # Errors
+/// `54` when it is paid (or was, and is refunded), `05` when it is gone.
+pub(crate) async fn close_found(state: &AppState, order: &Order) -> Result<Order, ApiError> {
+    Ok(match lifecycle::close_unpaid(state, order).await? {
         SettleOutcome::Applied(o) => o,
         SettleOutcome::AlreadyFinal(o)
             if matches!(o.state, OrderState::Paid | OrderState::PartlyRefunded) || o.refunded_minor > 0 =>
@@ -232,14 +279,5 @@ pub async fn close(state: &AppState, merchant: &Merchant, req: &CloseOrder) -> R
         }
         SettleOutcome::AlreadyFinal(o) => o,
         SettleOutcome::NotFound => return Err(ApiError::TradeNotExist),
-    };
-    Ok(CloseAnswer {
-        user_confirm_key: order.user_confirm_key.as_str().to_owned(),
-        out_trade_no: order.out_trade_no.clone(),
-        eft_trade_no: wire_eft(&order)?,
-        trade_status: order.state.trade_status(),
-        trade_type: Some(TradeType::Sale),
-        wallet: Some(order.wallet.as_str().to_owned()),
-        tid: order.tid.clone(),
     })
 }

@@ -58,6 +58,13 @@ pub trait WalletConnector: Send + Sync + 'static {
     /// # Errors
     /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
     fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal>;
+    /// [`WalletConnector::open`] for the sales of the other scenes (qrcode,
+    /// cashier), which are no [`PlaceOrder`]: may the wallet open a payment
+    /// of `amount`?
+    ///
+    /// # Errors
+    /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
+    fn open_amount(&self, amount: Amount) -> Result<(), OpenRefusal>;
     /// The outcome of a buyer's action on a pending, unexpired order.
     fn act(&self, order: &Order, action: BuyerAction) -> WalletResult;
     /// The wallet's own transaction number for an order it settled.
@@ -99,7 +106,11 @@ impl WalletConnector for SandboxWallets {
     }
 
     fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal> {
-        match self.magic(request.amount.value().minor()) {
+        self.open_amount(request.amount.value())
+    }
+
+    fn open_amount(&self, amount: Amount) -> Result<(), OpenRefusal> {
+        match self.magic(amount.minor()) {
             Some(MagicOutcome::NoQrCode) => Err(OpenRefusal::NoQrCode),
             _ => Ok(()),
         }
@@ -134,9 +145,9 @@ mod tests {
             out_trade_no: OutTradeNo::parse("O").unwrap(),
             fingerprint: String::new(),
             service: Service::AlipayWap,
-            pay_type: PayType::Alipay,
-            wallet: Wallet::AlipayHk,
-            pay_scene: PayScene::Wap,
+            pay_type: Some(PayType::Alipay),
+            wallet: Some(Wallet::AlipayHk),
+            pay_scene: Some(PayScene::Wap),
             buyer_type: String::new(),
             amount: Amount::from_minor(amount_minor).unwrap(),
             amount_text: String::new(),

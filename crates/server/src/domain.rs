@@ -287,13 +287,14 @@ pub struct Order {
     pub fingerprint: String,
     /// The sale interface it was placed with.
     pub service: Service,
-    /// `payType`. (The cashier scene will place orders before the buyer
-    /// picks one; the column is nullable for it, this field not yet.)
-    pub pay_type: PayType,
-    /// `wallet` (nullable in the store for the same reason).
-    pub wallet: Wallet,
-    /// `pay_scene`.
-    pub pay_scene: PayScene,
+    /// `payType` (`paytype` in the qrcode scene). `None` while a cashier
+    /// order waits for the buyer to choose a wallet.
+    pub pay_type: Option<PayType>,
+    /// `wallet` (`payment_type` in the qrcode scene). `None` while a
+    /// cashier order waits for the buyer to choose one.
+    pub wallet: Option<Wallet>,
+    /// `pay_scene`; `None` for the scenes without one (qrcode).
+    pub pay_scene: Option<PayScene>,
     /// `buyerType`, as sent.
     pub buyer_type: String,
     /// The amount, minor units.
@@ -490,7 +491,7 @@ impl Order {
                 after.final_at = Some(when);
                 after.transaction_id = Some(transaction_id.clone());
                 after.card_scheme.clone_from(&card_scheme);
-                let mut payload = after.trade_notification(at).to_params();
+                let mut payload = crate::payloads::sale_notification(&after, at);
                 // `time` is stamped (and the message signed) at each attempt.
                 payload.remove("time");
                 Some(NewNotification {
@@ -562,6 +563,50 @@ impl Order {
         self.amount.minor() - self.refunded_minor
     }
 
+    /// The amount a cancel (`QRcodeTradeCancel.do`, a full reversal)
+    /// refunds: all that is left of a paid order. An order never paid is
+    /// [`RefundRefusal::NotPaid`]; a closed one (cancelled, fully refunded,
+    /// closed unpaid) [`RefundRefusal::Closed`].
+    ///
+    /// # Errors
+    /// [`RefundRefusal`] says why not.
+    pub fn cancel_amount(&self) -> Result<Amount, RefundRefusal> {
+        match self.state {
+            OrderState::Paid | OrderState::PartlyRefunded => {
+                Amount::from_minor(self.refundable_minor()).map_err(|_| RefundRefusal::Closed)
+            }
+            OrderState::Closed => Err(RefundRefusal::Closed),
+            OrderState::Pending | OrderState::Failed => Err(RefundRefusal::NotPaid),
+        }
+    }
+
+    /// Whether `wallets` (a service's; empty = any) take this order: any
+    /// wallet of the order's family (eftPay's batch refunds send ALIPAYHK
+    /// for every Alipay order). An order without a wallet yet (a cashier
+    /// order the buyer has not chosen for) is taken only by services of
+    /// every wallet.
+    pub fn taken_by(&self, wallets: &[Wallet]) -> bool {
+        wallets.is_empty() || self.wallet.is_some_and(|o| wallets.iter().any(|w| w.same_family(o)))
+    }
+
+    /// Whether a wallet a request names is of this order's family (an
+    /// order without a wallet yet matches none).
+    pub fn same_family(&self, wallet: Wallet) -> bool {
+        self.wallet.is_some_and(|o| o.same_family(wallet))
+    }
+
+    /// The order's wallet as the wire spells it (`""` before a cashier
+    /// order's buyer chose one).
+    pub fn wallet_str(&self) -> &'static str {
+        self.wallet.map(Wallet::as_str).unwrap_or_default()
+    }
+
+    /// The order's `payType` as the wire spells it (`""` before a cashier
+    /// order's buyer chose a wallet).
+    pub fn pay_type_str(&self) -> &'static str {
+        self.pay_type.map(PayType::as_str).unwrap_or_default()
+    }
+
     /// The `trade_status_sync` message for this order, as of `now`.
     pub fn trade_notification(&self, now: OffsetDateTime) -> TradeNotification {
         let final_at = self.final_at.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).unwrap_or(now);
@@ -578,12 +623,105 @@ impl Order {
             currency: self.currency.code().to_owned(),
             trade_status: self.state.trade_status(),
             gmt_payment: VmpTime::from_datetime(final_at).to_gmt_string(),
-            wallet: self.wallet.as_str().to_owned(),
+            wallet: self.wallet_str().to_owned(),
             tid: self.tid.clone(),
             trade_type: TradeType::Sale,
             card_scheme: self.card_scheme.clone(),
             time: VmpTime::from_datetime(now),
         }
+    }
+}
+
+/// A cancel (`QRcodeTradeCancel.do`) to store: a refund of all that is
+/// left of a paid order, which closes it. [`crate::store::Store::cancel`]
+/// decides the amount with [`Order::cancel_amount`] inside the writer's
+/// transaction and stores the refund as [`NewCancel::refund`] builds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCancel {
+    /// The order.
+    pub eft_trade_no: EftTradeNo,
+    /// The merchant.
+    pub user_confirm_key: UserConfirmKey,
+    /// Now, unix seconds.
+    pub at: i64,
+}
+
+impl NewCancel {
+    /// The refund number a cancel is stored under, `cancel <eft_trade_no>`:
+    /// no merchant's refund number can be it (those have no spaces), and
+    /// an order has at most one cancel.
+    pub fn refund_no(&self) -> String {
+        format!("cancel {}", self.eft_trade_no)
+    }
+
+    /// The refund that reverses `amount` (what is left of the order).
+    pub fn refund(&self, amount: Amount) -> NewRefund {
+        NewRefund {
+            eft_trade_no: self.eft_trade_no.clone(),
+            user_confirm_key: self.user_confirm_key.clone(),
+            out_refund_no: self.refund_no(),
+            fingerprint: String::new(),
+            service: Service::QrcodeCancel,
+            amount,
+            amount_text: amount.to_decimal_string(),
+            reason: Some("cancel".to_owned()),
+            complete_after: None,
+            notify_url: None,
+            at: self.at,
+        }
+    }
+}
+
+/// The wallet a cashier order's buyer chose, to store
+/// ([`crate::store::Store::choose_wallet`] applies it only to a pending
+/// order without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletChoice {
+    /// The order.
+    pub eft_trade_no: EftTradeNo,
+    /// The wallet's `payType`.
+    pub pay_type: PayType,
+    /// The wallet.
+    pub wallet: Wallet,
+}
+
+/// Why a buyer cannot choose a wallet for an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChoiceRefusal {
+    /// Not a cashier order: its wallet was the merchant's.
+    #[error("not a cashier order")]
+    NotCashier,
+    /// The buyer chose already.
+    #[error("a wallet was chosen already")]
+    Chosen,
+    /// The order is no longer pending.
+    #[error("the order is final")]
+    Final,
+    /// The cashier does not offer this wallet.
+    #[error("the cashier does not offer this wallet")]
+    NotOffered,
+}
+
+impl Order {
+    /// The buyer of a cashier order chooses `wallet` (one of
+    /// [`Service::cashier_wallets`]), once, while the order is pending.
+    ///
+    /// # Errors
+    /// [`ChoiceRefusal`] says why not.
+    pub fn choose(&self, wallet: Wallet, now: i64) -> Result<WalletChoice, ChoiceRefusal> {
+        if self.service.spec().scene != vmp_protocol::catalogue::Scene::Cashier {
+            return Err(ChoiceRefusal::NotCashier);
+        }
+        if self.effective_state(now) != OrderState::Pending {
+            return Err(ChoiceRefusal::Final);
+        }
+        if self.wallet.is_some() {
+            return Err(ChoiceRefusal::Chosen);
+        }
+        if !Service::cashier_wallets().contains(&wallet) {
+            return Err(ChoiceRefusal::NotOffered);
+        }
+        Ok(WalletChoice { eft_trade_no: self.eft_trade_no.clone(), pay_type: wallet.family(), wallet })
     }
 }
 
@@ -847,9 +985,9 @@ mod tests {
             out_trade_no: OutTradeNo::parse("O1").unwrap(),
             fingerprint: "f".into(),
             service,
-            pay_type: wallet.family(),
-            wallet,
-            pay_scene: service.spec().default_pay_scene().unwrap_or(PayScene::Web),
+            pay_type: Some(wallet.family()),
+            wallet: Some(wallet),
+            pay_scene: service.spec().default_pay_scene(),
             buyer_type: "others".into(),
             amount: Amount::from_minor(1000).unwrap(),
             amount_text: "10.00".into(),
@@ -977,6 +1115,52 @@ mod tests {
         o.apply_refund(&rest);
         assert_eq!(o.state, OrderState::Closed);
         assert_eq!(o.plan_refund(amount(1), None, 5), Err(RefundRefusal::Closed));
+    }
+
+    #[test]
+    fn a_cancel_reverses_what_is_left_of_a_paid_order_only() {
+        let mut o = order(Service::AlipayQrcode, Wallet::AlipayHk, false);
+        assert_eq!(o.cancel_amount(), Err(RefundRefusal::NotPaid));
+        o.state = OrderState::Failed;
+        assert_eq!(o.cancel_amount(), Err(RefundRefusal::NotPaid));
+        o.state = OrderState::Paid;
+        assert_eq!(o.cancel_amount().map(Amount::minor), Ok(1000));
+        o.apply_refund(&o.plan_refund(Amount::from_minor(300).unwrap(), None, 5).unwrap());
+        assert_eq!(o.cancel_amount().map(Amount::minor), Ok(700), "the rest of a partly refunded order");
+        let cancel =
+            NewCancel { eft_trade_no: o.eft_trade_no.clone(), user_confirm_key: o.user_confirm_key.clone(), at: 9 };
+        let refund = cancel.refund(o.cancel_amount().unwrap());
+        assert_eq!((refund.service, refund.amount_text.as_str()), (Service::QrcodeCancel, "7.00"));
+        assert!(refund.out_refund_no.contains(' '), "no merchant refund number can be it");
+        o.apply_refund(&o.plan_refund(refund.amount, None, 9).unwrap());
+        assert_eq!((o.state, o.cancel_amount()), (OrderState::Closed, Err(RefundRefusal::Closed)));
+    }
+
+    #[test]
+    fn a_cashier_buyer_chooses_an_offered_wallet_once_while_the_order_is_pending() {
+        let mut o = order(Service::UnitedWap, Wallet::AlipayHk, false);
+        o.wallet = None;
+        o.pay_type = None;
+        assert!(o.taken_by(&[]) && !o.taken_by(&[Wallet::AlipayHk]), "no family yet: generic services only");
+        let choice = o.choose(Wallet::BocPayUpi, 1000).unwrap();
+        assert_eq!((choice.wallet, choice.pay_type), (Wallet::BocPayUpi, PayType::Bocvmp));
+        assert_eq!(o.choose(Wallet::AlipayBoth, 1000), Err(ChoiceRefusal::NotOffered), "a QR-code-only wallet");
+        assert_eq!(o.choose(Wallet::Mpgs, 1060), Err(ChoiceRefusal::Final), "expired");
+        o.wallet = Some(Wallet::Mpgs);
+        assert_eq!(o.choose(Wallet::AlipayHk, 1000), Err(ChoiceRefusal::Chosen));
+        let web = order(Service::AlipayWap, Wallet::AlipayHk, false);
+        assert_eq!(web.choose(Wallet::AlipayHk, 1000), Err(ChoiceRefusal::NotCashier));
+    }
+
+    #[test]
+    fn a_qrcode_sale_owes_the_qrcode_scenes_notification() {
+        let o = order(Service::WechatQrcode, Wallet::WechatCn, true);
+        let t = o.settle(SaleOutcome::Paid, at(1010), "T1".into(), None).unwrap();
+        let payload = t.notification.unwrap().payload;
+        assert!(payload.contains(r#""payment_type":"WECHATCN""#) && payload.contains(r#""buyer_id":"#), "{payload}");
+        assert!(!payload.contains("notify_type") && !payload.contains(r#""time""#), "{payload}");
+        let never = order(Service::PaymeQrcode, Wallet::Payme, true);
+        assert!(never.settle(SaleOutcome::Paid, at(1010), "T".into(), None).unwrap().notification.is_none());
     }
 
     #[test]

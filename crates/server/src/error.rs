@@ -82,6 +82,12 @@ pub enum ApiError {
     /// Close of a paid order.
     #[error("close failed: the trade is already paid")]
     CloseFailedPaid,
+    /// Cancel (`QRcodeTradeCancel.do`) of an order that was never paid.
+    #[error("cancel failed: the trade is awaiting payment (close an unpaid order instead)")]
+    CancelNotPaid,
+    /// Cancel of a closed order (cancelled already, fully refunded, closed unpaid).
+    #[error("cancel failed: the trade is closed")]
+    CancelClosed,
     /// A merchant URL breaks the production rules (port, private address).
     #[error("parameter error: check {0} ({1})")]
     UrlRefused(&'static str, crate::netguard::UrlRefusal),
@@ -114,8 +120,8 @@ impl ApiError {
             Self::UrlRefused(..) => ReturnStatus::InvalidParameter,
             Self::TradeNotExist | Self::RefundNotExist => ReturnStatus::TradeNotExist,
             Self::RefundOrderNotExist => ReturnStatus::RefundOrderNotExist,
-            Self::NotPaid => ReturnStatus::NotPaid,
-            Self::TradeClosed => ReturnStatus::AlreadyPaidOrClosed,
+            Self::NotPaid | Self::CancelNotPaid => ReturnStatus::NotPaid,
+            Self::TradeClosed | Self::CancelClosed => ReturnStatus::AlreadyPaidOrClosed,
             Self::RefundExceeds(_) => ReturnStatus::RefundExceedsAmount,
             Self::DuplicateRefund => ReturnStatus::DuplicateRefund,
             Self::WalletMismatch(_) => ReturnStatus::WalletRestricted,
@@ -143,6 +149,9 @@ impl ApiError {
             Self::WalletMismatch(allowed) | Self::PayTypeMismatch(allowed) => status.text(allowed),
             Self::UrlRefused(field, _) => status.text(field),
             Self::RateLimited(_) => "请求过于频繁，请稍后再试".to_owned(),
+            // eftPay's texts for a refused cancel ("refund/revoke failed").
+            Self::CancelNotPaid => "退款/撤销失败，交易待付款".to_owned(),
+            Self::CancelClosed => "退款/撤销失败，交易已关闭".to_owned(),
             _ => status.text(""),
         }
     }

@@ -11,6 +11,8 @@
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`html`] — escaping for every page the gateway (and `vmp listen`) writes.
 //! - [`orders`] — Place an Order as a domain operation.
+//! - [`scenes`] — the qrcode and cashier scenes as domain operations.
+//! - [`payloads`] — which notification payload a sale's scene gets.
 //! - [`domain`] — orders, refunds and the outbox as typed values, and
 //!   the rules that move them.
 //! - [`lifecycle`] — the order state machine at work.
@@ -49,8 +51,10 @@ pub mod netguard;
 pub mod notifier;
 pub mod orders;
 pub mod paylink;
+pub mod payloads;
 pub mod ratelimit;
 pub mod readiness;
+pub mod scenes;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -24,6 +24,9 @@ pub enum ActionResult {
     Expired(Order),
     /// Magic amount `.45`: the wallet reports a server error and no state.
     ServerErrorNoState,
+    /// A cashier order whose buyer has chosen no wallet yet: it can be
+    /// cancelled, not paid (nor fail).
+    WalletNotChosen,
 }
 
 /// Lifecycle failures.
@@ -57,6 +60,9 @@ pub async fn buyer_action(
             SettleOutcome::NotFound => return Err(LifecycleError::NotFound),
         };
         return Ok(ActionResult::Expired(closed));
+    }
+    if order.wallet.is_none() && action != BuyerAction::Cancel {
+        return Ok(ActionResult::WalletNotChosen);
     }
     let outcome = match state.wallets().act(order, action) {
         WalletResult::Paid => SaleOutcome::Paid,

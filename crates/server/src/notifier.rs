@@ -217,13 +217,16 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
     message.set("time", format_time(now));
     sign_in_place(merchant.sending_secret(at).expose_secret(), &mut message);
 
+    // A relative notify_url (the qrcode scene accepts one, as an Odoo
+    // point-of-sale module sends it) names no host: recorded, never sent.
+    let Ok(target) = url::Url::parse(&row.url) else {
+        tracing::warn!(notification = row.id, eft_trade_no = %row.eft_trade_no, "notify_url is not an absolute URL; undeliverable");
+        record(state, unsent("undeliverable: notify_url is not an absolute URL".to_owned(), None)).await;
+        return;
+    };
     if state.mode() == Mode::Production {
         // IP literals never reach the resolver: check them (and the port rule) here.
-        let refusal = match url::Url::parse(&row.url) {
-            Ok(u) => netguard::check_url(&u, &merchant.allowed_ports).err().map(|e| e.to_string()),
-            Err(_) => Some("not a URL".to_owned()),
-        };
-        if let Some(reason) = refusal {
+        if let Some(reason) = netguard::check_url(&target, &merchant.allowed_ports).err().map(|e| e.to_string()) {
             tracing::warn!(notification = row.id, eft_trade_no = %row.eft_trade_no, %reason, "notification target refused; giving up");
             record(state, unsent(format!("blocked: {reason}"), None)).await;
             return;

@@ -40,13 +40,7 @@ pub async fn place_order(
     fingerprint: String,
     sent_at: VmpTime,
 ) -> Result<OrderPlaced, ApiError> {
-    if state.mode() == Mode::Production {
-        for (field, url) in [("notify_url", &req.notify_url), ("return_url", &req.return_url)] {
-            if let Some(url) = url {
-                netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
-            }
-        }
-    }
+    check_urls(state, merchant, [("notify_url", req.notify_url.as_ref()), ("return_url", req.return_url.as_ref())])?;
     state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let now = state.clock().now();
     // Moved field by field: the request's text goes into the record uncopied.
@@ -70,17 +64,16 @@ pub async fn place_order(
         package_name,
         app_link,
     } = req;
-    let user_confirm_key =
-        UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?;
+    let user_confirm_key = merchant_key(merchant)?;
     let record = Order {
         eft_trade_no: state.ids().next(now),
         user_confirm_key,
         out_trade_no,
         fingerprint,
         service,
-        pay_type,
-        wallet,
-        pay_scene,
+        pay_type: Some(pay_type),
+        wallet: Some(wallet),
+        pay_scene: Some(pay_scene),
         buyer_type: buyer_type.into_string(),
         amount: amount.value(),
         amount_text: amount.into_string(),
@@ -104,8 +97,44 @@ pub async fn place_order(
         card_scheme: None,
         refunded_minor: 0,
     };
+    let stored = store_order(state, record).await?;
+    answer_for(state, stored)
+}
+
+/// The production rule for merchant URLs (ports 80/443 unless allowed, no
+/// private addresses), checked when the order is placed.
+///
+/// # Errors
+/// [`ApiError::UrlRefused`] naming the field.
+pub(crate) fn check_urls<'a>(
+    state: &AppState,
+    merchant: &Merchant,
+    urls: impl IntoIterator<Item = (&'static str, Option<&'a HttpUrl>)>,
+) -> Result<(), ApiError> {
+    if state.mode() == Mode::Production {
+        for (field, url) in urls {
+            if let Some(url) = url {
+                netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The merchant's key as an order records it.
+pub(crate) fn merchant_key(merchant: &Merchant) -> Result<UserConfirmKey, ApiError> {
+    Ok(UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?)
+}
+
+/// Stores a new order of any scene; answers only after the durable commit.
+/// An identical re-submission (same fingerprint) gets the stored order; a
+/// different order with its `out_trade_no` is `03`.
+///
+/// # Errors
+/// [`ApiError::DuplicateOrder`], [`ApiError::Store`] when the commit fails.
+pub(crate) async fn store_order(state: &AppState, record: Order) -> Result<Order, ApiError> {
     let fingerprint = record.fingerprint.clone();
-    let stored = match state.store().place_order(record).await? {
+    Ok(match state.store().place_order(record).await? {
         PlaceOutcome::Created(r) => {
             // Debug, not info: the store is the record of every order, and a
             // line per order is gigabytes a day at full load.
@@ -117,8 +146,7 @@ pub async fn place_order(
             r
         }
         PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
-    };
-    answer_for(state, stored)
+    })
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).
@@ -139,9 +167,9 @@ pub fn answer_for(state: &AppState, o: Order) -> Result<OrderPlaced, ApiError> {
         user_confirm_key: o.user_confirm_key.into_string(),
         out_trade_no: o.out_trade_no,
         eft_trade_no,
-        pay_type: Some(o.pay_type.as_str().to_owned()),
+        pay_type: o.pay_type.map(|p| p.as_str().to_owned()),
         buyer_type: Some(o.buyer_type),
-        wallet: Some(o.wallet.as_str().to_owned()),
+        wallet: o.wallet.map(|w| w.as_str().to_owned()),
         fee_type: Some(o.currency.code().to_owned()),
         transaction_amount: Some(o.amount_text),
         tid: o.tid,

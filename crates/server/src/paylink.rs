@@ -17,6 +17,11 @@ type HmacSha256 = Hmac<Sha256>;
 /// Path of the hosted pay page.
 pub const PAY_PAGE_PATH: &str = "/VMP/wap/payPage";
 
+/// Path of the sandbox's stand-in for a wallet's scan-to-pay screen: what
+/// a qrcode sale's `qr_code` opens (docs/protocol.md "The qrcode scene").
+/// Its links carry the same token as `pay_apptrade` links.
+pub const QR_SCAN_PATH: &str = "/VMP/qrcode/scan";
+
 /// Name of the gateway setting holding the link key.
 pub const LINK_KEY_SETTING: &str = "pay_link_key";
 
@@ -71,13 +76,24 @@ impl PayLinks {
     /// `public_url`'s query and fragment are dropped; its path, without a
     /// trailing `/`, prefixes [`PAY_PAGE_PATH`]. Values are form-encoded.
     pub fn url(&self, public_url: &url::Url, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
+        self.url_at(public_url, PAY_PAGE_PATH, userkey, out_trade_no, eft_trade_no)
+    }
+
+    /// [`PayLinks::url`] with another page's path (e.g. [`QR_SCAN_PATH`]).
+    pub fn url_at(
+        &self,
+        public_url: &url::Url,
+        path: &str,
+        userkey: &str,
+        out_trade_no: &str,
+        eft_trade_no: &str,
+    ) -> String {
         // Built as text (one allocation) rather than through `Url` setters:
         // this runs for every order answer.
         let base = public_url[..url::Position::AfterPath].trim_end_matches('/');
-        let mut out =
-            String::with_capacity(base.len() + PAY_PAGE_PATH.len() + userkey.len() + out_trade_no.len() + 112);
+        let mut out = String::with_capacity(base.len() + path.len() + userkey.len() + out_trade_no.len() + 112);
         out.push_str(base);
-        out.push_str(PAY_PAGE_PATH);
+        out.push_str(path);
         out.push_str("?userkey=");
         out.extend(url::form_urlencoded::byte_serialize(userkey.as_bytes()));
         out.push_str("&outTradeNo=");

@@ -17,8 +17,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use vmp_protocol::Service;
-use vmp_protocol::notify::{TradeStatus, verify_notification, verify_return_form};
+use vmp_protocol::notify::{TradeStatus, verify_notification, verify_qrcode_notification, verify_return_form};
+use vmp_protocol::{Params, Service};
 
 use crate::cdp::Chromium;
 use crate::gateway::{Gateway, Merchant, Order};
@@ -195,6 +195,19 @@ fn assert_self_contained(browser: &mut Chromium, base: &str, kind: &str) {
     }
 }
 
+/// Where screenshots go: `docs/screenshots` with `VMP_UPDATE_SCREENSHOTS=1`,
+/// else a temporary directory (returned too, so it lives as long as needed).
+fn screenshots_dir() -> (PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = if std::env::var("VMP_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        tmp.path().to_path_buf()
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    (dir, tmp)
+}
+
 /// Saves a screenshot after checking it is a real PNG of the expected width.
 fn save_png(dir: &std::path::Path, name: &str, png: &[u8], width: u32) -> PathBuf {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: not a PNG");
@@ -219,14 +232,7 @@ async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screensho
     assert_eq!(ours, pairs, "one screenshot per (service, pay_scene)");
 
     let Some(mut browser) = Chromium::launch() else { return };
-    let update = std::env::var("VMP_UPDATE_SCREENSHOTS").as_deref() == Ok("1");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = if update {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
-    } else {
-        tmp.path().to_path_buf()
-    };
-    std::fs::create_dir_all(&dir).unwrap();
+    let (dir, _tmp) = screenshots_dir();
     let gw = Gateway::spawn().await;
 
     for (i, (shot, kind, service, pay_type, wallet, scene, desktop)) in KINDS.into_iter().enumerate() {
@@ -261,4 +267,91 @@ async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screensho
     assert_self_contained(&mut browser, &gw.base, "result");
     let png = browser.screenshot();
     save_png(&dir, "result", &png, PHONE.0);
+}
+
+// ---- the cashier and qrcode scenes (issue #19) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cashier_lists_its_wallets_and_the_buyer_pays_on_the_chosen_wallets_page() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let (dir, _tmp) = screenshots_dir();
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let sale = Params::new()
+        .with("service", "service.united.wap.PreOrder")
+        .with("out_trade_no", "CASHIER1")
+        .with("transaction_amount", "88.00")
+        .with("subject", "OpenVMP demo order")
+        .with("buyerType", "android")
+        .with("pay_scene", "WAP")
+        .with("return_url", &merchant.return_url)
+        .with("notify_url", &merchant.notify_url);
+    let link = gw.send(sale).await.get("pay_apptrade").unwrap().to_owned();
+
+    browser.set_viewport(PHONE.0, PHONE.1, true);
+    browser.take_events();
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("cashier"));
+    assert_eq!(browser.text("#amount").as_deref(), Some("HKD 88.00"));
+    for w in Service::cashier_wallets() {
+        let shown = browser.eval(&format!(
+            "(() => {{ const b = document.querySelector('#wallet-{w}'); return !!b && b.getBoundingClientRect().height > 0; }})()"
+        ));
+        assert_eq!(shown, Value::Bool(true), "the cashier offers {w}");
+    }
+    assert_self_contained(&mut browser, &gw.base, "cashier");
+    save_png(&dir, "cashier", &browser.screenshot(), PHONE.0);
+
+    // The buyer picks WeChat Pay HK and lands on its page, then pays.
+    browser.navigating("the wallet's page", |b| b.click("#wallet-WECHATHK"));
+    assert_eq!(browser.page_kind().as_deref(), Some("wechat-h5"));
+    browser.click("#pay");
+    wait_for_merchant_page(&mut browser, &merchant.return_url);
+
+    let now = OffsetDateTime::now_utc();
+    let back = merchant.returned().await;
+    let returned = verify_return_form(&back.body, &gw.secret, now).expect("the return_url payload verifies");
+    assert_eq!((returned.trade_status, returned.wallet.as_str()), (TradeStatus::TradeSuccess, "WECHATHK"));
+    let note = merchant.notification().await;
+    let notified = verify_notification(&note.body, &gw.secret, now).expect("the notification verifies");
+    assert_eq!((notified.out_trade_no.as_str(), notified.wallet.as_str()), ("CASHIER1", "WECHATHK"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qrcode_sales_scan_page_pays_on_a_phone_and_the_merchant_gets_the_qrcode_scenes_notification() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let (dir, _tmp) = screenshots_dir();
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let sale = Params::new()
+        .with("service", "service.wechat.qrcode.PreOrder")
+        .with("out_trade_no", "QRSCAN1")
+        .with("transaction_amount", "88.00")
+        .with("paytype", "WeChat")
+        .with("payment_type", "WECHATHK")
+        .with("buyertype", "others")
+        .with("subject", "OpenVMP demo order")
+        .with("tid", "TILL1")
+        .with("notify_url", &merchant.notify_url);
+    let qr_code = gw.send(sale).await.get("qr_code").unwrap().to_owned();
+    assert!(qr_code.starts_with(&gw.base), "the sandbox's code opens this gateway: {qr_code}");
+
+    browser.set_viewport(PHONE.0, PHONE.1, true);
+    browser.take_events();
+    browser.goto(&qr_code);
+    assert_eq!(browser.page_kind().as_deref(), Some("wechat-scan"));
+    assert_eq!(browser.text("#amount").as_deref(), Some("HKD 88.00"));
+    assert_self_contained(&mut browser, &gw.base, "wechat-scan");
+    save_png(&dir, "qrcode-scan-wechat", &browser.screenshot(), PHONE.0);
+
+    browser.navigating("the result page", |b| b.click("#pay"));
+    assert_eq!(browser.page_kind().as_deref(), Some("result"));
+    assert_eq!(browser.text("#order-status").as_deref(), Some("TRADE_SUCCESS"));
+    let note = merchant.notification().await;
+    let n = verify_qrcode_notification(&note.body, &gw.secret, OffsetDateTime::now_utc()).expect("verifies");
+    assert!(n.is_paid_sale());
+    assert_eq!(
+        (n.out_trade_no.as_str(), n.payment_type.as_str(), n.tid.as_deref()),
+        ("QRSCAN1", "WECHATHK", Some("TILL1"))
+    );
 }

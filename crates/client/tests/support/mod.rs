@@ -2,9 +2,13 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
-use vmp_client::{Amount, TradeNotification, TradeStatus, TradeType};
+use tokio::sync::oneshot;
+use vmp_client::{Amount, Client, Params, SecretString, TradeNotification, TradeStatus, TradeType};
 use vmp_protocol::VmpTime;
+use vmp_server::{Application, Settings};
 
 /// A paid-sale notification of order `ORDER-1` (HKD 10.50), stamped `at`.
 pub fn paid_notification(at: OffsetDateTime) -> TradeNotification {
@@ -25,5 +29,61 @@ pub fn paid_notification(at: OffsetDateTime) -> TradeNotification {
         trade_type: TradeType::Sale,
         card_scheme: None,
         time: VmpTime::from_datetime(at),
+    }
+}
+
+/// Bound on every HTTP call a test makes.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The real gateway on a free port of 127.0.0.1 with a fresh store and its
+/// sandbox merchant; stops when dropped.
+pub struct Gateway {
+    pub state: vmp_server::AppState,
+    pub base_url: String,
+    pub key: String,
+    pub secret: String,
+    pub http: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::new(dir.path());
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(settings).await.unwrap();
+        let base_url = format!("http://{}", app.local_addr());
+        let merchant = app.bootstrap_merchant().unwrap();
+        let key = merchant.key.clone();
+        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().unwrap();
+        Self { state, base_url, key, secret, http, _stop: stop, _dir: dir }
+    }
+
+    /// An SDK client for the sandbox merchant.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url, &self.key, SecretString::from(self.secret.clone()))
+            .unwrap()
+            .with_timeout(CALL_TIMEOUT)
+    }
+
+    /// POSTs JSON to the sandbox API; returns the answer's fields.
+    pub async fn sandbox(&self, path: &str, body: &str) -> Params {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        Params::from_json(&resp.bytes().await.unwrap()).unwrap()
     }
 }

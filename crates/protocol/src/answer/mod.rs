@@ -9,9 +9,12 @@
 //! wrong answer.
 
 mod after;
+mod cashier;
+mod qrcode;
 mod sale;
 
 pub use after::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+pub use qrcode::{QrcodeCloseAnswer, QrcodeOrderPlaced, QrcodeQueryAnswer, QrcodeRefundAnswer};
 pub use sale::OrderPlaced;
 
 use time::OffsetDateTime;

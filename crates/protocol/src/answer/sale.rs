@@ -101,12 +101,17 @@ impl OrderPlaced {
     /// # Errors
     /// [`AnswerError`] when unreadable or about another order or merchant.
     pub fn for_request(p: &Params, request: &PlaceOrder, key: &str) -> Result<Self, AnswerError> {
+        Self::for_order(p, &request.out_trade_no, key)
+    }
+
+    /// Reads an answer and checks it is about `out_trade_no` of merchant `key`.
+    pub(super) fn for_order(p: &Params, out_trade_no: &OutTradeNo, key: &str) -> Result<Self, AnswerError> {
         let placed = Self::from_params(p)?;
-        if placed.out_trade_no != request.out_trade_no {
+        if placed.out_trade_no != *out_trade_no {
             return Err(AnswerError(format!(
                 "the answer is for out_trade_no {:?}, not {:?}",
                 placed.out_trade_no.as_str(),
-                request.out_trade_no.as_str()
+                out_trade_no.as_str()
             )));
         }
         check_key(&placed.user_confirm_key, key)?;

@@ -108,7 +108,7 @@ impl fmt::Display for TradeRef {
     }
 }
 
-fn query_type(f: Fields<'_>) -> Result<(), RequestError> {
+pub(super) fn query_type(f: Fields<'_>) -> Result<(), RequestError> {
     match f.req("querytype")? {
         QUERY_TYPE_OUT_TRADE => Ok(()),
         _ => Err(RequestError::QueryType),
@@ -116,18 +116,18 @@ fn query_type(f: Fields<'_>) -> Result<(), RequestError> {
 }
 
 /// A `refund_no` given to a constructor.
-fn refund_no_arg(refund_no: &str) -> Result<RefundNo, RequestError> {
+pub(super) fn refund_no_arg(refund_no: &str) -> Result<RefundNo, RequestError> {
     RefundNo::parse(refund_no).map_err(|problem| RequestError::Field { field: "refund_no", problem })
 }
 
-fn refund_no(f: Fields<'_>, name: &'static str) -> Result<Option<RefundNo>, RequestError> {
+pub(super) fn refund_no(f: Fields<'_>, name: &'static str) -> Result<Option<RefundNo>, RequestError> {
     f.opt_with(name, RefundNo::parse)
 }
 
 /// A code-list field of an after-sale request: malformed text (too long,
 /// control characters) is `-13` naming it, as for any text field; a
 /// well-formed value that is no code is the field's own refusal.
-fn code_text<'a>(f: Fields<'a>, name: &'static str) -> Result<Option<&'a str>, RequestError> {
+pub(super) fn code_text<'a>(f: Fields<'a>, name: &'static str) -> Result<Option<&'a str>, RequestError> {
     let text = f.opt(name)?;
     if let Some(t) = text {
         crate::fields::check_text(t, 20).map_err(|problem| RequestError::Field { field: name, problem })?;
@@ -360,13 +360,8 @@ impl RefundBuilder {
     }
 
     fn amount_field(mut self, name: &'static str, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set(name, a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: name, error });
-                self
-            }
-        }
+        super::set_amount(&mut self.fields, &mut self.error, name, amount);
+        self
     }
 
     /// `out_refund_no` (required).

@@ -28,16 +28,72 @@
 //! assert_eq!(Request::parse(Endpoint::JsapiService, &params), Ok(Request::PlaceOrder(order)));
 //! ```
 
+/// The setters every sale builder shares ([`PlaceOrderBuilder`],
+/// [`QrcodeOrderBuilder`], [`CashierOrderBuilder`]; each holds `fields:
+/// Params` and `error: Option<RequestError>`), and its `set`.
+macro_rules! sale_setters {
+    () => {
+        fn set(mut self, name: &str, value: impl Into<String>) -> Self {
+            self.fields.set(name, value);
+            self
+        }
+
+        /// `out_trade_no` (required).
+        pub fn out_trade_no(self, no: impl Into<String>) -> Self {
+            self.set("out_trade_no", no)
+        }
+
+        /// `transaction_amount` (required), sent with two decimals when
+        /// they fit the wire's 8 characters.
+        pub fn amount(mut self, amount: crate::Amount) -> Self {
+            super::set_amount(&mut self.fields, &mut self.error, "transaction_amount", amount);
+            self
+        }
+
+        /// `subject` (required).
+        pub fn subject(self, subject: impl Into<String>) -> Self {
+            self.set("subject", subject)
+        }
+
+        /// `fee_type`.
+        pub fn currency(self, currency: crate::Currency) -> Self {
+            self.set("fee_type", currency.code())
+        }
+
+        /// `tid`: the merchant's terminal (the till).
+        pub fn tid(self, tid: impl Into<String>) -> Self {
+            self.set("tid", tid)
+        }
+
+        /// `notify_url`.
+        pub fn notify_url(self, url: impl Into<String>) -> Self {
+            self.set("notify_url", url)
+        }
+
+        /// `active_time` in seconds.
+        pub fn active_time(self, seconds: u32) -> Self {
+            self.set("active_time", seconds.to_string())
+        }
+    };
+}
+
 mod after;
+mod cashier;
+mod qrcode;
 mod sale;
 
 pub use after::{CloseOrder, QUERY_TYPE_OUT_TRADE, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
+pub use cashier::{CashierOrder, CashierOrderBuilder};
+pub use qrcode::{
+    NotifyTarget, QrcodeCancel, QrcodeClose, QrcodeOrder, QrcodeOrderBuilder, QrcodeQuery, QrcodeRefund, QrcodeRequest,
+    WalletFields,
+};
 pub use sale::{PlaceOrder, PlaceOrderBuilder};
 
 use time::OffsetDateTime;
 
 use crate::amount::AmountError;
-use crate::catalogue::{Endpoint, Operation, Service, Support};
+use crate::catalogue::{Endpoint, Operation, Scene, Service, Support};
 use crate::codes::ReturnStatus;
 use crate::fields::FieldProblem;
 use crate::params::{Params, ValueKind};
@@ -57,6 +113,10 @@ pub enum Request {
     RefundStatus(RefundStatusQuery),
     /// Close an unpaid order.
     Close(CloseOrder),
+    /// Any request of the qrcode scene (sale, query, refund, close, cancel).
+    Qrcode(QrcodeRequest),
+    /// A sale of the cashier scene (the buyer picks the wallet).
+    Cashier(CashierOrder),
 }
 
 impl Request {
@@ -79,6 +139,14 @@ impl Request {
         if let Support::Planned(_) = spec.support {
             return Err(RequestError::NotSupported(service));
         }
+        // The qrcode scene's own field family (request/qrcode.rs).
+        if spec.scene == Scene::Qrcode {
+            return Ok(Request::Qrcode(QrcodeRequest::parse(service, p)?));
+        }
+        // The cashier's sale (request/cashier.rs); its refunds are the web scene's.
+        if spec.scene == Scene::Cashier && spec.op == Operation::Sale {
+            return Ok(Request::Cashier(CashierOrder::parse(p)?));
+        }
         Ok(match spec.op {
             Operation::Sale => Request::PlaceOrder(PlaceOrder::parse(service, p)?),
             Operation::Query => Request::Query(Query::parse(service, p)?),
@@ -97,6 +165,8 @@ impl Request {
             Request::Refund(r) => r.service,
             Request::RefundStatus(_) => Service::RefundStatusQuery,
             Request::Close(r) => r.service,
+            Request::Qrcode(r) => r.service(),
+            Request::Cashier(_) => CashierOrder::SERVICE,
         }
     }
 
@@ -118,6 +188,8 @@ impl Request {
             Request::Refund(r) => r.write(&mut p),
             Request::RefundStatus(r) => r.write(&mut p),
             Request::Close(r) => r.write(&mut p),
+            Request::Qrcode(r) => r.write(&mut p),
+            Request::Cashier(r) => r.write(&mut p),
         }
         p
     }
@@ -223,6 +295,35 @@ pub enum RequestError {
     /// `return_url` carries a query string or fragment.
     #[error("parameter error: return_url cannot carry parameters")]
     ReturnUrlWithParameters,
+    /// The web scene's camelCase name of a field the interface's scene
+    /// spells otherwise (`payType` on a qrcode request, which takes `paytype`).
+    #[error("parameter error: {expected} is required ({sent} is the web scene's name; this scene takes {expected})")]
+    WrongFamily {
+        /// The name sent.
+        sent: &'static str,
+        /// The scene's own name.
+        expected: &'static str,
+    },
+    /// `paytype` (qrcode scene) is not one the interface takes.
+    #[error("paytype {given} is not supported by {service}; use {allowed}")]
+    Paytype {
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
+        /// Accepted values, `/`-separated.
+        allowed: String,
+    },
+    /// `payment_type` (qrcode scene) is unknown or not one the interface takes.
+    #[error("payment_type {given} is not supported by {service}; supported wallet is {allowed}")]
+    PaymentType {
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
+        /// Accepted values, `/`-separated.
+        allowed: String,
+    },
 }
 
 fn planned(s: Service) -> &'static str {
@@ -237,8 +338,8 @@ impl RequestError {
     pub fn return_status(&self) -> ReturnStatus {
         match self {
             Self::Amount { error: AmountError::Zero, .. } => ReturnStatus::AmountOutOfRange,
-            Self::PayType { .. } => ReturnStatus::InvalidPayType,
-            Self::Wallet { .. } => ReturnStatus::WalletRestricted,
+            Self::PayType { .. } | Self::Paytype { .. } => ReturnStatus::InvalidPayType,
+            Self::Wallet { .. } | Self::PaymentType { .. } => ReturnStatus::WalletRestricted,
             Self::PayScene { .. } => ReturnStatus::PaySceneNotSupported,
             Self::Currency(_) => ReturnStatus::CurrencyNotSupported,
             _ => ReturnStatus::InvalidParameter,
@@ -257,6 +358,9 @@ impl RequestError {
             Self::Currency(_) => "fee_type",
             Self::QueryType => "querytype",
             Self::ReturnUrlWithParameters => "return_url",
+            Self::WrongFamily { expected, .. } => expected,
+            Self::Paytype { .. } => "paytype",
+            Self::PaymentType { .. } => "payment_type",
         }
     }
 
@@ -266,9 +370,11 @@ impl RequestError {
         let status = self.return_status();
         match self {
             Self::NotSupported(s) => format!("参数错误:接口[{}]暂不支持", s.label()),
-            Self::PayType { allowed, .. } | Self::Wallet { allowed, .. } | Self::PayScene { allowed, .. } => {
-                status.text(allowed)
-            }
+            Self::PayType { allowed, .. }
+            | Self::Wallet { allowed, .. }
+            | Self::PayScene { allowed, .. }
+            | Self::Paytype { allowed, .. }
+            | Self::PaymentType { allowed, .. } => status.text(allowed),
             Self::Currency(c) => status.text(c),
             _ => status.text(self.field()),
         }
@@ -317,6 +423,24 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Writes `amount` into a builder's `fields` under `name`; an amount that
+/// does not fit the wire keeps the builder's first error instead.
+pub(crate) fn set_amount(
+    fields: &mut Params,
+    error: &mut Option<RequestError>,
+    name: &'static str,
+    amount: crate::Amount,
+) {
+    match crate::amount::WireAmount::from_amount(amount) {
+        Ok(a) => {
+            fields.set(name, a.into_string());
+        }
+        Err(e) => {
+            error.get_or_insert(RequestError::Amount { field: name, error: e });
+        }
+    }
+}
+
 /// Writes an optional field.
 pub(crate) fn put(p: &mut Params, name: &str, value: Option<&str>) {
     if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -338,10 +462,10 @@ mod tests {
         let err = unknown.unwrap_err();
         assert_eq!(err.return_status(), ReturnStatus::InvalidParameter);
         assert_eq!(err.return_char(), "参数错误:请检查请求接口参数: service");
-        let planned = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.wechat.qrcode.PreOrder"}"#));
+        let planned = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.wechat.jsapi.PreOrder"}"#));
         let err = planned.unwrap_err();
-        assert_eq!(err, RequestError::NotSupported(Service::WechatQrcode));
-        assert_eq!(err.return_char(), "参数错误:接口[service.wechat.qrcode.PreOrder]暂不支持");
+        assert_eq!(err, RequestError::NotSupported(Service::WechatJsapi));
+        assert_eq!(err.return_char(), "参数错误:接口[service.wechat.jsapi.PreOrder]暂不支持");
         assert!(err.to_string().contains("not supported yet"), "{err}");
         let missing = Request::parse(Endpoint::JsapiService, &p(r#"{"x":"1"}"#)).unwrap_err();
         assert_eq!(missing, RequestError::Missing("service"));

@@ -2,7 +2,7 @@
 //! request eftPay's Place an Order page documents, `service.*.PreOrder` on
 //! `JSAPIService.do`; docs/protocol.md "Place an Order").
 
-use crate::amount::{Amount, Currency, WireAmount};
+use crate::amount::{Currency, WireAmount};
 use crate::catalogue::{PayScene, PayType, Service, Wallet};
 use crate::fields::{
     ACTIVE_TIME_DEFAULT, AppLink, AppScheme, Body, BuyerType, HttpUrl, Lang, OutTradeNo, PackageName, Subject, Tid,
@@ -102,8 +102,7 @@ impl PlaceOrder {
     pub(crate) fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
         let spec = service.spec();
         let f = Fields(p);
-        let amount = WireAmount::parse(f.req("transaction_amount")?)
-            .map_err(|error| RequestError::Amount { field: "transaction_amount", error })?;
+        let amount = sale_amount(f)?;
         let out_trade_no = f.req_with("out_trade_no", OutTradeNo::parse)?;
         let name = service.label();
         let pay_type_text = f.req("payType")?;
@@ -123,26 +122,9 @@ impl PlaceOrder {
                 service: name,
                 allowed: spec.wallets.iter().map(|w| w.as_str()).collect::<Vec<_>>().join("/"),
             })?;
-        let pay_scene = match f.opt("pay_scene")? {
-            None => spec.default_pay_scene().ok_or(RequestError::Missing("pay_scene"))?,
-            Some(text) => {
-                PayScene::parse(text).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
-                    given: clip(text, 20),
-                    service: name,
-                    allowed: spec.pay_scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/"),
-                })?
-            }
-        };
-        let currency = match f.opt("fee_type")? {
-            None => Currency::Hkd,
-            Some(c) => c.parse().map_err(|_| RequestError::Currency(c.chars().take(5).collect()))?,
-        };
-        let return_url = f.opt_with("return_url", HttpUrl::parse)?;
-        if let Some(u) = &return_url
-            && (u.url().query().is_some() || u.url().fragment().is_some())
-        {
-            return Err(RequestError::ReturnUrlWithParameters);
-        }
+        let pay_scene = pay_scene(f, service)?;
+        let currency = currency(f)?;
+        let return_url = return_url(f)?;
         // `lang` is signed like every field but read only where the page
         // has a language choice; elsewhere any value is ignored.
         let lang = if spec.lang {
@@ -194,6 +176,46 @@ impl PlaceOrder {
     }
 }
 
+/// `transaction_amount` of a sale.
+pub(super) fn sale_amount(f: Fields<'_>) -> Result<WireAmount, RequestError> {
+    WireAmount::parse(f.req("transaction_amount")?)
+        .map_err(|error| RequestError::Amount { field: "transaction_amount", error })
+}
+
+/// `pay_scene`: one of the service's, its first when none was sent.
+pub(super) fn pay_scene(f: Fields<'_>, service: Service) -> Result<PayScene, RequestError> {
+    let spec = service.spec();
+    match f.opt("pay_scene")? {
+        None => spec.default_pay_scene().ok_or(RequestError::Missing("pay_scene")),
+        Some(text) => {
+            PayScene::parse(text).filter(|s| spec.accepts_pay_scene(*s)).ok_or_else(|| RequestError::PayScene {
+                given: clip(text, 20),
+                service: service.label(),
+                allowed: spec.pay_scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/"),
+            })
+        }
+    }
+}
+
+/// `fee_type`: HKD or CNY, HKD when none was sent.
+pub(super) fn currency(f: Fields<'_>) -> Result<Currency, RequestError> {
+    match f.opt("fee_type")? {
+        None => Ok(Currency::Hkd),
+        Some(c) => c.parse().map_err(|_| RequestError::Currency(c.chars().take(5).collect())),
+    }
+}
+
+/// `return_url`, which "cannot carry parameters" (no query, no fragment).
+pub(super) fn return_url(f: Fields<'_>) -> Result<Option<HttpUrl>, RequestError> {
+    let return_url = f.opt_with("return_url", HttpUrl::parse)?;
+    if let Some(u) = &return_url
+        && (u.url().query().is_some() || u.url().fragment().is_some())
+    {
+        return Err(RequestError::ReturnUrlWithParameters);
+    }
+    Ok(return_url)
+}
+
 /// Builds a [`PlaceOrder`] with named setters; [`PlaceOrderBuilder::build`]
 /// judges it exactly as the gateway will.
 ///
@@ -232,32 +254,7 @@ pub struct PlaceOrderBuilder {
 }
 
 impl PlaceOrderBuilder {
-    fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.set(name, value);
-        self
-    }
-
-    /// `out_trade_no` (required).
-    pub fn out_trade_no(self, no: impl Into<String>) -> Self {
-        self.set("out_trade_no", no)
-    }
-
-    /// `transaction_amount` (required), sent with two decimals when they
-    /// fit the wire's 8 characters.
-    pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
-    }
-
-    /// `subject` (required).
-    pub fn subject(self, subject: impl Into<String>) -> Self {
-        self.set("subject", subject)
-    }
+    sale_setters!();
 
     /// `wallet` (required unless the service has one wallet only).
     pub fn wallet(self, wallet: Wallet) -> Self {
@@ -267,11 +264,6 @@ impl PlaceOrderBuilder {
     /// `payType`, when the service takes more than one spelling.
     pub fn pay_type(self, pay_type: PayType) -> Self {
         self.set("payType", pay_type.as_str())
-    }
-
-    /// `fee_type`.
-    pub fn currency(self, currency: Currency) -> Self {
-        self.set("fee_type", currency.code())
     }
 
     /// `buyerType` (`BuyerType::ios()`, `android()`, `others()`).
@@ -289,24 +281,9 @@ impl PlaceOrderBuilder {
         self.set("body", body)
     }
 
-    /// `tid`.
-    pub fn tid(self, tid: impl Into<String>) -> Self {
-        self.set("tid", tid)
-    }
-
-    /// `notify_url`.
-    pub fn notify_url(self, url: impl Into<String>) -> Self {
-        self.set("notify_url", url)
-    }
-
     /// `return_url`.
     pub fn return_url(self, url: impl Into<String>) -> Self {
         self.set("return_url", url)
-    }
-
-    /// `active_time` in seconds.
-    pub fn active_time(self, seconds: u32) -> Self {
-        self.set("active_time", seconds.to_string())
     }
 
     /// `lang` (kept where the service's page has a language choice).
@@ -351,7 +328,10 @@ impl PlaceOrderBuilder {
         if !spec.is_ready() {
             return Err(RequestError::NotSupported(self.service));
         }
-        if spec.op != crate::catalogue::Operation::Sale {
+        // The qrcode and cashier scenes have their own requests
+        // (`QrcodeOrder`, `CashierOrder`).
+        let other_scene = matches!(spec.scene, crate::catalogue::Scene::Qrcode | crate::catalogue::Scene::Cashier);
+        if spec.op != crate::catalogue::Operation::Sale || other_scene {
             return Err(RequestError::UnknownService(self.service.label().to_owned()));
         }
         PlaceOrder::parse(self.service, &p)
@@ -361,6 +341,7 @@ impl PlaceOrderBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Amount;
     use crate::catalogue::Endpoint;
     use crate::codes::ReturnStatus;
     use crate::request::Request;
@@ -558,7 +539,11 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, RequestError::Missing("wallet"), "Alipay has two wallets: no default");
-        let err = PlaceOrder::builder(Service::WechatQrcode).build().unwrap_err();
-        assert_eq!(err, RequestError::NotSupported(Service::WechatQrcode));
+        let err = PlaceOrder::builder(Service::WechatJsapi).build().unwrap_err();
+        assert_eq!(err, RequestError::NotSupported(Service::WechatJsapi));
+        for other_scene in [Service::WechatQrcode, Service::UnitedWap] {
+            let err = PlaceOrder::builder(other_scene).build().unwrap_err();
+            assert_eq!(err, RequestError::UnknownService(other_scene.label().to_owned()), "{other_scene}");
+        }
     }
 }

@@ -19,7 +19,7 @@ use super::{read_body, render};
 use crate::error::ApiError;
 use crate::merchant::{Caller, Merchant, MerchantStatus};
 use crate::state::AppState;
-use crate::{aftersale, orders};
+use crate::{aftersale, orders, scenes};
 
 /// Any `.do` under `/VMP/Servlet/`: known servlets are served, unknown ones
 /// get the JSON `-13` every eftPay client can read (not an empty 404).
@@ -60,6 +60,8 @@ async fn handle(
         Request::Refund(r) => aftersale::refund(state, &merchant, &r, fingerprint()).await?.to_params(),
         Request::RefundStatus(q) => aftersale::refund_status(state, &merchant, &q).await?.to_params(),
         Request::Close(c) => aftersale::close(state, &merchant, &c).await?.to_params(),
+        Request::Qrcode(r) => scenes::qrcode::handle(state, &merchant, r, fingerprint, sent_at).await?,
+        Request::Cashier(r) => scenes::cashier::place(state, &merchant, r, fingerprint(), sent_at).await?.into_params(),
         _ => return Err(ApiError::Request(vmp_protocol::RequestError::NotSupported(request.service()))),
     })
 }

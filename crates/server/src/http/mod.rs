@@ -1,5 +1,6 @@
 //! HTTP: the router, reading VMP bodies, and rendering VMP answers.
 
+mod cashier_page;
 mod jsapi;
 mod pages;
 mod pay_page;
@@ -24,6 +25,8 @@ pub fn router(state: AppState) -> Router {
         .route("/VMP/Servlet/{servlet}", post(jsapi::servlet))
         .route("/VMP/wap/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
         .route("/VMP/web/payPage", get(pay_page::pay_page).post(pay_page::pay_action))
+        .route(crate::paylink::QR_SCAN_PATH, get(pay_page::pay_page).post(pay_page::pay_action))
+        .route(cashier_page::CASHIER_PATH, post(cashier_page::choose))
         .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))
         .route("/sandbox/clock", get(sandbox::clock))
         .route("/sandbox/clock/advance", post(sandbox::advance))

@@ -6,7 +6,8 @@
 //! assets: the QR code is an inline SVG.
 
 use time::OffsetDateTime;
-use vmp_protocol::{Params, PayScene, Service};
+use vmp_protocol::catalogue::Scene;
+use vmp_protocol::{Params, PayScene, Service, Wallet};
 
 use crate::domain::Order;
 use crate::html::escape;
@@ -29,14 +30,31 @@ pub(crate) enum PageKind {
     PaymeApp,
     BocpayH5,
     BocpayApp,
+    /// The cashier (`service.united.wap.PreOrder`) before the buyer chose a wallet.
+    Cashier,
+    /// The qrcode scene: stand-ins for the wallet apps' scan-to-pay screens.
+    AlipayScan,
+    WechatScan,
+    UnionpayScan,
+    AtomeScan,
+    GbpayScan,
+    PaymeScan,
+    FpsScan,
+    EcnyScan,
 }
 
 impl PageKind {
     pub(crate) fn of(order: &Order) -> Self {
-        let app = order.pay_scene == PayScene::App;
+        match (order.service.spec().scene, order.wallet) {
+            (Scene::Qrcode, wallet) => return Self::scan(wallet),
+            (Scene::Cashier, Some(wallet)) => return Self::for_wallet(wallet),
+            (Scene::Cashier, None) => return Self::Cashier,
+            _ => {}
+        }
+        let app = order.pay_scene == Some(PayScene::App);
         match Some(order.service.spec().behaves_as()) {
             Some(Service::AlipayWeb) => Self::AlipayQr,
-            Some(Service::WechatWeb) if order.pay_scene == PayScene::Web => Self::WechatQr,
+            Some(Service::WechatWeb) if order.pay_scene == Some(PayScene::Web) => Self::WechatQr,
             Some(Service::WechatWeb | Service::WechatMobileH5) => Self::WechatH5,
             Some(Service::WechatOauth2) => Self::WechatOauth,
             Some(Service::IcbcWap) => Self::Icbc,
@@ -51,6 +69,52 @@ impl PageKind {
             Some(Service::BocVmpUpiWap | Service::BocPayUpiWap) => Self::BocpayH5,
             _ => Self::Alipay,
         }
+    }
+
+    /// The page a cashier order continues on once its buyer chose `wallet`:
+    /// the wallet's mobile page.
+    pub(crate) fn for_wallet(wallet: Wallet) -> Self {
+        match wallet {
+            Wallet::WechatCn | Wallet::WechatHk => Self::WechatH5,
+            Wallet::IcbcWap => Self::Icbc,
+            Wallet::UnionPay => Self::Unionpay,
+            Wallet::Oct => Self::Octopus,
+            Wallet::Mpgs => Self::Mpgs,
+            Wallet::Ae => Self::Amex,
+            Wallet::Payme => Self::PaymeApp,
+            Wallet::BocVmpUpi | Wallet::BocPayUpi | Wallet::BocVmpUpw => Self::BocpayH5,
+            Wallet::JetcoHk => Self::Jetco,
+            _ => Self::Alipay,
+        }
+    }
+
+    /// The scan-to-pay stand-in of a qrcode order's wallet.
+    fn scan(wallet: Option<Wallet>) -> Self {
+        match wallet.map(Wallet::family) {
+            Some(vmp_protocol::PayType::WeChat) => Self::WechatScan,
+            Some(vmp_protocol::PayType::UnionPay) => Self::UnionpayScan,
+            Some(vmp_protocol::PayType::Atome) => Self::AtomeScan,
+            Some(vmp_protocol::PayType::Gbpay) => Self::GbpayScan,
+            Some(vmp_protocol::PayType::Payme) => Self::PaymeScan,
+            Some(vmp_protocol::PayType::Fps) => Self::FpsScan,
+            Some(vmp_protocol::PayType::Ecny) => Self::EcnyScan,
+            _ => Self::AlipayScan,
+        }
+    }
+
+    /// Whether the page stands in for a wallet app's scan-to-pay screen.
+    pub(crate) fn is_scan(self) -> bool {
+        matches!(
+            self,
+            Self::AlipayScan
+                | Self::WechatScan
+                | Self::UnionpayScan
+                | Self::AtomeScan
+                | Self::GbpayScan
+                | Self::PaymeScan
+                | Self::FpsScan
+                | Self::EcnyScan
+        )
     }
 
     /// Whether the page shows a QR code to scan with the wallet's app (the
@@ -77,10 +141,19 @@ impl PageKind {
             Self::PaymeApp => "payme-app",
             Self::BocpayH5 => "bocpay-h5",
             Self::BocpayApp => "bocpay-app",
+            Self::Cashier => "cashier",
+            Self::AlipayScan => "alipay-scan",
+            Self::WechatScan => "wechat-scan",
+            Self::UnionpayScan => "unionpay-scan",
+            Self::AtomeScan => "atome-scan",
+            Self::GbpayScan => "gbpay-scan",
+            Self::PaymeScan => "payme-scan",
+            Self::FpsScan => "fps-scan",
+            Self::EcnyScan => "ecny-scan",
         }
     }
 
-    fn brand(self) -> (&'static str, &'static str) {
+    pub(crate) fn brand(self) -> (&'static str, &'static str) {
         match self {
             Self::Alipay => ("Alipay", "#1677ff"),
             Self::AlipayQr => ("Alipay (scan to pay)", "#1677ff"),
@@ -97,6 +170,15 @@ impl PageKind {
             Self::PaymeApp => ("PayMe app", "#db0011"),
             Self::BocpayH5 => ("BOCPay", "#a6192e"),
             Self::BocpayApp => ("BOCPay app", "#a6192e"),
+            Self::Cashier => ("eftPay cashier", "#0b5cab"),
+            Self::AlipayScan => ("Alipay", "#1677ff"),
+            Self::WechatScan => ("WeChat Pay", "#07c160"),
+            Self::UnionpayScan => ("UnionPay", "#e21836"),
+            Self::AtomeScan => ("Atome", "#1a1a1a"),
+            Self::GbpayScan => ("GBPay", "#00875a"),
+            Self::PaymeScan => ("PayMe", "#db0011"),
+            Self::FpsScan => ("FPS", "#005eb8"),
+            Self::EcnyScan => ("e-CNY", "#c8102e"),
         }
     }
 
@@ -107,20 +189,20 @@ impl PageKind {
 
 /// Page texts in one language.
 pub(crate) struct Texts {
-    lang: &'static str,
-    amount: &'static str,
-    subject: &'static str,
-    order: &'static str,
-    time_left: &'static str,
-    pay: &'static str,
-    fail: &'static str,
-    cancel: &'static str,
-    card_number: &'static str,
-    expiry: &'static str,
-    cvc: &'static str,
-    sandbox: &'static str,
-    status: &'static str,
-    back: &'static str,
+    pub(crate) lang: &'static str,
+    pub(crate) amount: &'static str,
+    pub(crate) subject: &'static str,
+    pub(crate) order: &'static str,
+    pub(crate) time_left: &'static str,
+    pub(crate) pay: &'static str,
+    pub(crate) fail: &'static str,
+    pub(crate) cancel: &'static str,
+    pub(crate) card_number: &'static str,
+    pub(crate) expiry: &'static str,
+    pub(crate) cvc: &'static str,
+    pub(crate) sandbox: &'static str,
+    pub(crate) status: &'static str,
+    pub(crate) back: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -180,7 +262,7 @@ pub(crate) fn texts(lang: Option<&str>) -> &'static Texts {
     }
 }
 
-fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
+pub(crate) fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -200,7 +282,7 @@ fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> S
     )
 }
 
-fn details(o: &Order, t: &Texts, now: Option<OffsetDateTime>) -> String {
+pub(crate) fn details(o: &Order, t: &Texts, now: Option<OffsetDateTime>) -> String {
     let time_left = match now {
         Some(now) => {
             let left = (o.expires_at - now.unix_timestamp()).max(0);
@@ -230,7 +312,7 @@ fn display_amount(o: &Order) -> String {
 /// says so, naming the wallet, instead of a checkout whose button cannot
 /// work. Served with HTTP 503.
 pub(crate) fn no_connector(o: &Order) -> String {
-    let wallet = escape(o.wallet.as_str());
+    let wallet = escape(o.wallet.map_or("eftPay cashier", |w| w.as_str()));
     let t = texts(o.lang.as_deref());
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -274,6 +356,13 @@ pub(crate) fn checkout(
         PageKind::Octopus => "Pay with Octopus (sandbox).",
         _ => "Confirm the payment (sandbox).",
     };
+    let scan_intro;
+    let intro = if kind.is_scan() {
+        scan_intro = format!("You scanned the till's QR code: this page stands in for the {brand} app (sandbox).");
+        scan_intro.as_str()
+    } else {
+        intro
+    };
     let mut body = String::new();
     body.push_str(&format!("<p id=\"intro\">{intro}</p>"));
     body.push_str(&details(o, t, Some(now)));
@@ -311,6 +400,9 @@ pub(crate) fn checkout(
             " Test cards: 4111 1111 1111 1111 (Visa), 5123 4500 0000 0008 (Mastercard) pay; 4000 0000 0000 0002 is declined."
         }
         PageKind::Amex => " Test cards: 3782 822463 10005, 3714 496353 98431 pay; 3400 000000 00009 is declined.",
+        k if k.is_scan() => {
+            " Amounts ending .81 pay, .77 fail, .80 time out (closed), .45 leave the order pending; Pay decides the rest."
+        }
         _ => "",
     };
     body.push_str(&format!("<p class=\"note\">{}{cards}</p>", t.sandbox));

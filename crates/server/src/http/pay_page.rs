@@ -40,7 +40,7 @@ pub(crate) struct ActionForm {
 
 /// Finds the order a link points at, if its token is right. "No such
 /// order" and "wrong token" look the same from outside.
-async fn linked_order(
+pub(crate) async fn linked_order(
     state: &AppState,
     userkey: Option<String>,
     out: Option<String>,
@@ -83,7 +83,7 @@ pub(crate) async fn pay_page(
     if order.effective_state(now.unix_timestamp()) != OrderState::Pending {
         return page(pages::result(&order, None));
     }
-    if !state.wallets().pays(order.wallet) {
+    if !payable(&state, &order) {
         return no_connector(&order);
     }
     let qr = PageKind::of(&order).shows_qr().then(|| {
@@ -100,6 +100,10 @@ pub(crate) async fn pay_page(
         sign: &sign,
         action: PAY_PAGE_PATH,
     };
+    // The cashier, until its buyer chooses a wallet (http/cashier_page.rs).
+    if PageKind::of(&order) == PageKind::Cashier {
+        return page(super::cashier_page::page(&order, &link, now));
+    }
     page(pages::checkout(&order, &link, qr.as_deref(), None, now))
 }
 
@@ -112,7 +116,7 @@ pub(crate) async fn pay_action(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !state.wallets().pays(order.wallet) {
+    if !payable(&state, &order) {
         return no_connector(&order);
     }
     let action = match f.outcome.as_deref() {
@@ -142,6 +146,9 @@ pub(crate) async fn pay_action(
     }
     let final_order = match lifecycle::buyer_action(&state, &order, action, card_scheme).await {
         Ok(ActionResult::Settled(o) | ActionResult::AlreadyFinal(o) | ActionResult::Expired(o)) => o,
+        Ok(ActionResult::WalletNotChosen) => {
+            return (StatusCode::BAD_REQUEST, Html("<p>Choose a wallet first.</p>")).into_response();
+        }
         Ok(ActionResult::ServerErrorNoState) => {
             return page(pages::result(
                 &order,
@@ -186,11 +193,12 @@ async fn back_to_merchant(state: &AppState, order: &Order) -> Response {
 
 async fn signed_payload(state: &AppState, order: &Order) -> Option<vmp_protocol::Params> {
     let now = state.clock().now();
-    let notification = order.trade_notification(now);
+    let mut payload = crate::payloads::sale_notification(order, now);
     // The merchant's secret signs what the browser carries back (during a
     // rotation, the one notifications are signed with).
     let merchant = state.merchant(order.user_confirm_key.as_str()).await.ok()??;
-    Some(notification.to_signed_params(merchant.sending_secret(now.unix_timestamp()).expose_secret()))
+    vmp_protocol::sign::sign_in_place(merchant.sending_secret(now.unix_timestamp()).expose_secret(), &mut payload);
+    Some(payload)
 }
 
 enum CardCheck {
@@ -275,6 +283,16 @@ fn page(html: String) -> Response {
     resp
 }
 
+/// Whether a connector here can pay the order: its wallet's, or for a
+/// cashier order whose buyer has not chosen yet, any wallet the cashier
+/// offers.
+fn payable(state: &AppState, order: &Order) -> bool {
+    match order.wallet {
+        Some(wallet) => state.wallets().pays(wallet),
+        None => vmp_protocol::Service::cashier_wallets().into_iter().any(|w| state.wallets().pays(w)),
+    }
+}
+
 /// 503: the order's wallet has no connector here (production mode).
 fn no_connector(order: &Order) -> Response {
     let mut resp = page(pages::no_connector(order));
@@ -282,7 +300,7 @@ fn no_connector(order: &Order) -> Response {
     resp
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>This payment link is not valid.</p>"))
         .into_response()
 }

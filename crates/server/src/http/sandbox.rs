@@ -20,6 +20,8 @@ const MAX_ADVANCE_SECONDS: i64 = 31 * 24 * 3600;
 #[derive(Debug, Deserialize)]
 pub(crate) struct PayBody {
     outcome: String,
+    /// For a cashier order: the wallet the buyer picks first.
+    wallet: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +64,24 @@ pub(crate) async fn pay(
             return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     };
+    let order = match body.wallet.as_deref() {
+        None => order,
+        Some(w) => match choose_wallet(&state, &order, w).await {
+            Ok(o) => o,
+            Err(r) => return r,
+        },
+    };
     let (result, order) = match lifecycle::buyer_action(&state, &order, action, None).await {
         Ok(ActionResult::Settled(o)) => ("settled", o),
         Ok(ActionResult::AlreadyFinal(o)) => ("already_final", o),
         Ok(ActionResult::Expired(o)) => ("expired", o),
         Ok(ActionResult::ServerErrorNoState) => ("server_error_no_state", order),
+        Ok(ActionResult::WalletNotChosen) => {
+            return error(
+                StatusCode::CONFLICT,
+                r#"this cashier order has no wallet yet: send the buyer's choice with the outcome, e.g. {"outcome":"success","wallet":"ALIPAYHK"}"#,
+            );
+        }
         Err(e) => {
             tracing::error!(error.message = %e, "sandbox pay failed");
             return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
@@ -79,6 +94,28 @@ pub(crate) async fn pay(
         "trade_status": order.state.as_str(),
     }))
     .into_response()
+}
+
+/// The buyer of a cashier order picks `wallet` (the sandbox API's
+/// `"wallet"`); the order as it is then.
+async fn choose_wallet(
+    state: &AppState,
+    order: &crate::domain::Order,
+    wallet: &str,
+) -> Result<crate::domain::Order, Response> {
+    let bad = |message: &str| error(StatusCode::BAD_REQUEST, message);
+    let Some(wallet) = vmp_protocol::Wallet::parse(wallet) else {
+        return Err(bad("wallet is not a wallet of the cashier (e.g. ALIPAYHK)"));
+    };
+    match crate::scenes::cashier::choose(state, order, wallet).await {
+        Ok(Ok(o)) => Ok(o),
+        Ok(Err(crate::domain::ChoiceRefusal::NotCashier)) => Err(bad("wallet applies to cashier orders only")),
+        Ok(Err(_)) => Err(bad("the cashier does not offer this wallet")),
+        Err(e) => {
+            tracing::error!(error.message = %e, "sandbox wallet choice failed");
+            Err(error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable"))
+        }
+    }
 }
 
 pub(crate) async fn clock(State(state): State<AppState>) -> Response {

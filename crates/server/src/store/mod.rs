@@ -37,7 +37,8 @@ pub use postgres::PgStore;
 pub use sqlite::{DB_FILE, SqliteStore};
 
 pub use crate::domain::{
-    Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, Transition,
+    Attempt, AttemptRecord, NewCancel, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
+    Transition, WalletChoice,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeySource, VaultError};
@@ -212,6 +213,17 @@ pub enum RefundOutcome {
     NotFound,
 }
 
+/// What [`Store::choose_wallet`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChoiceOutcome {
+    /// The wallet was recorded; the order as updated.
+    Chosen(Order),
+    /// The order was final or had a wallet already; nothing changed.
+    Unchanged(Order),
+    /// No such order.
+    NotFound,
+}
+
 /// Counters that show how the group-commit writer behaves.
 #[derive(Debug, Default)]
 pub struct WriterStats {
@@ -303,6 +315,12 @@ pub trait Store: Send + Sync + 'static {
     /// Completes an in-progress apply-refund ([`Refund::complete`]) and
     /// queues its notification. `false` if it was not in progress.
     fn complete_refund(&self, completion: RefundCompletion) -> StoreFuture<'_, bool>;
+    /// Cancels a paid qrcode order atomically: the refund of all that is
+    /// left ([`Order::cancel_amount`]), which closes it.
+    fn cancel(&self, cancel: NewCancel) -> StoreFuture<'_, RefundOutcome>;
+    /// Records the wallet a cashier order's buyer chose, only while the
+    /// order is pending and has none.
+    fn choose_wallet(&self, choice: WalletChoice) -> StoreFuture<'_, ChoiceOutcome>;
     /// A refund by merchant and `out_refund_no`.
     fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str) -> StoreFuture<'a, Option<Refund>>;
     /// Apply-refunds due for completion.
@@ -473,6 +491,14 @@ where
 
     fn complete_refund(&self, completion: RefundCompletion) -> StoreFuture<'_, bool> {
         Box::pin(self.writer.write(|reply| writer::WriteOp::CompleteRefund(Box::new(completion), reply)))
+    }
+
+    fn cancel(&self, cancel: NewCancel) -> StoreFuture<'_, RefundOutcome> {
+        Box::pin(self.writer.write(|reply| writer::WriteOp::Cancel(Box::new(cancel), reply)))
+    }
+
+    fn choose_wallet(&self, choice: WalletChoice) -> StoreFuture<'_, ChoiceOutcome> {
+        Box::pin(self.writer.write(|reply| writer::WriteOp::ChooseWallet(Box::new(choice), reply)))
     }
 
     fn refund_by_out_refund_no<'a>(&'a self, key: &'a str, out_refund_no: &'a str) -> StoreFuture<'a, Option<Refund>> {

@@ -9,10 +9,10 @@
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
 use super::db::{Arg, Db};
-use super::{OwedNotifications, PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, rows, sql};
+use super::{ChoiceOutcome, OwedNotifications, PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, rows, sql};
 use crate::domain::{
-    Attempt, AttemptRecord, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion, RefundRefusal,
-    Transition,
+    Attempt, AttemptRecord, NewCancel, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
+    RefundRefusal, Transition, WalletChoice,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeyVersion, Sealed};
@@ -154,6 +154,39 @@ pub(crate) async fn refund<D: Db>(db: &mut D, n: &NewRefund) -> Result<RefundOut
     )
     .await?;
     Ok(RefundOutcome::Applied(stored, order))
+}
+
+/// Cancels (reverses) a paid order: the refund of all that is left of it
+/// ([`Order::cancel_amount`], decided on the locked row), which closes it.
+pub(crate) async fn cancel<D: Db>(db: &mut D, c: &NewCancel) -> Result<RefundOutcome, StoreError> {
+    let Some(order) =
+        db.fetch_optional(&sql::ORDER_BY_EFT_LOCKED, &[Arg::Text(c.eft_trade_no.as_str())], rows::order).await?
+    else {
+        return Ok(RefundOutcome::NotFound);
+    };
+    match order.cancel_amount() {
+        Ok(amount) => refund(db, &c.refund(amount)).await,
+        Err(RefundRefusal::NotPaid) => Ok(RefundOutcome::NotPaid(order)),
+        Err(RefundRefusal::Closed | RefundRefusal::Exceeds) => Ok(RefundOutcome::Closed(order)),
+    }
+}
+
+/// Records a cashier buyer's wallet: only on a pending order without one.
+pub(crate) async fn choose_wallet<D: Db>(db: &mut D, c: &WalletChoice) -> Result<ChoiceOutcome, StoreError> {
+    let chosen = db
+        .fetch_optional(
+            &sql::CHOOSE_WALLET,
+            &[Arg::Text(c.pay_type.as_str()), Arg::Text(c.wallet.as_str()), Arg::Text(c.eft_trade_no.as_str())],
+            rows::order,
+        )
+        .await?;
+    if let Some(order) = chosen {
+        return Ok(ChoiceOutcome::Chosen(order));
+    }
+    Ok(match order_by_eft(db, c.eft_trade_no.as_str()).await? {
+        Some(o) => ChoiceOutcome::Unchanged(o),
+        None => ChoiceOutcome::NotFound,
+    })
 }
 
 /// The refund stored under this `out_refund_no`, with its order.

@@ -40,6 +40,17 @@ fn service(r: &dyn Row, what: &'static str) -> Result<Service, StoreError> {
         .ok_or(StoreError::Corrupt(what))
 }
 
+/// A nullable column of spellings: NULL is `None`, anything else must be
+/// one of them.
+fn optional<T>(
+    r: &dyn Row,
+    column: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<Option<T>, StoreError> {
+    r.opt_text(column)?.map(|v| parse(&v).ok_or(StoreError::Corrupt(what))).transpose()
+}
+
 fn amount(r: &dyn Row, what: &'static str) -> Result<Amount, StoreError> {
     Amount::from_minor(r.int("amount_minor")?).map_err(|_| StoreError::Corrupt(what))
 }
@@ -52,9 +63,9 @@ pub(crate) fn order_args(o: &Order) -> [Arg<'_>; 26] {
         Arg::Text(o.out_trade_no.as_str()),
         Arg::Text(&o.fingerprint),
         Arg::Text(o.service.label()),
-        Arg::Text(o.pay_type.as_str()),
-        Arg::Text(o.wallet.as_str()),
-        Arg::Text(o.pay_scene.as_str()),
+        Arg::OptText(o.pay_type.map(PayType::as_str)),
+        Arg::OptText(o.wallet.map(Wallet::as_str)),
+        Arg::OptText(o.pay_scene.map(PayScene::as_str)),
         Arg::Text(&o.buyer_type),
         Arg::Int(o.amount.minor()),
         Arg::Text(&o.amount_text),
@@ -84,14 +95,11 @@ pub(crate) fn order(r: &dyn Row) -> Result<Order, StoreError> {
         out_trade_no: OutTradeNo::parse(&r.text("out_trade_no")?).map_err(corrupt("orders.out_trade_no"))?,
         fingerprint: r.text("fingerprint")?,
         service: service(r, "orders.service")?,
-        // Nullable since the cashier scene was planned (the buyer picks the
-        // wallet after the order exists); no order without one exists yet.
-        pay_type: r
-            .opt_text("pay_type")?
-            .and_then(|p| PayType::parse(&p))
-            .ok_or(StoreError::Corrupt("orders.pay_type"))?,
-        wallet: r.opt_text("wallet")?.and_then(|w| Wallet::parse(&w)).ok_or(StoreError::Corrupt("orders.wallet"))?,
-        pay_scene: PayScene::parse(&r.text("pay_scene")?).ok_or(StoreError::Corrupt("orders.pay_scene"))?,
+        // NULL until a cashier order's buyer chooses a wallet.
+        pay_type: optional(r, "pay_type", PayType::parse, "orders.pay_type")?,
+        wallet: optional(r, "wallet", Wallet::parse, "orders.wallet")?,
+        // NULL for the scenes without a pay_scene (qrcode).
+        pay_scene: optional(r, "pay_scene", PayScene::parse, "orders.pay_scene")?,
         buyer_type: r.text("buyer_type")?,
         amount: amount(r, "orders.amount_minor")?,
         amount_text: r.text("amount_text")?,

@@ -205,6 +205,12 @@ pub(crate) static SETTLE: Sql = Sql::new(concat!(
      WHERE eft_trade_no = ?5 AND state = 'PENDING' RETURNING ",
     order_columns!()
 ));
+/// A cashier order's wallet, chosen once by its buyer while it is pending.
+pub(crate) static CHOOSE_WALLET: Sql = Sql::new(concat!(
+    "UPDATE orders SET pay_type = ?1, wallet = ?2 WHERE eft_trade_no = ?3 AND state = 'PENDING' AND wallet IS NULL \
+     RETURNING ",
+    order_columns!()
+));
 pub(crate) static SET_REFUNDED: Sql =
     Sql::new("UPDATE orders SET refunded_minor = ?1, state = ?2 WHERE eft_trade_no = ?3");
 

@@ -25,8 +25,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::db::Db;
 use super::ops::{self, Inserted};
-use super::{PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, WriterStats};
-use crate::domain::{AttemptRecord, NewRefund, Notification, Order, RefundCompletion, Transition};
+use super::{ChoiceOutcome, PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, WriterStats};
+use crate::domain::{
+    AttemptRecord, NewCancel, NewRefund, Notification, Order, RefundCompletion, Transition, WalletChoice,
+};
 
 /// Where a write's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -54,6 +56,10 @@ pub(crate) enum WriteOp {
     Attempt(Box<AttemptRecord>, Reply<()>),
     Refund(Box<NewRefund>, Reply<RefundOutcome>),
     CompleteRefund(Box<RefundCompletion>, Reply<bool>),
+    /// A qrcode cancel (issue #19).
+    Cancel(Box<NewCancel>, Reply<RefundOutcome>),
+    /// A cashier buyer's wallet (issue #19).
+    ChooseWallet(Box<WalletChoice>, Reply<ChoiceOutcome>),
     /// The readiness probe's trivial write.
     Probe {
         at: i64,
@@ -71,6 +77,7 @@ pub(crate) enum OpResult {
     Attempt,
     Refund(RefundOutcome),
     CompleteRefund(bool),
+    ChooseWallet(ChoiceOutcome),
     Probe,
 }
 
@@ -93,6 +100,8 @@ impl WriteOp {
             }
             WriteOp::Refund(n, _) => OpResult::Refund(ops::refund(db, n).await?),
             WriteOp::CompleteRefund(c, _) => OpResult::CompleteRefund(ops::complete_refund(db, c).await?),
+            WriteOp::Cancel(c, _) => OpResult::Refund(ops::cancel(db, c).await?),
+            WriteOp::ChooseWallet(c, _) => OpResult::ChooseWallet(ops::choose_wallet(db, c).await?),
             WriteOp::Probe { at, .. } => {
                 ops::probe(db, *at).await?;
                 OpResult::Probe
@@ -127,6 +136,12 @@ impl WriteOp {
             }
             WriteOp::CompleteRefund(_, tx) => {
                 drop(tx.send(pick(result, |v| if let OpResult::CompleteRefund(x) = v { Some(x) } else { None })))
+            }
+            WriteOp::Cancel(_, tx) => {
+                drop(tx.send(pick(result, |v| if let OpResult::Refund(x) = v { Some(x) } else { None })))
+            }
+            WriteOp::ChooseWallet(_, tx) => {
+                drop(tx.send(pick(result, |v| if let OpResult::ChooseWallet(x) = v { Some(x) } else { None })))
             }
             WriteOp::Probe { reply, .. } => {
                 drop(reply.send(pick(result, |v| matches!(v, OpResult::Probe).then_some(()))))

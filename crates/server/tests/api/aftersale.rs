@@ -12,22 +12,6 @@ use crate::receiver::{Behaviour, Receiver};
 const QUERY: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 impl TestApp {
-    /// Adds key and time, signs, posts to `path`.
-    async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
-        let mut p = Params::new().with("user_confirm_key", &self.key);
-        for (k, v) in fields {
-            p.set(*k, *v);
-        }
-        p.set("time", vmp_now());
-        self.sign(&mut p);
-        let resp = self.client.post(format!("{}{path}", self.base)).body(p.to_json()).send().await.unwrap();
-        Params::from_json(&resp.bytes().await.unwrap()).unwrap()
-    }
-
-    async fn jsapi(&self, fields: &[(&str, &str)]) -> Params {
-        self.call(crate::helpers::ENDPOINT, fields).await
-    }
-
     /// Places an order (service/wallet as given) and pays it in the sandbox.
     async fn paid_order(
         &self,

@@ -165,6 +165,30 @@ impl TestApp {
         self.post_raw(p.to_json().into_bytes(), None).await
     }
 
+    /// Adds key and time, signs, posts to `path`.
+    pub async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
+        let mut p = Params::new().with("user_confirm_key", &self.key);
+        for (k, v) in fields {
+            p.set(*k, *v);
+        }
+        p.set("time", vmp_now());
+        self.sign(&mut p);
+        let resp = self.client.post(format!("{}{path}", self.base)).body(p.to_json()).send().await.unwrap();
+        Params::from_json(&resp.bytes().await.unwrap()).unwrap()
+    }
+
+    /// [`TestApp::call`] to `JSAPIService.do`.
+    pub async fn jsapi(&self, fields: &[(&str, &str)]) -> Params {
+        self.call(ENDPOINT, fields).await
+    }
+
+    /// The sandbox API's pay (`body` as JSON): its HTTP status and answer.
+    pub async fn sandbox_pay_with(&self, eft: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp =
+            self.client.post(format!("{}/sandbox/orders/{eft}/pay", self.base)).json(&body).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
     /// One sweeper step at the gateway's time: expired orders are closed
     /// and due apply-refunds completed when it returns (no waiting).
     pub async fn sweep(&self) -> vmp_server::sweeper::Sweep {

@@ -3,7 +3,8 @@
 //! in every text field, wrong JSON types, case-variant and repeated keys,
 //! deep nesting, thousands of extra keys, invalid UTF-8, oversized, empty and
 //! non-object bodies — on Place an Order and on query, refund, refund status
-//! and close.
+//! and close; and (issue #19) on the qrcode scene's sale, query, refund,
+//! close and cancel and the cashier's sale.
 //!
 //! Every entry is built so that README's rules refuse it: either it is signed
 //! correctly and a field rule trips, or it is deliberately not signed
@@ -24,6 +25,7 @@ use vmp_protocol::{Params, sign};
 use crate::helpers::{ENDPOINT, TestApp, assert_signed, spawn_app, vmp_now};
 
 const QUERY_ENDPOINT: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
+const CANCEL_ENDPOINT: &str = "/VMP/Servlet/QRcodeTradeCancel.do";
 
 /// Signs the requests that must fail the signature check.
 const WRONG_SECRET: &str = "not-the-merchant-secret-0123456789";
@@ -761,6 +763,148 @@ fn ops_groups(paid: &str, pending: &str) -> Vec<OpsGroup> {
             ],
         },
     ]
+    .into_iter()
+    .chain(scene_groups(paid, pending))
+    .collect()
+}
+
+/// The qrcode and cashier scenes (README "qrcode at the till", "cashier"):
+/// their sales (nothing may be stored) and the qrcode scene's after-sale
+/// requests about the same two orders (refunds find orders by family, so
+/// the Alipay qrcode services take the Alipay wap orders).
+fn scene_groups(paid: &str, pending: &str) -> Vec<OpsGroup> {
+    let s = |v: &str| v.to_owned();
+    let lower_wallet = || {
+        vec![
+            ("payment_type", OpsRule::OrdersValue { code: "-16" }),
+            ("paytype", OpsRule::OrdersValue { code: "20" }),
+            ("user_confirm_key", OpsRule::Always("-13")),
+            ("time", OpsRule::Always("-13")),
+            ("sign", OpsRule::Always("10")),
+        ]
+    };
+    let with = |mut fields: Vec<(&'static str, OpsRule)>| {
+        fields.extend(lower_wallet());
+        fields
+    };
+    vec![
+        OpsGroup {
+            name: "qrcode sale",
+            path: ENDPOINT,
+            base: vec![
+                ("service", s("service.alipay.qrcode.PreOrder")),
+                ("transaction_amount", s("1.00")),
+                ("out_trade_no", s("HOSTILE-QR-SALE")),
+                ("paytype", s("Alipay")),
+                ("payment_type", s("ALIPAYHK")),
+                ("buyertype", s("others")),
+                ("subject", s("POS Transaction")),
+                ("tid", s("T0001")),
+            ],
+            fields: vec![
+                ("service", OpsRule::Always("-13")),
+                ("transaction_amount", OpsRule::Amount),
+                ("out_trade_no", OpsRule::Token { otherwise: None }),
+                // Any value but the service's own is refused, as on the web scene.
+                ("paytype", OpsRule::Always("20")),
+                ("payment_type", OpsRule::Always("-16")),
+                ("buyertype", OpsRule::Text { max: 7 }),
+                ("subject", OpsRule::Text { max: 256 }),
+                ("tid", OpsRule::Text { max: 20 }),
+                // No hostile value is an absolute URL or a path starting with `/`.
+                ("notify_url", OpsRule::Always("-13")),
+                ("fee_type", OpsRule::Always("-24")),
+                ("active_time", OpsRule::Always("-13")),
+                ("user_confirm_key", OpsRule::Always("-13")),
+                ("sign", OpsRule::Always("10")),
+            ],
+        },
+        OpsGroup {
+            name: "cashier sale",
+            path: ENDPOINT,
+            base: vec![
+                ("service", s("service.united.wap.PreOrder")),
+                ("transaction_amount", s("1.00")),
+                ("out_trade_no", s("HOSTILE-CASHIER")),
+                ("buyerType", s("android")),
+                ("subject", s("Testing")),
+                ("pay_scene", s("WAP")),
+            ],
+            fields: vec![
+                ("service", OpsRule::Always("-13")),
+                ("transaction_amount", OpsRule::Amount),
+                ("out_trade_no", OpsRule::Token { otherwise: None }),
+                ("buyerType", OpsRule::Text { max: 7 }),
+                ("subject", OpsRule::Text { max: 256 }),
+                ("body", OpsRule::Text { max: 128 }),
+                ("pay_scene", OpsRule::Always("02")),
+                ("fee_type", OpsRule::Always("-24")),
+                ("tid", OpsRule::Text { max: 20 }),
+                ("notify_url", OpsRule::Always("-13")),
+                ("return_url", OpsRule::Always("-13")),
+                ("active_time", OpsRule::Always("-13")),
+                ("user_confirm_key", OpsRule::Always("-13")),
+                ("sign", OpsRule::Always("10")),
+            ],
+        },
+        OpsGroup {
+            name: "qrcode refund",
+            path: ENDPOINT,
+            base: vec![
+                ("service", s("service.alipay.qrcode.Refund")),
+                ("out_trade_no", s(paid)),
+                ("refund_no", s("HOSTILE-QR1")),
+                ("transaction_amount", s("1.00")),
+                ("paytype", s("Alipay")),
+                ("payment_type", s("ALIPAYHK")),
+                ("buyertype", s("others")),
+            ],
+            fields: with(vec![
+                ("service", OpsRule::Always("-13")),
+                ("out_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+                ("eftpay_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+                ("eft_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+                ("refund_no", OpsRule::Token { otherwise: None }),
+                ("transaction_amount", OpsRule::Amount),
+                ("buyertype", OpsRule::Text { max: 7 }),
+            ]),
+        },
+        OpsGroup {
+            name: "qrcode query",
+            path: ENDPOINT,
+            base: vec![
+                ("service", s("service.alipay.qrcode.Query")),
+                ("querytype", s("OUT_TRADE")),
+                ("out_trade_no", s(paid)),
+            ],
+            fields: with(vec![
+                ("querytype", OpsRule::Always("-13")),
+                ("out_trade_no", OpsRule::TradeRef { max: 28, missing: "05" }),
+                ("eftpay_trade_no", OpsRule::TradeRef { max: 28, missing: "05" }),
+                ("refund_no", OpsRule::Token { otherwise: Some("05") }),
+            ]),
+        },
+        OpsGroup {
+            name: "qrcode close",
+            path: ENDPOINT,
+            base: vec![("service", s("service.alipay.qrcode.Close")), ("out_trade_no", s(pending))],
+            fields: with(vec![
+                ("service", OpsRule::Always("-13")),
+                ("out_trade_no", OpsRule::TradeRef { max: 28, missing: "05" }),
+                ("eftpay_trade_no", OpsRule::TradeRef { max: 28, missing: "05" }),
+            ]),
+        },
+        OpsGroup {
+            name: "QRcodeTradeCancel.do",
+            path: CANCEL_ENDPOINT,
+            base: vec![("out_trade_no", s(paid)), ("paytype", s("Alipay")), ("payment_type", s("ALIPAYHK"))],
+            fields: with(vec![
+                ("out_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+                ("eftpay_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+                ("eft_trade_no", OpsRule::TradeRef { max: 28, missing: "31" }),
+            ]),
+        },
+    ]
 }
 
 fn ops_request(app: &TestApp, base: &[(&'static str, String)]) -> Params {
@@ -795,7 +939,7 @@ fn ops_corpus(app: &TestApp, paid: &str, pending: &str) -> (Vec<Case>, Vec<Strin
                         p.set(*field, &value);
                         authenticate(app, &mut p, auth);
                     }
-                    if *field == "out_refund_no" {
+                    if *field == "out_refund_no" || *field == "refund_no" {
                         refund_nos.push(value.clone());
                     }
                     cases.push(Case {

@@ -3,12 +3,14 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 mod aftersale;
+mod cashier;
 mod helpers;
 mod hostile;
 mod lifecycle;
 mod limits;
 mod pay_page;
 mod place_order;
+mod qrcode;
 mod readiness;
 mod receiver;
 mod secrets;

@@ -444,11 +444,11 @@ async fn an_unknown_servlet_or_a_planned_service_answers_json_minus_13_naming_it
 
     // A service the catalogue lists but the gateway does not serve yet.
     let mut p = app.seed_request("U2");
-    p.set("service", "service.wechat.qrcode.PreOrder");
+    p.set("service", "service.mpgs.token.ApplePay");
     app.sign(&mut p);
     let a = app.post(&p).await;
     assert_eq!(a.get("return_status"), Some("-13"), "{}", a.to_json());
-    assert_eq!(a.get("return_char"), Some("参数错误:接口[service.wechat.qrcode.PreOrder]暂不支持"));
+    assert_eq!(a.get("return_char"), Some("参数错误:接口[service.mpgs.token.ApplePay]暂不支持"));
     // An endpoint of a planned scene, too.
     let resp = app
         .client

@@ -30,9 +30,9 @@ fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> Order {
         out_trade_no: OutTradeNo::parse(out).unwrap(),
         fingerprint: "f".into(),
         service: Service::AlipayWap,
-        pay_type: PayType::Alipay,
-        wallet: Wallet::AlipayHk,
-        pay_scene: PayScene::Wap,
+        pay_type: Some(PayType::Alipay),
+        wallet: Some(Wallet::AlipayHk),
+        pay_scene: Some(PayScene::Wap),
         buyer_type: "others".into(),
         amount: Amount::from_minor(100).unwrap(),
         amount_text: "1.00".into(),
@@ -242,7 +242,7 @@ async fn the_typed_states_migration_keeps_every_old_row_and_then_refuses_bad_sta
     let paid = s.order_by_eft_trade_no("9700000000000000000001").await.unwrap().unwrap();
     assert_eq!(
         (paid.state, paid.service, paid.wallet, paid.refunded_minor, paid.card_scheme.as_deref()),
-        (OrderState::PartlyRefunded, Service::MpgsWeb, Wallet::Mpgs, 400, Some("VISA"))
+        (OrderState::PartlyRefunded, Service::MpgsWeb, Some(Wallet::Mpgs), 400, Some("VISA"))
     );
     let pending = s.order_by_out_trade_no("OVMIGRATE001", "M2").await.unwrap().unwrap();
     assert_eq!((pending.state, pending.currency, pending.amount.minor()), (OrderState::Pending, Currency::Cny, 250));
@@ -313,9 +313,11 @@ async fn the_typed_states_migration_keeps_every_old_row_and_then_refuses_bad_sta
     )
     .await
     .unwrap();
-    // The cashier scene's orders may have no wallet or payType yet.
+    // The cashier scene's orders may have no wallet or payType yet, the
+    // qrcode scene's no pay_scene.
     raw.exec("UPDATE orders SET wallet = NULL, pay_type = NULL WHERE eft_trade_no = '9700000000000000000002'")
         .await
         .unwrap();
+    raw.exec("UPDATE orders SET pay_scene = NULL WHERE eft_trade_no = '9700000000000000000001'").await.unwrap();
     raw.close().await;
 }

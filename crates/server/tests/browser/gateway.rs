@@ -53,8 +53,7 @@ impl Gateway {
     /// returns its `pay_apptrade` link.
     pub async fn place(&self, order: &Order<'_>) -> String {
         let mut p = Params::new();
-        p.set("user_confirm_key", &self.key)
-            .set("service", order.service)
+        p.set("service", order.service)
             .set("payType", order.pay_type)
             .set("wallet", order.wallet)
             .set("pay_scene", order.pay_scene)
@@ -63,14 +62,23 @@ impl Gateway {
             .set("subject", order.subject)
             .set("body", order.subject)
             .set("buyerType", "android")
-            .set("tid", "")
-            .set("time", format_time(OffsetDateTime::now_utc()));
+            .set("tid", "");
         if let Some(url) = order.return_url {
             p.set("return_url", url);
         }
         if let Some(url) = order.notify_url {
             p.set("notify_url", url);
         }
+        let answer = self.send(p).await;
+        let link = answer.get("pay_apptrade").expect("pay_apptrade").to_owned();
+        assert!(link.starts_with(&self.base), "the pay link points at this gateway: {link}");
+        link
+    }
+
+    /// Sends any sale's `fields` to `JSAPIService.do` with the merchant's
+    /// key, the time and the signature; returns the `00` answer.
+    pub async fn send(&self, mut p: Params) -> Params {
+        p.set("user_confirm_key", &self.key).set("time", format_time(OffsetDateTime::now_utc()));
         sign::sign_in_place(&self.secret, &mut p);
         let resp = self
             .client
@@ -81,9 +89,7 @@ impl Gateway {
             .expect("order sent");
         let answer = Params::from_json(&resp.bytes().await.expect("answer")).expect("answer is JSON");
         assert_eq!(answer.get("return_status"), Some("00"), "order placed: {}", answer.to_json());
-        let link = answer.get("pay_apptrade").expect("pay_apptrade").to_owned();
-        assert!(link.starts_with(&self.base), "the pay link points at this gateway: {link}");
-        link
+        answer
     }
 }
 
