@@ -193,7 +193,7 @@ impl TradeNotification {
     }
 }
 
-fn required<'a>(p: &'a Params, name: &'static str) -> Result<&'a str, NotificationError> {
+pub(crate) fn required<'a>(p: &'a Params, name: &'static str) -> Result<&'a str, NotificationError> {
     p.get(name).ok_or(NotificationError::MissingField(name))
 }
 
@@ -245,13 +245,26 @@ pub fn verify_params(
     secret: &str,
     now: OffsetDateTime,
 ) -> Result<TradeNotification, NotificationError> {
+    verify_signed(params, secret, now)?;
+    TradeNotification::try_from(params)
+}
+
+/// The checks every notification passes before any field is read, whatever
+/// its scene: the signature, then the ±30 minute window of `time` against
+/// `now` (UTC+8).
+///
+/// # Errors
+/// [`NotificationError::BadSignature`], [`NotificationError::Stale`],
+/// [`NotificationError::MissingField`] (`time`) or
+/// [`NotificationError::Malformed`] (`time` unreadable).
+pub fn verify_signed(params: &Params, secret: &str, now: OffsetDateTime) -> Result<(), NotificationError> {
     sign::verify(secret, params)?;
     let time_text = required(params, "time")?;
     let time = VmpTime::parse(time_text).map_err(|e| NotificationError::Malformed(e.to_string()))?;
     if !time.within_window_of(now) {
         return Err(NotificationError::Stale { time: time_text.to_owned() });
     }
-    TradeNotification::try_from(params)
+    Ok(())
 }
 
 /// Verifies a notification POSTed as JSON to `notify_url` and returns its

@@ -9,9 +9,17 @@
 //! wrong answer.
 
 mod after;
+mod app;
+mod jsapi;
+mod pay_package;
 mod sale;
 
 pub use after::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+pub use app::AppOrderPlaced;
+pub use jsapi::{JsapiOrderPlaced, JsapiRefundAnswer};
+pub use pay_package::{
+    AlipayAppPackage, AlipayJsapiPackage, PayPackage, WECHAT_APP_PACKAGE, WechatAppPackage, WechatJsapiPackage,
+};
 pub use sale::OrderPlaced;
 
 use time::OffsetDateTime;

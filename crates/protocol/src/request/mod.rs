@@ -29,15 +29,19 @@
 //! ```
 
 mod after;
+mod app;
+mod jsapi;
 mod sale;
 
 pub use after::{CloseOrder, QUERY_TYPE_OUT_TRADE, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
+pub use app::{AppOrder, AppOrderBuilder};
+pub use jsapi::{JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, JsonObject};
 pub use sale::{PlaceOrder, PlaceOrderBuilder};
 
 use time::OffsetDateTime;
 
 use crate::amount::AmountError;
-use crate::catalogue::{Endpoint, Operation, Service, Support};
+use crate::catalogue::{Endpoint, Operation, Scene, Service, Support};
 use crate::codes::ReturnStatus;
 use crate::fields::FieldProblem;
 use crate::params::{Params, ValueKind};
@@ -57,6 +61,12 @@ pub enum Request {
     RefundStatus(RefundStatusQuery),
     /// Close an unpaid order.
     Close(CloseOrder),
+    /// Place an order in the jsapi scene (inside WeChat or Alipay).
+    JsapiOrder(JsapiOrder),
+    /// Refund a jsapi order (lowercase family).
+    JsapiRefund(JsapiRefund),
+    /// Place an order in the app scene (the wallet's mobile SDK).
+    AppOrder(AppOrder),
 }
 
 impl Request {
@@ -79,7 +89,12 @@ impl Request {
         if let Support::Planned(_) = spec.support {
             return Err(RequestError::NotSupported(service));
         }
+        // An alias ("new interface") is read as the interface it stands for.
+        let scene = spec.behaves_as().spec().scene;
         Ok(match spec.op {
+            Operation::Sale if scene == Scene::Jsapi => Request::JsapiOrder(JsapiOrder::parse(service, p)?),
+            Operation::Refund if scene == Scene::Jsapi => Request::JsapiRefund(JsapiRefund::parse(service, p)?),
+            Operation::Sale if scene == Scene::App => Request::AppOrder(AppOrder::parse(service, p)?),
             Operation::Sale => Request::PlaceOrder(PlaceOrder::parse(service, p)?),
             Operation::Query => Request::Query(Query::parse(service, p)?),
             Operation::Refund => Request::Refund(Refund::parse(service, p)?),
@@ -97,6 +112,9 @@ impl Request {
             Request::Refund(r) => r.service,
             Request::RefundStatus(_) => Service::RefundStatusQuery,
             Request::Close(r) => r.service,
+            Request::JsapiOrder(r) => r.service,
+            Request::JsapiRefund(r) => r.service,
+            Request::AppOrder(r) => r.order.service,
         }
     }
 
@@ -118,6 +136,9 @@ impl Request {
             Request::Refund(r) => r.write(&mut p),
             Request::RefundStatus(r) => r.write(&mut p),
             Request::Close(r) => r.write(&mut p),
+            Request::JsapiOrder(r) => r.write(&mut p),
+            Request::JsapiRefund(r) => r.write(&mut p),
+            Request::AppOrder(r) => r.write(&mut p),
         }
         p
     }
@@ -223,6 +244,30 @@ pub enum RequestError {
     /// `return_url` carries a query string or fragment.
     #[error("parameter error: return_url cannot carry parameters")]
     ReturnUrlWithParameters,
+    /// A code-list field (`paytype`, `payment_type`, …) holds a value the
+    /// interface does not take; answered with `status` (`20`, `-16`).
+    #[error("{field} {given} is not accepted by {service}; use {allowed}")]
+    NotAllowed {
+        /// Wire name.
+        field: &'static str,
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
+        /// Accepted values, `/`-separated.
+        allowed: String,
+        /// The code of the refusal.
+        status: ReturnStatus,
+    },
+    /// The interface takes another request type (e.g. a jsapi sale is a
+    /// [`JsapiOrder`], not a [`PlaceOrder`]).
+    #[error("{} is requested with {request}, not with this request type", .service.label())]
+    WrongRequest {
+        /// The interface.
+        service: Service,
+        /// The request type it takes.
+        request: &'static str,
+    },
 }
 
 fn planned(s: Service) -> &'static str {
@@ -241,6 +286,7 @@ impl RequestError {
             Self::Wallet { .. } => ReturnStatus::WalletRestricted,
             Self::PayScene { .. } => ReturnStatus::PaySceneNotSupported,
             Self::Currency(_) => ReturnStatus::CurrencyNotSupported,
+            Self::NotAllowed { status, .. } => *status,
             _ => ReturnStatus::InvalidParameter,
         }
     }
@@ -250,7 +296,8 @@ impl RequestError {
         match self {
             Self::Missing(f) | Self::NotAString(f) | Self::Field { field: f, .. } | Self::Amount { field: f, .. } => f,
             Self::MissingTradeRef => "out_trade_no",
-            Self::UnknownService(_) | Self::NotSupported(_) => "service",
+            Self::UnknownService(_) | Self::NotSupported(_) | Self::WrongRequest { .. } => "service",
+            Self::NotAllowed { field, .. } => field,
             Self::PayType { .. } => "payType",
             Self::Wallet { .. } => "wallet",
             Self::PayScene { .. } => "pay_scene",
@@ -269,6 +316,9 @@ impl RequestError {
             Self::PayType { allowed, .. } | Self::Wallet { allowed, .. } | Self::PayScene { allowed, .. } => {
                 status.text(allowed)
             }
+            Self::NotAllowed {
+                allowed, status: ReturnStatus::InvalidPayType | ReturnStatus::WalletRestricted, ..
+            } => status.text(allowed),
             Self::Currency(c) => status.text(c),
             _ => status.text(self.field()),
         }
@@ -354,8 +404,8 @@ mod tests {
         let q = Request::parse(Endpoint::TradeQuery, &p(r#"{"querytype":"OUT_TRADE","out_trade_no":"A1"}"#)).unwrap();
         assert_eq!(q.service(), Service::TradeQuery);
         assert!(!q.to_params().contains("service"));
-        let planned = Request::parse(Endpoint::AppTradePay, &p("{}")).unwrap_err();
-        assert_eq!(planned, RequestError::NotSupported(Service::AppPay));
+        let planned = Request::parse(Endpoint::TradeCancel, &p("{}")).unwrap_err();
+        assert_eq!(planned, RequestError::NotSupported(Service::QrcodeCancel));
     }
 
     #[test]

@@ -354,6 +354,15 @@ impl PlaceOrderBuilder {
         if spec.op != crate::catalogue::Operation::Sale {
             return Err(RequestError::UnknownService(self.service.label().to_owned()));
         }
+        match spec.behaves_as().spec().scene {
+            crate::catalogue::Scene::Jsapi => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "JsapiOrder" });
+            }
+            crate::catalogue::Scene::App => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "AppOrder" });
+            }
+            _ => {}
+        }
         PlaceOrder::parse(self.service, &p)
     }
 }
