@@ -8,7 +8,6 @@
 //! wallet, with the magic amounts of docs/protocol.md.
 
 use vmp_protocol::Amount;
-use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sandbox::MagicOutcome;
 
 use crate::domain::Order;
@@ -49,11 +48,12 @@ pub enum OpenRefusal {
 pub trait WalletConnector: Send + Sync + 'static {
     /// Short name, for logs.
     fn id(&self) -> &'static str;
-    /// Asked before an order is stored: may the wallet open this payment?
+    /// Asked before an order is stored (`order` is the record about to be
+    /// stored, of any scene): may the wallet open this payment?
     ///
     /// # Errors
     /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
-    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal>;
+    fn open(&self, order: &Order) -> Result<(), OpenRefusal>;
     /// The outcome of a buyer's action on a pending, unexpired order.
     fn act(&self, order: &Order, action: BuyerAction) -> WalletResult;
     /// The wallet's own transaction number for an order it settled.
@@ -87,8 +87,8 @@ impl WalletConnector for SandboxWallets {
         "sandbox"
     }
 
-    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal> {
-        match self.magic(request.amount.value().minor()) {
+    fn open(&self, order: &Order) -> Result<(), OpenRefusal> {
+        match self.magic(order.amount.minor()) {
             Some(MagicOutcome::NoQrCode) => Err(OpenRefusal::NoQrCode),
             _ => Ok(()),
         }
@@ -125,7 +125,7 @@ mod tests {
             service: Service::AlipayWap,
             pay_type: PayType::Alipay,
             wallet: Wallet::AlipayHk,
-            pay_scene: PayScene::Wap,
+            pay_scene: Some(PayScene::Wap),
             buyer_type: String::new(),
             amount: Amount::from_minor(amount_minor).unwrap(),
             amount_text: String::new(),
@@ -148,6 +148,7 @@ mod tests {
             transaction_id: None,
             card_scheme: None,
             refunded_minor: 0,
+            scene_fields: None,
         }
     }
 

@@ -16,6 +16,8 @@
 //! - [`lifecycle`] — the order state machine at work.
 //! - [`connector`] — the wallet seam and the sandbox wallets.
 //! - [`aftersale`] — query, refund, refund status and close.
+//! - [`scenes`] — what differs by scene: the jsapi and app sales and the
+//!   jsapi refund, the `payPackage`s, the notification of each scene.
 //! - [`notifier`] — the notification outbox worker (delivery only).
 //! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
 //! - [`netguard`] — where notifications may go (SSRF protection).
@@ -50,6 +52,7 @@ pub mod orders;
 pub mod paylink;
 pub mod ratelimit;
 pub mod readiness;
+pub mod scenes;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -40,14 +40,44 @@ pub async fn place_order(
     fingerprint: String,
     sent_at: VmpTime,
 ) -> Result<OrderPlaced, ApiError> {
+    check_urls(state, merchant, [("notify_url", req.notify_url.as_ref()), ("return_url", req.return_url.as_ref())])?;
+    let record = record(state, merchant, req, fingerprint, sent_at)?;
+    answer_for(state, store(state, record).await?)
+}
+
+/// The production rule for merchant URLs (docs/protocol.md "Place an
+/// Order": ports 80/443 unless allow-listed, no private addresses), for a
+/// sale of any scene.
+///
+/// # Errors
+/// [`ApiError::UrlRefused`] naming the field.
+pub fn check_urls(
+    state: &AppState,
+    merchant: &Merchant,
+    urls: [(&'static str, Option<&HttpUrl>); 2],
+) -> Result<(), ApiError> {
     if state.mode() == Mode::Production {
-        for (field, url) in [("notify_url", &req.notify_url), ("return_url", &req.return_url)] {
+        for (field, url) in urls {
             if let Some(url) = url {
                 netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
             }
         }
     }
-    state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
+    Ok(())
+}
+
+/// The order to store for a Place an Order request (web, wap, app), issued
+/// its `eft_trade_no` now. `sent_at` is the request's `time`.
+///
+/// # Errors
+/// [`ApiError::Store`] when the merchant's key is not a `user_confirm_key`.
+pub fn record(
+    state: &AppState,
+    merchant: &Merchant,
+    req: PlaceOrder,
+    fingerprint: String,
+    sent_at: VmpTime,
+) -> Result<Order, ApiError> {
     let now = state.clock().now();
     // Moved field by field: the request's text goes into the record uncopied.
     let PlaceOrder {
@@ -70,17 +100,15 @@ pub async fn place_order(
         package_name,
         app_link,
     } = req;
-    let user_confirm_key =
-        UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?;
-    let record = Order {
+    Ok(Order {
         eft_trade_no: state.ids().next(now),
-        user_confirm_key,
+        user_confirm_key: merchant_key(merchant)?,
         out_trade_no,
         fingerprint,
         service,
         pay_type,
         wallet,
-        pay_scene,
+        pay_scene: Some(pay_scene),
         buyer_type: buyer_type.into_string(),
         amount: amount.value(),
         amount_text: amount.into_string(),
@@ -103,22 +131,42 @@ pub async fn place_order(
         transaction_id: None,
         card_scheme: None,
         refunded_minor: 0,
-    };
+        scene_fields: None,
+    })
+}
+
+/// The merchant's key as an order stores it.
+///
+/// # Errors
+/// [`ApiError::Store`] when it is not a `user_confirm_key`.
+pub fn merchant_key(merchant: &Merchant) -> Result<UserConfirmKey, ApiError> {
+    Ok(UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?)
+}
+
+/// Stores a new order of any scene once its wallet agrees to open it;
+/// resolves after the durable commit. An identical re-submission (same
+/// fingerprint, see [`request_fingerprint`]) gets the stored order back;
+/// any other request reusing the `out_trade_no` is `03`.
+///
+/// # Errors
+/// `24` when the wallet refuses, [`ApiError::DuplicateOrder`],
+/// [`ApiError::Store`] when the commit fails.
+pub async fn store(state: &AppState, record: Order) -> Result<Order, ApiError> {
+    state.wallets().open(&record).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let fingerprint = record.fingerprint.clone();
-    let stored = match state.store().place_order(record).await? {
+    match state.store().place_order(record).await? {
         PlaceOutcome::Created(r) => {
             // Debug, not info: the store is the record of every order, and a
             // line per order is gigabytes a day at full load.
             tracing::debug!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, merchant = %r.user_confirm_key, "order placed");
-            r
+            Ok(r)
         }
         PlaceOutcome::Existing(r) if r.fingerprint == fingerprint => {
             tracing::info!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, "identical re-submission replayed");
-            r
+            Ok(r)
         }
-        PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
-    };
-    answer_for(state, stored)
+        PlaceOutcome::Existing(_) => Err(ApiError::DuplicateOrder),
+    }
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).

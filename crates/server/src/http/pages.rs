@@ -33,10 +33,10 @@ pub(crate) enum PageKind {
 
 impl PageKind {
     pub(crate) fn of(order: &Order) -> Self {
-        let app = order.pay_scene == PayScene::App;
+        let app = order.pay_scene == Some(PayScene::App);
         match Some(order.service.spec().behaves_as()) {
             Some(Service::AlipayWeb) => Self::AlipayQr,
-            Some(Service::WechatWeb) if order.pay_scene == PayScene::Web => Self::WechatQr,
+            Some(Service::WechatWeb) if order.pay_scene == Some(PayScene::Web) => Self::WechatQr,
             Some(Service::WechatWeb | Service::WechatMobileH5) => Self::WechatH5,
             Some(Service::WechatOauth2) => Self::WechatOauth,
             Some(Service::IcbcWap) => Self::Icbc,

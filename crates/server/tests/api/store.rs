@@ -32,7 +32,7 @@ fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> Order {
         service: Service::AlipayWap,
         pay_type: PayType::Alipay,
         wallet: Wallet::AlipayHk,
-        pay_scene: PayScene::Wap,
+        pay_scene: Some(PayScene::Wap),
         buyer_type: "others".into(),
         amount: Amount::from_minor(100).unwrap(),
         amount_text: "1.00".into(),
@@ -55,6 +55,7 @@ fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> Order {
         transaction_id: None,
         card_scheme: None,
         refunded_minor: 0,
+        scene_fields: None,
     }
 }
 
