@@ -5,11 +5,11 @@
 use time::OffsetDateTime;
 use vmp_protocol::amount::WireAmount;
 use vmp_protocol::answer::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+use vmp_protocol::catalogue::{Family, Notify};
 use vmp_protocol::fields::EftTradeNo as WireEftTradeNo;
 use vmp_protocol::notify::TradeType;
 use vmp_protocol::request::{CloseOrder, Query, Refund, RefundStatusQuery, TradeRef};
 use vmp_protocol::vmptime::{VmpTime, format_time};
-use vmp_protocol::catalogue::{Family, Notify};
 use vmp_protocol::{Amount, Wallet};
 
 use crate::config::Mode;

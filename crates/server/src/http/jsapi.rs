@@ -61,9 +61,13 @@ async fn handle(
         Request::Refund(r) => aftersale::refund(state, &merchant, &r, fingerprint()).await?.to_params(),
         Request::RefundStatus(q) => aftersale::refund_status(state, &merchant, &q).await?.to_params(),
         Request::Close(c) => aftersale::close(state, &merchant, &c).await?.to_params(),
-        Request::JsapiOrder(r) => scenes::jsapi::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params(),
+        Request::JsapiOrder(r) => {
+            scenes::jsapi::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params()
+        }
         Request::JsapiRefund(r) => scenes::jsapi::refund(state, &merchant, &r, fingerprint()).await?.to_params(),
-        Request::AppOrder(r) => scenes::app::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params(),
+        Request::AppOrder(r) => {
+            scenes::app::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params()
+        }
         _ => return Err(ApiError::Request(vmp_protocol::RequestError::NotSupported(request.service()))),
     })
 }

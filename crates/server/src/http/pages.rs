@@ -180,7 +180,8 @@ pub(crate) fn texts(lang: Option<&str>) -> &'static Texts {
     }
 }
 
-fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
+/// A page of the sandbox's look: `kind_name` is its `data-page-kind`.
+pub(crate) fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\

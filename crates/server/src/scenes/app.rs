@@ -31,7 +31,11 @@ pub async fn place_order(
     sent_at: VmpTime,
 ) -> Result<AppOrderPlaced, ApiError> {
     let order = req.order;
-    check_urls(state, merchant, [("notify_url", order.notify_url.as_ref()), ("return_url", order.return_url.as_ref())])?;
+    check_urls(
+        state,
+        merchant,
+        [("notify_url", order.notify_url.as_ref()), ("return_url", order.return_url.as_ref())],
+    )?;
     let record = orders::record(state, merchant, order, fingerprint, sent_at)?;
     answer_for(state, &orders::store(state, record).await?)
 }

@@ -205,9 +205,7 @@ pub fn refund_notification(order: &Order, refund: &StoredRefund, at: OffsetDateT
     n.total_fee.clone_from(&refund.amount_text);
     n.amount = refund.amount;
     n.gmt_payment = VmpTime::from_datetime(at).to_gmt_string();
-    n.refund = Some(JsapiRefundNotice {
-        refund_no: refund.out_refund_no.clone(),
-        original_amount: order.amount_text.clone(),
-    });
+    n.refund =
+        Some(JsapiRefundNotice { refund_no: refund.out_refund_no.clone(), original_amount: order.amount_text.clone() });
     n
 }

@@ -271,9 +271,8 @@ mod tests {
             }
         }
         let PayPackage::AlipayApp(p) = issue(&links, &order(Service::AppPay, Wallet::AlipayHk)) else { panic!() };
-        let amount_changed = PayPackage::AlipayApp(AlipayAppPackage {
-            order_str: p.order_str.replace("12.50", "0.01"),
-        });
+        let amount_changed =
+            PayPackage::AlipayApp(AlipayAppPackage { order_str: p.order_str.replace("12.50", "0.01") });
         assert!(p.order_str.contains("12.50"), "{}", p.order_str);
         assert_eq!(check(&links, &amount_changed), Err(PackageRefusal::BadSignature));
     }

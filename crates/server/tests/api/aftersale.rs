@@ -13,7 +13,7 @@ const QUERY: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 impl TestApp {
     /// Adds key and time, signs, posts to `path`.
-    async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
+    pub(crate) async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
         let mut p = Params::new().with("user_confirm_key", &self.key);
         for (k, v) in fields {
             p.set(*k, *v);

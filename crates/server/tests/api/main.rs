@@ -5,6 +5,7 @@
 mod aftersale;
 mod helpers;
 mod hostile;
+mod jsapi;
 mod lifecycle;
 mod limits;
 mod pay_page;
