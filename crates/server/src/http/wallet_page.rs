@@ -173,13 +173,13 @@ fn brand(package: &PayPackage) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// Where inside the wallet a jsapi order is paid.
+/// Where inside the wallet a jsapi order is paid, as the intro says it.
 fn place(order: &Order) -> &'static str {
     match order.scene_fields.as_deref().map(|f| f.scene_type) {
-        Some(SceneType::Applets) => "mini-program",
-        Some(SceneType::Public) => "official account",
-        Some(SceneType::H5) => "H5 page",
-        None => "app",
+        Some(SceneType::Applets) => " (mini-program)",
+        Some(SceneType::Public) => " (official account)",
+        Some(SceneType::H5) => " (H5 page)",
+        None => "",
     }
 }
 
@@ -193,7 +193,7 @@ fn checkout(stand: Stand, o: &Order, package: &PayPackage, payee: &str, now: i64
         .map(|id| format!("<dt>Buyer</dt><dd id=\"buyer\">{}</dd>", escape(id)))
         .unwrap_or_default();
     let mut body = format!(
-        "<p id=\"intro\">{brand} ({place}) asks you to pay (sandbox).</p>\
+        "<p id=\"intro\">{brand}{place} asks you to pay (sandbox).</p>\
          <dl><dt>Payee</dt><dd id=\"payee\">{payee}</dd>\
          <dt>Amount</dt><dd id=\"amount\">{currency} {amount}</dd>\
          <dt>Subject</dt><dd id=\"subject\">{subject}</dd>\
