@@ -10,6 +10,7 @@ mod cli;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
+mod scene_order_cmd;
 mod serve;
 mod sign_cmd;
 

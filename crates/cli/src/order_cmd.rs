@@ -51,7 +51,8 @@ pub struct GatewayArgs {
 pub struct CreateArgs {
     #[command(flatten)]
     pub gateway: GatewayArgs,
-    /// service, e.g. service.alipay.wap.PreOrder (payType follows from it).
+    /// service, e.g. service.alipay.wap.PreOrder (payType follows from it), or
+    /// the servlet of an app sale (AppTradePay.do, CommonAppTradePay.do).
     #[arg(long)]
     pub service: Service,
     /// wallet, e.g. ALIPAYHK (default: the service's only wallet).
@@ -102,6 +103,8 @@ pub struct CreateArgs {
     /// app_link: where BOCPay returns (wallet BOCVMPUPI only).
     #[arg(long)]
     pub app_link: Option<String>,
+    #[command(flatten)]
+    pub scene: crate::scene_order_cmd::SceneArgs,
 }
 
 pub(crate) fn parse_amount(s: &str) -> Result<Amount, String> {
@@ -144,7 +147,10 @@ impl GatewayArgs {
 
 async fn create(args: CreateArgs) -> anyhow::Result<()> {
     let client = args.gateway.client()?;
-    let out_trade_no = args.out_trade_no.unwrap_or_else(generated_out_trade_no);
+    let out_trade_no = args.out_trade_no.clone().unwrap_or_else(generated_out_trade_no);
+    if crate::scene_order_cmd::scene_of(args.service).is_some() {
+        return crate::scene_order_cmd::create(&client, args, out_trade_no).await;
+    }
     let mut order = PlaceOrder::builder(args.service)
         .out_trade_no(out_trade_no)
         .amount(args.amount)

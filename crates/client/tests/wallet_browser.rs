@@ -22,55 +22,15 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use tokio::sync::oneshot;
-use vmp_client::{
-    Amount, AppOrder, Client, JsapiOrder, PayPackage, Query, SceneType, SecretString, Service, TradeRef, TradeStatus,
-    Wallet,
-};
-use vmp_server::{Application, Settings};
+use vmp_client::{Amount, AppOrder, JsapiOrder, PayPackage, Query, SceneType, Service, TradeRef, TradeStatus, Wallet};
 
 use crate::cdp::{Chromium, WAIT};
+use crate::support::Gateway;
+
+mod support;
 
 const BRIDGE: &str = "/sandbox/jsapi/bridge";
 const APP_PAGE: &str = "/sandbox/app/pay";
-
-/// A gateway on a free port with a fresh store, and the SDK client of its
-/// merchant; stops when dropped.
-struct Gateway {
-    base_url: String,
-    secret: String,
-    client: Client,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Gateway {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::new(dir.path());
-        settings.listen = "127.0.0.1:0".parse().unwrap();
-        let app = Application::build(settings).await.unwrap();
-        let base_url = format!("http://{}", app.local_addr());
-        let merchant = app.bootstrap_merchant().unwrap();
-        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
-        let client =
-            Client::new(&base_url, &merchant.key, SecretString::from(secret.clone())).unwrap().with_timeout(WAIT);
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        Self { base_url, secret, client, _stop: stop, _dir: dir }
-    }
-
-    /// The sandbox wallet page at `path` with `package`'s keys as its query:
-    /// what the shop's page hands the wallet.
-    fn wallet_url(&self, path: &str, package: &PayPackage) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(package.to_params().iter().map(|(k, v)| (k, v.as_str())))
-            .finish();
-        format!("{}{path}?{query}", self.base_url)
-    }
-}
 
 /// The shop's notify handler: keeps each body, acknowledges with the SDK's
 /// signed ack.

@@ -2,9 +2,13 @@
 
 #![allow(dead_code)]
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
-use vmp_client::{Amount, TradeNotification, TradeStatus, TradeType};
+use tokio::sync::oneshot;
+use vmp_client::{Amount, Client, PayPackage, SecretString, TradeNotification, TradeStatus, TradeType};
 use vmp_protocol::VmpTime;
+use vmp_server::{Application, Settings};
 
 /// A paid-sale notification of order `ORDER-1` (HKD 10.50), stamped `at`.
 pub fn paid_notification(at: OffsetDateTime) -> TradeNotification {
@@ -25,5 +29,62 @@ pub fn paid_notification(at: OffsetDateTime) -> TradeNotification {
         trade_type: TradeType::Sale,
         card_scheme: None,
         time: VmpTime::from_datetime(at),
+    }
+}
+
+/// Bound on every call a test makes.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A gateway on a free port with a fresh store (sandbox mode), and the SDK
+/// client of its merchant; stops when dropped.
+pub struct Gateway {
+    pub base_url: String,
+    pub secret: String,
+    pub client: Client,
+    pub state: vmp_server::AppState,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::new(dir.path());
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(settings).await.unwrap();
+        let base_url = format!("http://{}", app.local_addr());
+        let merchant = app.bootstrap_merchant().unwrap();
+        let secret = secrecy::ExposeSecret::expose_secret(&merchant.secret).to_owned();
+        let client = Client::new(&base_url, &merchant.key, SecretString::from(secret.clone()))
+            .unwrap()
+            .with_timeout(CALL_TIMEOUT);
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Self { base_url, secret, client, state, _stop: stop, _dir: dir }
+    }
+
+    /// The sandbox wallet page at `path` with `package`'s keys as its
+    /// query: what the shop's page hands the wallet.
+    pub fn wallet_url(&self, path: &str, package: &PayPackage) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(package.to_params().iter().map(|(k, v)| (k, v.as_str())))
+            .finish();
+        format!("{}{path}?{query}", self.base_url)
+    }
+
+    /// The buyer pays the order `eft_trade_no` through the sandbox API.
+    pub async fn pay(&self, eft_trade_no: &str) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/sandbox/orders/{eft_trade_no}/pay", self.base_url))
+            .header("content-type", "application/json")
+            .body(r#"{"outcome":"success"}"#)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
     }
 }

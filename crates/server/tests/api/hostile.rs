@@ -1195,7 +1195,8 @@ fn scene_corpus(app: &TestApp) -> Vec<Case> {
     let mut n = 0;
     type Seed = fn(&TestApp, &str) -> Params;
     type Rule = fn(&str, &str) -> Option<&'static str>;
-    let scenes: [(&str, &'static str, Seed, Rule, Vec<(&str, usize)>); 2] = [
+    type Scene = (&'static str, &'static str, Seed, Rule, Vec<(&'static str, usize)>);
+    let scenes: [Scene; 2] = [
         ("jsapi sale", ENDPOINT, jsapi_seed, jsapi_code, JSAPI_FIELDS.to_vec()),
         ("app sale", APP_ENDPOINT, app_seed, app_code, PREORDER_FIELDS.to_vec()),
     ];
