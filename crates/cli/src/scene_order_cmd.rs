@@ -6,12 +6,10 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use vmp_client::{
-    AppOrder, AppOrderPlaced, Client, JsapiOrder, JsapiOrderPlaced, Params, Request, RequestError, SceneType, Service,
-};
+use vmp_client::{AppOrderPlaced, Client, JsapiOrder, JsapiOrderPlaced, Params, Request, SceneType, Service};
 use vmp_protocol::catalogue::Scene;
 
-use crate::order_cmd::{CreateArgs, one_line};
+use crate::order_cmd::{CreateArgs, invalid, one_line};
 
 /// The jsapi scene's flags of `vmp order create`.
 #[derive(Debug, Args)]
@@ -42,19 +40,33 @@ pub fn scene_of(service: Service) -> Option<Scene> {
     matches!(scene, Scene::Jsapi | Scene::App).then_some(scene)
 }
 
-/// Places a jsapi or app order and prints it.
-pub async fn create(client: &Client, args: CreateArgs, out_trade_no: String) -> anyhow::Result<()> {
-    let service = args.service;
-    let request = match scene_of(service) {
-        Some(Scene::Jsapi) => Request::JsapiOrder(jsapi_order(args, out_trade_no)?),
-        _ => Request::AppOrder(app_order(args, out_trade_no)?),
-    };
+/// Places a jsapi order and prints it.
+pub async fn create_jsapi(client: &Client, args: CreateArgs, out_trade_no: String) -> anyhow::Result<()> {
+    let order = jsapi_order(args, out_trade_no)?;
+    place(client, Request::JsapiOrder(order)).await
+}
+
+/// An app sale takes none of the jsapi scene's flags.
+pub fn refuse_jsapi_flags(args: &CreateArgs) -> anyhow::Result<()> {
+    let s = &args.scene;
+    if s.scene_type.is_some() || s.openid.is_some() || s.sub_openid.is_some() || s.goods_tag.is_some() {
+        return Err(anyhow!(
+            "{} is an app sale: --scene-type, --openid, --sub-openid, --goods-tag are jsapi's",
+            args.service
+        ));
+    }
+    Ok(())
+}
+
+/// Sends a jsapi or app sale, checks the answer and prints it: the
+/// payPackage, the answer's fields, the sandbox's wallet page.
+pub async fn place(client: &Client, request: Request) -> anyhow::Result<()> {
     let answer = client.send(&request).await.map_err(one_line)?;
     let key = client.user_confirm_key();
     let (package, page) = match &request {
         Request::JsapiOrder(o) => (read(JsapiOrderPlaced::for_request(&answer, o, key))?.pay_package, "jsapi/bridge"),
         Request::AppOrder(o) => (read(AppOrderPlaced::for_request(&answer, o, key))?.pay_package, "app/pay"),
-        _ => unreachable!("only the two scenes' requests are built here"),
+        _ => return Err(anyhow!("not a jsapi or app sale")),
     };
     let fields = package.to_params();
     println!("{}", fields.to_json());
@@ -76,17 +88,6 @@ fn query(fields: &Params) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields.iter().map(|(k, v)| (k, v.as_str())))
         .finish()
-}
-
-fn invalid(e: RequestError, service: Service) -> anyhow::Error {
-    match e {
-        RequestError::Missing("payment_type" | "wallet") => {
-            let names: Vec<&str> = service.spec().wallets.iter().map(|w| w.as_str()).collect();
-            anyhow!("{service} takes several wallets: choose one with --wallet ({})", names.join(", "))
-        }
-        RequestError::Missing("scene_type") => anyhow!("{service} needs --scene-type (APPLETS, PUBLIC or H5)"),
-        e => anyhow!("invalid request: {e}"),
-    }
 }
 
 fn jsapi_order(args: CreateArgs, out_trade_no: String) -> anyhow::Result<JsapiOrder> {
@@ -127,35 +128,6 @@ fn jsapi_order(args: CreateArgs, out_trade_no: String) -> anyhow::Result<JsapiOr
     }
     if s.receipt {
         o = o.receipt();
-    }
-    if let Some(v) = args.active_time {
-        o = o.active_time(v);
-    }
-    o.build().map_err(|e| invalid(e, service))
-}
-
-fn app_order(args: CreateArgs, out_trade_no: String) -> anyhow::Result<AppOrder> {
-    let service = args.service;
-    if args.scene.scene_type.is_some() || args.scene.openid.is_some() || args.scene.sub_openid.is_some() {
-        return Err(anyhow!("{service} is an app sale: --scene-type, --openid and --sub-openid are jsapi's"));
-    }
-    let mut o = AppOrder::builder(service)
-        .out_trade_no(out_trade_no)
-        .amount(args.amount)
-        .currency(args.currency)
-        .subject(args.subject)
-        .buyer_type(args.buyer_type);
-    if let Some(w) = args.wallet {
-        o = o.wallet(w);
-    }
-    if let Some(v) = args.body {
-        o = o.body(v);
-    }
-    if let Some(v) = args.tid {
-        o = o.tid(v);
-    }
-    if let Some(v) = args.notify_url {
-        o = o.notify_url(v);
     }
     if let Some(v) = args.active_time {
         o = o.active_time(v);

@@ -78,7 +78,7 @@ pub use vmp_protocol::notify::{
 };
 pub use vmp_protocol::notify_jsapi::JsapiNotification;
 pub use vmp_protocol::request::{
-    AppOrder, AppOrderBuilder, CloseOrder, JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, PlaceOrder,
+    AppOrder, CloseOrder, JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, PlaceOrder,
     PlaceOrderBuilder, Query, Refund, RefundBuilder, RefundStatusQuery, Request, RequestError, TradeRef,
 };
 pub use vmp_protocol::status::{RefundStatus, TradeStatus, TradeType};

@@ -77,7 +77,7 @@ async fn app_sales_get_the_sdks_package_and_refund_through_the_app_servlets() {
         [(Service::AppPay, Wallet::WechatHk, "SDK-APP1"), (Service::CommonAppPay, Wallet::AlipayCn, "SDK-APP2")]
     {
         let order =
-            AppOrder::builder(service).wallet(wallet).out_trade_no(out).amount(amount("0.10")).subject("s").build();
+            AppOrder::builder(service).wallet(wallet).out_trade_no(out).amount(amount("0.10")).subject("s").build_app();
         let placed = gw.client.place_app_order(&order.unwrap()).await.unwrap();
         let want_wechat = wallet == Wallet::WechatHk;
         assert_eq!(matches!(placed.pay_package, PayPackage::WechatApp(_)), want_wechat, "{service}");
@@ -115,7 +115,7 @@ async fn the_sdk_refuses_before_sending_what_the_gateway_would_refuse() {
         .amount(amount("1"))
         .subject("s")
         .active_time(90)
-        .build()
+        .build_app()
         .unwrap_err();
     assert_eq!(err.field(), "active_time", "Alipay: multiples of 60");
     let err = vmp_client::PlaceOrder::builder(Service::WechatJsapi).build().unwrap_err();

@@ -164,7 +164,7 @@ async fn the_bridge_and_app_pages_render_in_chromium_and_get_a_screenshot() {
             .out_trade_no(out)
             .amount(amount)
             .subject("OpenVMP demo order")
-            .build()
+            .build_app()
             .unwrap()
     };
     let wechat_app = gw.client.place_app_order(&app(Wallet::WechatHk, "SHOT-3")).await.unwrap();

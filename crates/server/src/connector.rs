@@ -115,41 +115,12 @@ mod tests {
     use super::*;
 
     fn order(amount_minor: i64) -> Order {
-        use vmp_protocol::catalogue::{PayScene, PayType, Service, Wallet};
-        use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
-        Order {
-            eft_trade_no: crate::domain::EftTradeNo::parse("1").unwrap(),
-            user_confirm_key: UserConfirmKey::parse("K").unwrap(),
-            out_trade_no: OutTradeNo::parse("O").unwrap(),
-            fingerprint: String::new(),
-            service: Service::AlipayWap,
-            pay_type: PayType::Alipay,
-            wallet: Wallet::AlipayHk,
-            pay_scene: Some(PayScene::Wap),
-            buyer_type: String::new(),
-            amount: Amount::from_minor(amount_minor).unwrap(),
-            amount_text: String::new(),
-            currency: vmp_protocol::Currency::Hkd,
-            subject: String::new(),
-            body: None,
-            tid: None,
-            notify_url: None,
-            return_url: None,
-            lang: None,
-            scheme: None,
-            package_name: None,
-            app_link: None,
-            active_time: 60,
-            request_time: String::new(),
-            created_at: 0,
-            expires_at: 60,
-            state: crate::domain::OrderState::Pending,
-            final_at: None,
-            transaction_id: None,
-            card_scheme: None,
-            refunded_minor: 0,
-            scene_fields: None,
-        }
+        let mut o = crate::domain::sample_order(
+            vmp_protocol::catalogue::Service::AlipayWap,
+            vmp_protocol::catalogue::Wallet::AlipayHk,
+        );
+        o.amount = Amount::from_minor(amount_minor).unwrap();
+        o
     }
 
     #[test]

@@ -896,45 +896,56 @@ pub struct Attempt {
     pub excerpt: String,
 }
 
+/// A pending HKD 10.00 order of `service` paid with `wallet`, placed at
+/// 1000 (unix seconds) for 60 seconds, without a `notify_url`: the unit
+/// tests' order.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn sample_order(service: Service, wallet: Wallet) -> Order {
+    Order {
+        eft_trade_no: EftTradeNo::parse("01240101000000000000001").unwrap(),
+        user_confirm_key: UserConfirmKey::parse("OV0000000001").unwrap(),
+        out_trade_no: OutTradeNo::parse("O1").unwrap(),
+        fingerprint: "f".into(),
+        service,
+        pay_type: wallet.family(),
+        wallet,
+        pay_scene: service.spec().default_pay_scene(),
+        buyer_type: "others".into(),
+        amount: Amount::from_minor(1000).unwrap(),
+        amount_text: "10.00".into(),
+        currency: Currency::Hkd,
+        subject: "s".into(),
+        body: None,
+        tid: None,
+        notify_url: None,
+        return_url: None,
+        lang: None,
+        scheme: None,
+        package_name: None,
+        app_link: None,
+        active_time: 60,
+        request_time: "20240101000000".into(),
+        created_at: 1000,
+        expires_at: 1060,
+        state: OrderState::Pending,
+        final_at: None,
+        transaction_id: None,
+        card_scheme: None,
+        refunded_minor: 0,
+        scene_fields: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use vmp_protocol::retry::RetrySchedule;
 
     fn order(service: Service, wallet: Wallet, notify: bool) -> Order {
-        Order {
-            eft_trade_no: EftTradeNo::parse("01240101000000000000001").unwrap(),
-            user_confirm_key: UserConfirmKey::parse("OV0000000001").unwrap(),
-            out_trade_no: OutTradeNo::parse("O1").unwrap(),
-            fingerprint: "f".into(),
-            service,
-            pay_type: wallet.family(),
-            wallet,
-            pay_scene: service.spec().default_pay_scene(),
-            buyer_type: "others".into(),
-            amount: Amount::from_minor(1000).unwrap(),
-            amount_text: "10.00".into(),
-            currency: Currency::Hkd,
-            subject: "s".into(),
-            body: None,
-            tid: None,
-            notify_url: notify.then(|| "https://m.example/n".to_owned()),
-            return_url: None,
-            lang: None,
-            scheme: None,
-            package_name: None,
-            app_link: None,
-            active_time: 60,
-            request_time: "20240101000000".into(),
-            created_at: 1000,
-            expires_at: 1060,
-            state: OrderState::Pending,
-            final_at: None,
-            transaction_id: None,
-            card_scheme: None,
-            refunded_minor: 0,
-            scene_fields: None,
-        }
+        let mut o = sample_order(service, wallet);
+        o.notify_url = notify.then(|| "https://m.example/n".to_owned());
+        o
     }
 
     fn at(t: i64) -> OffsetDateTime {

@@ -5,7 +5,7 @@ use crate::fields::{EftTradeNo, OutTradeNo};
 use crate::params::Params;
 use crate::request::{AppOrder, TradeRef};
 
-use super::{AnswerError, PayPackage, Reader, check_key};
+use super::{AnswerError, PayPackage, Reader, check_key, check_out_trade_no};
 
 /// A successful app sale's answer: hand [`AppOrderPlaced::pay_package`] to
 /// the wallet's SDK in the app (WeChat's `PayReq`, Alipay's `payOrder`).
@@ -70,13 +70,7 @@ impl AppOrderPlaced {
     /// [`AnswerError`] when unreadable or about another order or merchant.
     pub fn for_request(p: &Params, request: &AppOrder, key: &str) -> Result<Self, AnswerError> {
         let placed = Self::from_params(p)?;
-        if placed.out_trade_no != request.order.out_trade_no {
-            return Err(AnswerError(format!(
-                "the answer is for out_trade_no {:?}, not {:?}",
-                placed.out_trade_no.as_str(),
-                request.order.out_trade_no.as_str()
-            )));
-        }
+        check_out_trade_no(&placed.out_trade_no, &request.order.out_trade_no)?;
         check_key(&placed.user_confirm_key, key)?;
         Ok(placed)
     }

@@ -5,10 +5,10 @@
 use crate::amount::WireAmount;
 use crate::fields::{EftTradeNo, OutTradeNo};
 use crate::params::Params;
-use crate::request::{JsapiOrder, JsapiRefund};
+use crate::request::{JsapiOrder, JsapiRefund, TradeRef};
 use crate::status::TradeStatus;
 
-use super::{AnswerError, PayPackage, Reader, check_key, check_order, put};
+use super::{AnswerError, PayPackage, Reader, check_key, check_order, check_out_trade_no, put};
 
 /// A successful jsapi sale's answer: hand [`JsapiOrderPlaced::pay_package`]
 /// to the wallet's JavaScript bridge. `00` means "accepted and stored",
@@ -84,15 +84,22 @@ impl JsapiOrderPlaced {
     /// [`AnswerError`] when unreadable or about another order or merchant.
     pub fn for_request(p: &Params, request: &JsapiOrder, key: &str) -> Result<Self, AnswerError> {
         let placed = Self::from_params(p)?;
-        if placed.out_trade_no != request.out_trade_no {
-            return Err(AnswerError(format!(
-                "the answer is for out_trade_no {:?}, not {:?}",
-                placed.out_trade_no.as_str(),
-                request.out_trade_no.as_str()
-            )));
-        }
+        check_out_trade_no(&placed.out_trade_no, &request.out_trade_no)?;
         check_key(&placed.user_confirm_key, key)?;
         Ok(placed)
+    }
+}
+
+impl JsapiOrderPlaced {
+    /// The order, by the gateway's number (for queries and refunds).
+    pub fn order(&self) -> TradeRef {
+        TradeRef::Eft(self.eftpay_trade_no.clone())
+    }
+}
+
+impl From<&JsapiOrderPlaced> for TradeRef {
+    fn from(placed: &JsapiOrderPlaced) -> Self {
+        placed.order()
     }
 }
 

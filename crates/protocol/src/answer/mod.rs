@@ -101,6 +101,15 @@ pub(crate) fn check_order(eft: &EftTradeNo, out: &OutTradeNo, want: &TradeRef) -
     }
 }
 
+/// Checks a sale's answer is about the order placed.
+pub(crate) fn check_out_trade_no(got: &OutTradeNo, want: &OutTradeNo) -> Result<(), AnswerError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(AnswerError(format!("the answer is for out_trade_no {:?}, not {:?}", got.as_str(), want.as_str())))
+    }
+}
+
 /// Checks an echoed `user_confirm_key` is ours (an answer may leave it out).
 pub(crate) fn check_key(got: &str, want: &str) -> Result<(), AnswerError> {
     if got.is_empty() || got == want {

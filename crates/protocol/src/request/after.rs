@@ -13,7 +13,7 @@ use crate::catalogue::{Operation, PayType, Service, Wallet};
 use crate::fields::{BuyerType, EftTradeNo, HttpUrl, OutTradeNo, Reason, RefundNo};
 use crate::params::Params;
 
-use super::{Fields, RequestError, clip, put};
+use super::{Fields, RequestError, clip, put, set_amount};
 
 /// The `querytype` every query carries.
 pub const QUERY_TYPE_OUT_TRADE: &str = "OUT_TRADE";
@@ -364,13 +364,8 @@ impl RefundBuilder {
     }
 
     fn amount_field(mut self, name: &'static str, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set(name, a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: name, error });
-                self
-            }
-        }
+        set_amount(&mut self.fields, &mut self.error, name, amount);
+        self
     }
 
     /// `out_refund_no` (required).

@@ -4,18 +4,17 @@
 //! are the camelCase [`Refund`](super::Refund) on `AppTradeRefund.do`,
 //! `AppTradeApplyRefund.do` and `CommonAppTradeRefund.do`.
 
-use crate::amount::{Amount, Currency, WireAmount};
 use crate::catalogue::{Operation, PayType, Scene, Service, Wallet};
 use crate::codes::ReturnStatus;
-use crate::fields::{ACTIVE_TIME_DEFAULT, BuyerType, FieldProblem};
+use crate::fields::{ACTIVE_TIME_DEFAULT, FieldProblem};
 use crate::params::Params;
 
-use super::{PlaceOrder, RequestError, clip};
+use super::{PlaceOrder, PlaceOrderBuilder, RequestError, clip};
 
 /// `active_time` of a WeChat Pay app order that sends none (eftPay: 900).
 pub const WECHAT_APP_ACTIVE_TIME: u32 = 900;
 
-/// An app sale: eftPay's Place an Order fields (camelCase, no `service`),
+/// An app sale (build one with [`AppOrder::builder`]): eftPay's Place an Order fields (camelCase, no `service`),
 /// WeChat Pay and Alipay only, `pay_scene` `APP`, answered with the
 /// `payPackage` the wallet's mobile SDK takes instead of a pay link.
 ///
@@ -38,9 +37,10 @@ pub const fn default_active_time(wallet: Wallet) -> u32 {
 
 impl AppOrder {
     /// Starts a request for `service` (`Service::AppPay` or
-    /// `Service::CommonAppPay`): see [`AppOrderBuilder`].
-    pub fn builder(service: Service) -> AppOrderBuilder {
-        AppOrderBuilder { service, fields: Params::new(), error: None }
+    /// `Service::CommonAppPay`) with Place an Order's setters; finish it
+    /// with [`PlaceOrderBuilder::build_app`].
+    pub fn builder(service: Service) -> PlaceOrderBuilder {
+        PlaceOrder::builder(service)
     }
 
     pub(super) fn parse(service: Service, p: &Params) -> Result<Self, RequestError> {
@@ -86,110 +86,40 @@ impl AppOrder {
     }
 }
 
-/// Builds an [`AppOrder`] with named setters; [`AppOrderBuilder::build`]
-/// judges it exactly as the gateway will. `payType` follows from the
-/// wallet, `buyerType` is `others` and `pay_scene` `APP` unless set.
-///
-/// ```
-/// use vmp_protocol::catalogue::{PayType, Service, Wallet};
-/// use vmp_protocol::request::AppOrder;
-/// use vmp_protocol::Amount;
-/// let app = AppOrder::builder(Service::AppPay)
-///     .wallet(Wallet::WechatHk)
-///     .out_trade_no("APP-1")
-///     .amount(Amount::from_minor(10).unwrap())
-///     .subject("Testing")
-///     .build()
-///     .unwrap();
-/// assert_eq!(app.order.pay_type, PayType::WeChat);
-/// assert_eq!(app.order.active_time, 900, "WeChat Pay's default");
-/// ```
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct AppOrderBuilder {
-    service: Service,
-    fields: Params,
-    error: Option<RequestError>,
-}
-
-impl AppOrderBuilder {
-    fn set(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.fields.set(name, value);
-        self
-    }
-
-    /// `out_trade_no` (required).
-    pub fn out_trade_no(self, no: impl Into<String>) -> Self {
-        self.set("out_trade_no", no)
-    }
-
-    /// `transaction_amount` (required).
-    pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
-    }
-
-    /// `subject` (required).
-    pub fn subject(self, subject: impl Into<String>) -> Self {
-        self.set("subject", subject)
-    }
-
-    /// `wallet` (required): `ALIPAYHK`, `ALIPAYCN`, `WECHATHK` or `WECHATCN`.
-    pub fn wallet(self, wallet: Wallet) -> Self {
-        self.set("wallet", wallet.as_str())
-    }
-
-    /// `buyerType`.
-    pub fn buyer_type(self, buyer_type: BuyerType) -> Self {
-        self.set("buyerType", buyer_type.into_string())
-    }
-
-    /// `body`.
-    pub fn body(self, body: impl Into<String>) -> Self {
-        self.set("body", body)
-    }
-
-    /// `fee_type`.
-    pub fn currency(self, currency: Currency) -> Self {
-        self.set("fee_type", currency.code())
-    }
-
-    /// `tid`.
-    pub fn tid(self, tid: impl Into<String>) -> Self {
-        self.set("tid", tid)
-    }
-
-    /// `notify_url`.
-    pub fn notify_url(self, url: impl Into<String>) -> Self {
-        self.set("notify_url", url)
-    }
-
-    /// `active_time` in seconds (Alipay: a multiple of 60).
-    pub fn active_time(self, seconds: u32) -> Self {
-        self.set("active_time", seconds.to_string())
-    }
-
-    /// The request, judged by the gateway's own rules.
+impl PlaceOrderBuilder {
+    /// Finishes an app sale ([`AppOrder::builder`]), judged exactly as the
+    /// gateway will: `payType` follows from the wallet, `buyerType` is
+    /// `others` and `pay_scene` `APP` unless set.
+    ///
+    /// ```
+    /// use vmp_protocol::catalogue::{PayType, Service, Wallet};
+    /// use vmp_protocol::request::AppOrder;
+    /// use vmp_protocol::Amount;
+    /// let app = AppOrder::builder(Service::AppPay)
+    ///     .wallet(Wallet::WechatHk)
+    ///     .out_trade_no("APP-1")
+    ///     .amount(Amount::from_minor(10).unwrap())
+    ///     .subject("Testing")
+    ///     .build_app()
+    ///     .unwrap();
+    /// assert_eq!(app.order.pay_type, PayType::WeChat);
+    /// assert_eq!(app.order.active_time, 900, "WeChat Pay's default");
+    /// ```
     ///
     /// # Errors
     /// [`RequestError`] naming the field at fault.
-    pub fn build(self) -> Result<AppOrder, RequestError> {
-        if let Some(e) = self.error {
+    pub fn build_app(self) -> Result<AppOrder, RequestError> {
+        let (service, mut p, error) = self.into_parts();
+        if let Some(e) = error {
             return Err(e);
         }
-        let spec = self.service.spec();
+        let spec = service.spec();
         if !spec.is_ready() {
-            return Err(RequestError::NotSupported(self.service));
+            return Err(RequestError::NotSupported(service));
         }
         if spec.op != Operation::Sale || spec.behaves_as().spec().scene != Scene::App {
-            return Err(RequestError::WrongRequest { service: self.service, request: "a request of its own scene" });
+            return Err(RequestError::WrongRequest { service, request: "a request of its own scene" });
         }
-        let mut p = self.fields;
         if !p.contains("payType")
             && let Some(w) = p.get("wallet").and_then(Wallet::parse)
         {
@@ -198,7 +128,7 @@ impl AppOrderBuilder {
         if !p.contains("buyerType") {
             p.set("buyerType", "others");
         }
-        AppOrder::parse(self.service, &p)
+        AppOrder::parse(service, &p)
     }
 }
 
@@ -270,12 +200,12 @@ mod tests {
             let mut b = AppOrder::builder(Service::CommonAppPay)
                 .wallet(wallet)
                 .out_trade_no("APP-2")
-                .amount(Amount::from_minor(250).unwrap())
+                .amount(crate::Amount::from_minor(250).unwrap())
                 .subject("s");
             if let Some(s) = seconds {
                 b = b.active_time(s);
             }
-            let r = Request::AppOrder(b.build().unwrap());
+            let r = Request::AppOrder(b.build_app().unwrap());
             assert_eq!(r.endpoint(), Endpoint::CommonAppTradePay);
             assert_eq!(Request::parse(r.endpoint(), &r.to_params()).unwrap(), r, "{wallet} {seconds:?}");
         }

@@ -16,7 +16,7 @@ use crate::fields::{
 };
 use crate::params::{Params, ValueKind};
 
-use super::{Fields, RequestError, TradeRef, clip, put};
+use super::{Fields, RequestError, TradeRef, clip, put, set_amount};
 
 /// Longest `detail` (WeChat Pay's goods detail), in characters.
 pub const DETAIL_MAX_CHARS: usize = 6000;
@@ -329,13 +329,8 @@ impl JsapiOrderBuilder {
 
     /// `transaction_amount` (required).
     pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
+        set_amount(&mut self.fields, &mut self.error, "transaction_amount", amount);
+        self
     }
 
     /// `payment_type` (required unless the service has one wallet only).
@@ -591,13 +586,8 @@ impl JsapiRefundBuilder {
     }
 
     fn amount_field(mut self, name: &'static str, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set(name, a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: name, error });
-                self
-            }
-        }
+        set_amount(&mut self.fields, &mut self.error, name, amount);
+        self
     }
 
     /// `refund_no` (required).

@@ -34,7 +34,7 @@ mod jsapi;
 mod sale;
 
 pub use after::{CloseOrder, QUERY_TYPE_OUT_TRADE, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
-pub use app::{AppOrder, AppOrderBuilder};
+pub use app::AppOrder;
 pub use jsapi::{JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, JsonObject};
 pub use sale::{PlaceOrder, PlaceOrderBuilder};
 
@@ -364,6 +364,24 @@ impl<'a> Fields<'a> {
         parse: impl FnOnce(&str) -> Result<T, FieldProblem>,
     ) -> Result<T, RequestError> {
         parse(self.req(name)?).map_err(|problem| RequestError::Field { field: name, problem })
+    }
+}
+
+/// A builder's amount field: its wire text, or (the first) error kept for
+/// `build()` to return.
+pub(crate) fn set_amount(
+    fields: &mut Params,
+    error: &mut Option<RequestError>,
+    name: &'static str,
+    amount: crate::Amount,
+) {
+    match crate::amount::WireAmount::from_amount(amount) {
+        Ok(a) => {
+            fields.set(name, a.into_string());
+        }
+        Err(e) => {
+            error.get_or_insert(RequestError::Amount { field: name, error: e });
+        }
     }
 }
 

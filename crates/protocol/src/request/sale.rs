@@ -10,7 +10,7 @@ use crate::fields::{
 };
 use crate::params::Params;
 
-use super::{Fields, RequestError, clip, put};
+use super::{Fields, RequestError, clip, put, set_amount};
 
 /// A validated Place an Order request. Built by the gateway with
 /// [`Request::parse`](super::Request::parse) and by the SDK with
@@ -237,6 +237,12 @@ impl PlaceOrderBuilder {
         self
     }
 
+    /// The service, the fields set and the first error, for another
+    /// request type's build (the app scene's).
+    pub(super) fn into_parts(self) -> (Service, Params, Option<RequestError>) {
+        (self.service, self.fields, self.error)
+    }
+
     /// `out_trade_no` (required).
     pub fn out_trade_no(self, no: impl Into<String>) -> Self {
         self.set("out_trade_no", no)
@@ -245,13 +251,8 @@ impl PlaceOrderBuilder {
     /// `transaction_amount` (required), sent with two decimals when they
     /// fit the wire's 8 characters.
     pub fn amount(mut self, amount: Amount) -> Self {
-        match WireAmount::from_amount(amount) {
-            Ok(a) => self.set("transaction_amount", a.into_string()),
-            Err(error) => {
-                self.error.get_or_insert(RequestError::Amount { field: "transaction_amount", error });
-                self
-            }
-        }
+        set_amount(&mut self.fields, &mut self.error, "transaction_amount", amount);
+        self
     }
 
     /// `subject` (required).
@@ -359,7 +360,7 @@ impl PlaceOrderBuilder {
                 return Err(RequestError::WrongRequest { service: self.service, request: "JsapiOrder" });
             }
             crate::catalogue::Scene::App => {
-                return Err(RequestError::WrongRequest { service: self.service, request: "AppOrder" });
+                return Err(RequestError::WrongRequest { service: self.service, request: "AppOrder (build_app)" });
             }
             _ => {}
         }

@@ -185,43 +185,13 @@ pub fn check(links: &PayLinks, package: &PayPackage) -> Result<EftTradeNo, Packa
 mod tests {
     use super::*;
     use vmp_protocol::Amount;
-    use vmp_protocol::catalogue::{PayScene, Service, Wallet};
-    use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
+    use vmp_protocol::catalogue::{Service, Wallet};
 
     fn order(service: Service, wallet: Wallet) -> Order {
-        Order {
-            eft_trade_no: EftTradeNo::parse("01261126142200357000000").unwrap(),
-            user_confirm_key: UserConfirmKey::parse("OV0000000001").unwrap(),
-            out_trade_no: OutTradeNo::parse("O1").unwrap(),
-            fingerprint: String::new(),
-            service,
-            pay_type: wallet.family(),
-            wallet,
-            pay_scene: Some(PayScene::App),
-            buyer_type: String::new(),
-            amount: Amount::from_minor(1250).unwrap(),
-            amount_text: "12.5".into(),
-            currency: vmp_protocol::Currency::Hkd,
-            subject: "咖啡 & cake".into(),
-            body: None,
-            tid: None,
-            notify_url: None,
-            return_url: None,
-            lang: None,
-            scheme: None,
-            package_name: None,
-            app_link: None,
-            active_time: 900,
-            request_time: String::new(),
-            created_at: 1_767_240_000,
-            expires_at: 1_767_240_900,
-            state: crate::domain::OrderState::Pending,
-            final_at: None,
-            transaction_id: None,
-            card_scheme: None,
-            refunded_minor: 0,
-            scene_fields: None,
-        }
+        let mut o = crate::domain::sample_order(service, wallet);
+        o.amount = Amount::from_minor(1250).unwrap();
+        o.subject = "咖啡 & cake".into();
+        o
     }
 
     #[test]

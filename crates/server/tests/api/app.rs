@@ -9,7 +9,7 @@ use vmp_protocol::Params;
 use vmp_protocol::notify::verify_notification;
 
 use crate::helpers::{ENDPOINT, TestApp, assert_signed, spawn_app, spawn_app_with};
-use crate::jsapi::{COMMON_QUERY, QUERY, wallet_action, wallet_url};
+use crate::jsapi::{COMMON_QUERY, QUERY, refund_status, wallet_action, wallet_url};
 use crate::lifecycle::{advance, sandbox_pay};
 use crate::receiver::{Behaviour, Receiver};
 
@@ -155,23 +155,6 @@ async fn app_sales_answer_the_sdks_package_pay_on_the_app_page_and_notify_the_we
 #[tokio::test]
 async fn app_apply_refunds_are_wechat_pays_and_a_plain_refund_for_alipay() {
     let app = spawn_app().await;
-    let status = |out: &'static str, no: &'static str| {
-        let app = &app;
-        async move {
-            let s = app
-                .call(
-                    ENDPOINT,
-                    &[
-                        ("service", "service.unified.RefundStatusQuery"),
-                        ("querytype", "OUT_TRADE"),
-                        ("out_trade_no", out),
-                        ("refund_no", no),
-                    ],
-                )
-                .await;
-            s.get("refund_status").unwrap_or_default().to_owned()
-        }
-    };
     for (out, pay_type, wallet, answered, at_once) in [
         ("APR1", "WeChat", "WECHATHK", "APPLY_SUCCESS", "PROCESSING"),
         ("APR2", "Alipay", "ALIPAYHK", "TRADE_REFUND", "SUCCESS"),
@@ -185,11 +168,11 @@ async fn app_apply_refunds_are_wechat_pays_and_a_plain_refund_for_alipay() {
             )
             .await;
         assert_eq!(r.get("trade_status"), Some(answered), "{wallet}: {}", r.to_json());
-        assert_eq!(status(out, out).await, at_once, "{wallet}");
+        assert_eq!(refund_status(&app, out, out).await, at_once, "{wallet}");
     }
     advance(&app, 5).await;
     app.sweep().await;
-    assert_eq!(status("APR1", "APR1").await, "SUCCESS");
+    assert_eq!(refund_status(&app, "APR1", "APR1").await, "SUCCESS");
 }
 
 #[tokio::test]

@@ -74,6 +74,17 @@ impl TestApp {
     }
 }
 
+/// `refund_status` of refund `no` of order `out` (RefundStatusQuery).
+pub(crate) async fn refund_status(app: &TestApp, out: &str, no: &str) -> String {
+    let fields = [
+        ("service", "service.unified.RefundStatusQuery"),
+        ("querytype", "OUT_TRADE"),
+        ("out_trade_no", out),
+        ("refund_no", no),
+    ];
+    app.call(ENDPOINT, &fields).await.get("refund_status").unwrap_or_default().to_owned()
+}
+
 /// The sandbox wallet page's URL for `package`, its keys as the query.
 pub(crate) fn wallet_url(app: &TestApp, path: &str, package: &Params) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -269,27 +280,11 @@ async fn jsapi_apply_refunds_complete_later_and_notify_only_their_own_notify_url
     let r1 = app.call_owned(ENDPOINT, &apply("AR1-1", "2.5", None)).await;
     let r2 = app.call_owned(ENDPOINT, &apply("AR1-2", "10", Some(&refund_receiver.url))).await;
     assert_eq!((r1.get("trade_status"), r2.get("trade_status")), (Some("APPLY_SUCCESS"), Some("APPLY_SUCCESS")));
-    let status = |no: &'static str| {
-        let app = &app;
-        async move {
-            let s = app
-                .call(
-                    ENDPOINT,
-                    &[
-                        ("service", "service.unified.RefundStatusQuery"),
-                        ("querytype", "OUT_TRADE"),
-                        ("out_trade_no", "AR1"),
-                        ("refund_no", no),
-                    ],
-                )
-                .await;
-            s.get("refund_status").unwrap_or_default().to_owned()
-        }
-    };
-    assert_eq!(status("AR1-1").await, "PROCESSING");
+    assert_eq!(refund_status(&app, "AR1", "AR1-1").await, "PROCESSING");
     advance(&app, 5).await;
     app.sweep().await;
-    assert_eq!((status("AR1-1").await, status("AR1-2").await), ("SUCCESS".into(), "SUCCESS".into()));
+    assert_eq!(refund_status(&app, "AR1", "AR1-1").await, "SUCCESS");
+    assert_eq!(refund_status(&app, "AR1", "AR1-2").await, "SUCCESS");
 
     // The sale's handler would book any verified notification as paid: the
     // refund without a notify_url of its own tells nobody.
