@@ -12,6 +12,7 @@ mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
 mod scene_cmd;
+mod scene_order_cmd;
 mod serve;
 mod sign_cmd;
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use vmp_client::{
-    Amount, BuyerType, Client, ClientError, Currency, Lang, OrderPlaced, PayScene, PlaceOrder, Request, ReturnStatus,
-    Service, Wallet,
+    Amount, BuyerType, Client, ClientError, Currency, Lang, OrderPlaced, PayScene, PlaceOrder, PlaceOrderBuilder,
+    Request, RequestError, ReturnStatus, Service, Wallet,
 };
 use vmp_protocol::catalogue::Scene;
 use vmp_protocol::format_time;
@@ -54,7 +54,8 @@ pub struct CreateArgs {
     pub gateway: GatewayArgs,
     /// service, e.g. service.alipay.wap.PreOrder (payType follows from it);
     /// a qrcode sale (service.wechat.qrcode.PreOrder, …) prints its QR code,
-    /// the cashier (service.united.wap.PreOrder) its hosted page.
+    /// the cashier (service.united.wap.PreOrder) its hosted page; or the
+    /// servlet of an app sale (AppTradePay.do, CommonAppTradePay.do).
     #[arg(long)]
     pub service: Service,
     /// wallet (payment_type in the qrcode scene), e.g. ALIPAYHK (default:
@@ -106,6 +107,8 @@ pub struct CreateArgs {
     /// app_link: where BOCPay returns (wallet BOCVMPUPI only).
     #[arg(long)]
     pub app_link: Option<String>,
+    #[command(flatten)]
+    pub scene: crate::scene_order_cmd::SceneArgs,
 }
 
 pub(crate) fn parse_amount(s: &str) -> Result<Amount, String> {
@@ -154,7 +157,34 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         _ => {}
     }
     let client = args.gateway.client()?;
-    let out_trade_no = args.out_trade_no.unwrap_or_else(generated_out_trade_no);
+    let out_trade_no = args.out_trade_no.clone().unwrap_or_else(generated_out_trade_no);
+    let service = args.service;
+    match crate::scene_order_cmd::scene_of(service) {
+        Some(Scene::Jsapi) => return crate::scene_order_cmd::create_jsapi(&client, args, out_trade_no).await,
+        Some(_) => {
+            crate::scene_order_cmd::refuse_jsapi_flags(&args)?;
+            let order = builder(args, out_trade_no).build_app().map_err(|e| invalid(e, service))?;
+            return crate::scene_order_cmd::place(&client, Request::AppOrder(order)).await;
+        }
+        None => {}
+    }
+    let order = builder(args, out_trade_no).build().map_err(|e| invalid(e, service))?;
+
+    let answer = client.send(&Request::PlaceOrder(order.clone())).await.map_err(one_line)?;
+    let placed = OrderPlaced::for_request(&answer, &order, client.user_confirm_key())
+        .map_err(|e| anyhow!("could not read the gateway's answer: {e}"))?;
+    println!("{}", placed.pay_apptrade);
+    for (k, v) in answer.iter() {
+        if k == "pay_apptrade" || k == "sign" || v.is_empty() {
+            continue;
+        }
+        println!("{k}: {}", v.as_str());
+    }
+    Ok(())
+}
+
+/// Place an Order's fields from the flags (the web, wap and app scenes).
+fn builder(args: CreateArgs, out_trade_no: String) -> PlaceOrderBuilder {
     let mut order = PlaceOrder::builder(args.service)
         .out_trade_no(out_trade_no)
         .amount(args.amount)
@@ -194,25 +224,20 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
     if let Some(v) = args.app_link {
         order = order.app_link(v);
     }
-    let order = order.build().map_err(|e| match e {
-        vmp_client::RequestError::Missing("wallet") => {
-            let names: Vec<&str> = args.service.spec().wallets.iter().map(|w| w.as_str()).collect();
-            anyhow!("{} takes several wallets: choose one with --wallet ({})", args.service, names.join(", "))
-        }
-        e => anyhow!("invalid request: {e}"),
-    })?;
+    order
+}
 
-    let answer = client.send(&Request::PlaceOrder(order.clone())).await.map_err(one_line)?;
-    let placed = OrderPlaced::for_request(&answer, &order, client.user_confirm_key())
-        .map_err(|e| anyhow!("could not read the gateway's answer: {e}"))?;
-    println!("{}", placed.pay_apptrade);
-    for (k, v) in answer.iter() {
-        if k == "pay_apptrade" || k == "sign" || v.is_empty() {
-            continue;
+/// A request the SDK refused before sending, in one line, with a hint
+/// where one helps.
+pub(crate) fn invalid(e: RequestError, service: Service) -> anyhow::Error {
+    match e {
+        RequestError::Missing("wallet" | "payment_type") => {
+            let names: Vec<&str> = service.spec().wallets.iter().map(|w| w.as_str()).collect();
+            anyhow!("{service} takes several wallets: choose one with --wallet ({})", names.join(", "))
         }
-        println!("{k}: {}", v.as_str());
+        RequestError::Missing("scene_type") => anyhow!("{service} needs --scene-type (APPLETS, PUBLIC or H5)"),
+        e => anyhow!("invalid request: {e}"),
     }
-    Ok(())
 }
 
 /// `yyyyMMddHHmmss` (UTC+8) plus milliseconds: unique enough for manual use.

@@ -747,3 +747,76 @@ async fn listen_acknowledges_a_verified_qrcode_notification() {
     assert!(printed.contains("qrcode notification") && printed.contains("PAID"), "{printed}");
     wait_for(&rx, "the fields", |l| l.contains("payment_type") && l.contains("WECHATCN"));
 }
+
+/// The jsapi and app scenes (docs/protocol.md "The jsapi scene", "The app
+/// scene"): the wallet's payPackage first (one line of JSON), then the
+/// answer, then the sandbox page that stands in for the wallet.
+#[tokio::test]
+async fn order_create_places_jsapi_and_app_orders_and_prints_the_pay_package_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = serve(dir.path());
+    let cases: [(&[&str], &str, &[&str]); 3] = [
+        (
+            &[
+                "--service",
+                "service.wechat.jsapi.PreOrder",
+                "--wallet",
+                "WECHATHK",
+                "--scene-type",
+                "APPLETS",
+                "--sub-openid",
+                "oAbC-miniprogram-openid",
+                "--detail",
+                r#"{"goods_detail":[{"goods_id":"G1","quantity":1}]}"#,
+                "--receipt",
+                "--out-trade-no",
+                "CLI-JS1",
+            ],
+            "paySign",
+            &[
+                "paytype: WeChat",
+                "payment_type: WECHATHK",
+                "scene_type: APPLETS",
+                "sub_openid: oAbC-miniprogram-openid",
+            ],
+        ),
+        (
+            &["--service", "AppTradePay.do", "--wallet", "ALIPAYHK", "--out-trade-no", "CLI-APP1"],
+            "orderStr",
+            &["payType: Alipay", "wallet: ALIPAYHK", "transaction_amount: 10.50"],
+        ),
+        (
+            &["--service", "CommonAppTradePay.do", "--wallet", "WECHATCN", "--out-trade-no", "CLI-APP2"],
+            "prepayid",
+            &["payType: WeChat", "wallet: WECHATCN"],
+        ),
+    ];
+    for (extra, key, want) in cases {
+        let out = order_create(&gw.base_url, &gw.key, &gw.secret, extra);
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let mut lines = stdout.lines();
+        let package = Params::from_json(lines.next().unwrap().as_bytes()).expect("the payPackage as JSON");
+        assert!(package.contains(key), "{extra:?}: {stdout}");
+        let rest: Vec<String> = lines.map(str::to_owned).collect();
+        assert_has(&rest, &["return_status: 00"]);
+        assert_has(&rest, want);
+        assert!(!rest.iter().any(|l| l.starts_with("sign:") || l.starts_with("payPackage")), "{stdout}");
+        let page = rest.iter().find_map(|l| l.strip_prefix("sandbox_wallet_page: ")).expect("the wallet page");
+        let resp = reqwest::get(page).await.unwrap();
+        assert_eq!(resp.status(), 200, "{page}");
+    }
+
+    // Refused before sending, in one line.
+    let cases: [(&[&str], &str); 3] = [
+        (&["--service", "service.wechat.jsapi.PreOrder", "--wallet", "WECHATHK"], "--scene-type"),
+        (
+            &["--service", "service.wechat.jsapi.PreOrder", "--wallet", "WECHATHK", "--scene-type", "APPLETS"],
+            "sub_openid",
+        ),
+        (&["--service", "AppTradePay.do", "--wallet", "WECHATHK", "--scene-type", "APPLETS"], "jsapi's"),
+    ];
+    for (extra, want) in cases {
+        assert_one_line_error(&order_create("http://127.0.0.1:9", "KEY1", "s", extra), want);
+    }
+}

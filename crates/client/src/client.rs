@@ -305,6 +305,12 @@ impl Client {
         verify(self.secret.expose_secret(), (self.clock)())
     }
 
+    /// The merchant's secret and the clock's now, for verifying what the
+    /// gateway sends (the scenes' methods in `scenes.rs`).
+    pub(crate) fn secret_and_now(&self) -> (&str, OffsetDateTime) {
+        (self.secret.expose_secret(), (self.clock)())
+    }
+
     /// POSTs signed `params` to `path` and returns the verified answer when
     /// its `return_status` is `00`.
     async fn call(&self, path: &str, params: &Params) -> Result<Params, ClientError> {

@@ -45,6 +45,11 @@
 //! - [`error`]: [`ClientError`] and [`InvalidRequest`].
 //! - [`notify`]: verifying notifications and `return_url` forms, building
 //!   the ack.
+//! - The jsapi and app scenes: [`Client::place_jsapi_order`] ([`JsapiOrder`]
+//!   → [`JsapiOrderPlaced`] with its [`PayPackage`]),
+//!   [`Client::jsapi_refund`], [`Client::place_app_order`] ([`AppOrder`] →
+//!   [`AppOrderPlaced`]), [`Client::verify_jsapi_notification`]
+//!   ([`JsapiNotification`]).
 //! - `axum` (cargo feature `axum`): an extractor that verifies
 //!   notifications and a signed-ack response.
 //!
@@ -59,6 +64,7 @@ mod cashier;
 mod client;
 pub mod error;
 mod qrcode;
+mod scenes;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -69,15 +75,17 @@ pub use error::{ClientError, InvalidRequest};
 
 pub use secrecy::SecretString;
 pub use vmp_protocol::answer::{AnswerError, CloseAnswer, OrderPlaced, QueryAnswer, RefundAnswer, RefundStatusAnswer};
-pub use vmp_protocol::catalogue::{Endpoint, PayScene, PayType, Service, Wallet};
+pub use vmp_protocol::answer::{AppOrderPlaced, JsapiOrderPlaced, JsapiRefundAnswer, PayPackage};
+pub use vmp_protocol::catalogue::{Endpoint, PayScene, PayType, SceneType, Service, Wallet};
 pub use vmp_protocol::fields::{BuyerType, Lang};
 pub use vmp_protocol::notify;
 pub use vmp_protocol::notify::{
     NotificationError, TradeNotification, ack, is_ack_success, verify_notification, verify_return_form,
 };
+pub use vmp_protocol::notify_jsapi::JsapiNotification;
 pub use vmp_protocol::request::{
-    CloseOrder, PlaceOrder, PlaceOrderBuilder, Query, Refund, RefundBuilder, RefundStatusQuery, Request, RequestError,
-    TradeRef,
+    AppOrder, CloseOrder, JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, PlaceOrder,
+    PlaceOrderBuilder, Query, Refund, RefundBuilder, RefundStatusQuery, Request, RequestError, TradeRef,
 };
 // The qrcode and cashier scenes.
 pub use vmp_protocol::answer::{QrcodeCloseAnswer, QrcodeOrderPlaced, QrcodeQueryAnswer, QrcodeRefundAnswer};

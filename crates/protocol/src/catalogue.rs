@@ -138,6 +138,12 @@ impl Wallet {
     pub fn same_family(self, other: Wallet) -> bool {
         self.family() == other.family()
     }
+
+    /// Whether the wallet is of `pay_type`'s family (`WECHATHK` is
+    /// `WeChat`'s, `BOCPAYUPI` is `BOCPay`'s and `BOCVMP`'s).
+    pub fn same_family_as(self, pay_type: PayType) -> bool {
+        self.family() == pay_type.family()
+    }
 }
 
 impl PayType {
@@ -167,6 +173,38 @@ wire_enum! {
         H5 = "H5",
         /// `TOKEN_APPLE_PAY`: Apple Pay tokenization.
         TokenApplePay = "TOKEN_APPLE_PAY",
+    }
+}
+
+wire_enum! {
+    /// `scene_type` of a jsapi sale: where inside the wallet the buyer pays
+    /// (docs/protocol.md "The jsapi scene").
+    pub enum SceneType ("scene_type") {
+        /// `APPLETS`: a mini-program; the buyer is named by `sub_openid`.
+        Applets = "APPLETS",
+        /// `PUBLIC`: a WeChat official account's page; the buyer is named
+        /// by `openid`.
+        Public = "PUBLIC",
+        /// `H5`: a WeChat Pay H5 page; no buyer id is sent.
+        H5 = "H5",
+    }
+}
+
+impl SceneType {
+    /// The field naming the buyer, required with this scene: `sub_openid`
+    /// (`APPLETS`), `openid` (`PUBLIC`); none for `H5`.
+    ///
+    /// ```
+    /// use vmp_protocol::catalogue::SceneType;
+    /// assert_eq!(SceneType::Applets.buyer_field(), Some("sub_openid"));
+    /// assert_eq!(SceneType::H5.buyer_field(), None);
+    /// ```
+    pub const fn buyer_field(self) -> Option<&'static str> {
+        match self {
+            SceneType::Applets => Some("sub_openid"),
+            SceneType::Public => Some("openid"),
+            SceneType::H5 => None,
+        }
     }
 }
 
@@ -263,6 +301,28 @@ pub enum Notify {
     /// Never notified: the merchant polls the query (eftPay: OCT, JETCO,
     /// PayMe and FPS QR codes).
     Never,
+    /// Notified (and retried) only when paid: a failed, closed or expired
+    /// sale sends nothing, and a refund never falls back to the sale's
+    /// `notify_url` (jsapi: real handlers book any verified notification as
+    /// paid, docs/protocol.md "The jsapi scene").
+    PaidOnly,
+}
+
+impl Notify {
+    /// Whether a sale reaching a final state (`paid` or not) is notified.
+    ///
+    /// ```
+    /// use vmp_protocol::catalogue::Notify;
+    /// assert!(Notify::PaidOnly.notifies(true) && !Notify::PaidOnly.notifies(false));
+    /// assert!(Notify::Retried.notifies(false) && !Notify::Never.notifies(true));
+    /// ```
+    pub const fn notifies(self, paid: bool) -> bool {
+        match self {
+            Notify::Retried | Notify::Once => true,
+            Notify::PaidOnly => paid,
+            Notify::Never => false,
+        }
+    }
 }
 
 /// How far the gateway implements an interface.
@@ -312,6 +372,8 @@ pub struct ServiceSpec {
     pub wallets: &'static [Wallet],
     /// Sale: accepted `pay_scene`s, the first is the default.
     pub pay_scenes: &'static [PayScene],
+    /// jsapi sale: accepted `scene_type`s.
+    pub scene_types: &'static [SceneType],
     /// Sale: whether the hosted page honours `lang` (`lang` is accepted on
     /// every interface and ignored where this is `false`).
     pub lang: bool,
@@ -355,6 +417,7 @@ impl ServiceSpec {
             pay_types: &[],
             wallets: &[],
             pay_scenes: &[],
+            scene_types: &[],
             lang: false,
             refunds: &[],
             closes: &[],
@@ -380,6 +443,11 @@ impl ServiceSpec {
 
     const fn scenes(mut self, pay_scenes: &'static [PayScene]) -> Self {
         self.pay_scenes = pay_scenes;
+        self
+    }
+
+    const fn in_scenes(mut self, scene_types: &'static [SceneType]) -> Self {
+        self.scene_types = scene_types;
         self
     }
 
@@ -442,6 +510,25 @@ impl ServiceSpec {
     /// Whether `pay_type` is accepted (an empty list accepts any).
     pub fn accepts_pay_type(&self, pay_type: PayType) -> bool {
         self.pay_types.is_empty() || self.pay_types.contains(&pay_type)
+    }
+
+    /// Refund: whether a refund of an order of `wallet` is an apply-refund
+    /// here. Apply-refunds are WeChat Pay's: `AppTradeApplyRefund.do` is a
+    /// plain refund for Alipay orders.
+    ///
+    /// ```
+    /// use vmp_protocol::catalogue::{Service, Wallet};
+    /// let apply = Service::AppApplyRefund.spec();
+    /// assert!(apply.is_apply_for(Wallet::WechatHk));
+    /// assert!(!apply.is_apply_for(Wallet::AlipayHk));
+    /// ```
+    pub fn is_apply_for(&self, wallet: Wallet) -> bool {
+        self.apply && wallet.family() == PayType::WeChat
+    }
+
+    /// Whether `scene_type` is accepted by this (jsapi) sale.
+    pub fn accepts_scene_type(&self, scene_type: SceneType) -> bool {
+        self.scene_types.contains(&scene_type)
     }
 
     /// Whether the gateway serves it.
@@ -518,7 +605,6 @@ const WECHAT_PT: &[PayType] = &[PayType::WeChat];
 const UNIONPAY: &[Wallet] = &[W::UnionPay];
 const UNIONPAY_PT: &[PayType] = &[PayType::UnionPay];
 
-const JSAPI_ISSUE: &str = "#20 (jsapi, app and new-interface scenes)";
 const NOT_PLANNED: &str = "no issue yet";
 
 services! {
@@ -594,7 +680,7 @@ services! {
     AlipayPlusWeb = sale(WebScene, "service.alipayplus.web.PreOrder", "Alipay+ web interface (new interface)")
         .pay(ALIPAY_PT, ALIPAY).scenes(&[PayScene::Web])
         .after(&[S::AlipayPlusWebRefund, S::CommonRefund], &[S::CommonClose])
-        .alias(S::AlipayWeb).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayWeb).seen(Evidence::Code);
     /// `service.mpgs.token.ApplePay`: Apple Pay token payment.
     MpgsApplePay = sale(Tokenization, "service.mpgs.token.ApplePay", "Apple Pay tokenization")
         .pay(&[PayType::Mpgs], &[W::Mpgs]).scenes(&[PayScene::TokenApplePay])
@@ -637,7 +723,7 @@ services! {
         .seen(Evidence::Code).planned(NOT_PLANNED);
     /// `service.alipayplus.web.Refund` ("new interface").
     AlipayPlusWebRefund = refund(WebScene, "service.alipayplus.web.Refund", ALIPAY)
-        .alias(S::AlipayWebRefund).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayWebRefund).seen(Evidence::Code);
     /// `service.common.Refund`: any wallet.
     CommonRefund = refund(WebScene, "service.common.Refund", &[]).seen(Evidence::Code);
 
@@ -773,50 +859,50 @@ services! {
     // ---- jsapi (inside WeChat / Alipay), lowercase family ----
     /// `service.wechat.jsapi.PreOrder`: official account and mini-program.
     WechatJsapi = sale(Jsapi, "service.wechat.jsapi.PreOrder", "WeChat Pay JSAPI")
-        .pay(WECHAT_PT, WECHAT)
-        .after(&[S::WechatJsapiRefund, S::WechatJsapiApplyRefund], &[]).planned(JSAPI_ISSUE);
+        .pay(WECHAT_PT, WECHAT).in_scenes(&[SceneType::Applets, SceneType::Public, SceneType::H5])
+        .after(&[S::WechatJsapiRefund, S::WechatJsapiApplyRefund], &[S::CommonClose])
+        .notified(Notify::PaidOnly);
     /// `service.alipay.jsapi.PreOrder`.
     AlipayJsapi = sale(Jsapi, "service.alipay.jsapi.PreOrder", "Alipay JSAPI")
-        .pay(ALIPAY_PT, ALIPAY)
-        .after(&[S::AlipayJsapiRefund], &[]).planned(JSAPI_ISSUE);
+        .pay(ALIPAY_PT, ALIPAY).in_scenes(&[SceneType::Applets])
+        .after(&[S::AlipayJsapiRefund], &[S::CommonClose]).notified(Notify::PaidOnly);
     /// `service.alipayplus.jsapi.PreOrder` ("new interface").
     AlipayPlusJsapi = sale(Jsapi, "service.alipayplus.jsapi.PreOrder", "Alipay+ JSAPI (new interface)")
-        .pay(ALIPAY_PT, ALIPAY)
-        .after(&[S::AlipayPlusJsapiRefund], &[])
-        .alias(S::AlipayJsapi).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .pay(ALIPAY_PT, ALIPAY).in_scenes(&[SceneType::Applets])
+        .after(&[S::AlipayPlusJsapiRefund], &[S::CommonClose]).notified(Notify::PaidOnly)
+        .alias(S::AlipayJsapi).seen(Evidence::Code);
     /// `service.wechat.jsapi.Refund`.
-    WechatJsapiRefund = refund(Jsapi, "service.wechat.jsapi.Refund", WECHAT).planned(JSAPI_ISSUE);
+    WechatJsapiRefund = refund(Jsapi, "service.wechat.jsapi.Refund", WECHAT);
     /// `service.wechat.jsapi.ApplyRefund`.
-    WechatJsapiApplyRefund = refund(Jsapi, "service.wechat.jsapi.ApplyRefund", WECHAT)
-        .applied().planned(JSAPI_ISSUE);
+    WechatJsapiApplyRefund = refund(Jsapi, "service.wechat.jsapi.ApplyRefund", WECHAT).applied();
     /// `service.alipay.jsapi.Refund`.
-    AlipayJsapiRefund = refund(Jsapi, "service.alipay.jsapi.Refund", ALIPAY).planned(JSAPI_ISSUE);
+    AlipayJsapiRefund = refund(Jsapi, "service.alipay.jsapi.Refund", ALIPAY);
     /// `service.alipayplus.jsapi.Refund`.
     AlipayPlusJsapiRefund = refund(Jsapi, "service.alipayplus.jsapi.Refund", ALIPAY)
-        .alias(S::AlipayJsapiRefund).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::AlipayJsapiRefund).seen(Evidence::Code);
 
     // ---- app (the wallet's SDK in the merchant's app), by endpoint ----
     /// `AppTradePay.do`: WeChat Pay and Alipay app payments.
     AppPay = at(Operation::Sale, AppScene, Endpoint::AppTradePay, "app payment")
         .pay(&[PayType::Alipay, PayType::WeChat], APP_WALLETS).scenes(&[PayScene::App])
-        .after(&[S::AppRefund, S::AppApplyRefund], &[]).planned(JSAPI_ISSUE);
+        .after(&[S::AppRefund, S::AppApplyRefund], &[S::CommonClose]);
     /// `AppTradeRefund.do`.
     AppRefund = at(Operation::Refund, AppScene, Endpoint::AppTradeRefund, "app refund")
-        .pay(&[], APP_WALLETS).planned(JSAPI_ISSUE);
+        .pay(&[], APP_WALLETS);
     /// `AppTradeApplyRefund.do` (WeChat; a plain refund for Alipay).
     AppApplyRefund = at(Operation::Refund, AppScene, Endpoint::AppTradeApplyRefund, "app apply-refund")
-        .pay(&[], APP_WALLETS).applied().planned(JSAPI_ISSUE);
+        .pay(&[], APP_WALLETS).applied();
     /// `CommonAppTradePay.do` ("new interface").
     CommonAppPay = at(Operation::Sale, AppScene, Endpoint::CommonAppTradePay, "app payment (new interface)")
         .pay(&[PayType::Alipay, PayType::WeChat], APP_WALLETS).scenes(&[PayScene::App])
-        .after(&[S::CommonAppRefund], &[])
-        .alias(S::AppPay).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .after(&[S::CommonAppRefund], &[S::CommonClose])
+        .alias(S::AppPay).seen(Evidence::Code);
     /// `CommonAppTradeRefund.do` ("new interface").
     CommonAppRefund = at(Operation::Refund, AppScene, Endpoint::CommonAppTradeRefund, "app refund (new interface)")
-        .pay(&[], APP_WALLETS).alias(S::AppRefund).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .pay(&[], APP_WALLETS).alias(S::AppRefund).seen(Evidence::Code);
     /// `CommonTradeQuery.do` ("new interface"): the jsapi and app query.
     CommonTradeQuery = at(Operation::Query, AppScene, Endpoint::CommonTradeQuery, "trade query (new interface)")
-        .alias(S::TradeQuery).seen(Evidence::Code).planned(JSAPI_ISSUE);
+        .alias(S::TradeQuery).seen(Evidence::Code);
 }
 
 static BY_NAME: LazyLock<HashMap<&'static str, Service>> =
@@ -924,6 +1010,7 @@ pub fn markdown_table() -> String {
             (Operation::Sale, Notify::Retried) => "yes",
             (Operation::Sale, Notify::Once) => "once",
             (Operation::Sale, Notify::Never) => "no",
+            (Operation::Sale, Notify::PaidOnly) => "paid only",
             _ => "",
         };
         let status = match (spec.support, spec.alias_of) {
@@ -943,7 +1030,11 @@ pub fn markdown_table() -> String {
             spec.op,
             list(spec.pay_types.iter().map(|p| p.as_str()).collect()),
             list(spec.wallets.iter().map(|w| w.as_str()).collect()),
-            list(spec.pay_scenes.iter().map(|p| p.as_str()).collect()),
+            if spec.scene_types.is_empty() {
+                list(spec.pay_scenes.iter().map(|p| p.as_str()).collect())
+            } else {
+                format!("`scene_type` {}", list(spec.scene_types.iter().map(|t| t.as_str()).collect()))
+            },
             if spec.lang { "cn, en, hk" } else { "" },
             list(after),
         ));
@@ -960,9 +1051,12 @@ impl std::fmt::Display for Service {
 impl std::str::FromStr for Service {
     type Err = crate::wire_enum::UnknownValue;
 
-    /// Reads a `service` value (exact spelling).
+    /// Reads a `service` value, or the endpoint of an endpoint-only
+    /// interface (what [`Service::label`] writes), exact spelling.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Service::from_name(s).ok_or_else(|| crate::wire_enum::UnknownValue {
+        let by_endpoint =
+            || Endpoint::parse(s).filter(|e| *e != Endpoint::JsapiService).and_then(Service::for_endpoint);
+        Service::from_name(s).or_else(by_endpoint).ok_or_else(|| crate::wire_enum::UnknownValue {
             what: "service",
             value: s.chars().take(40).collect(),
             allowed: "a service of the catalogue (see `vmp_protocol::catalogue`)".to_owned(),
@@ -1054,6 +1148,9 @@ mod tests {
             if spec.family == Family::Lower {
                 assert!(spec.pay_scenes.is_empty(), "{s}: the lowercase family sends no pay_scene");
             }
+            if spec.scene == Scene::Jsapi {
+                assert!(!spec.scene_types.is_empty() && spec.pay_scenes.is_empty(), "{s}: jsapi sales take scene_type");
+            }
         }
     }
 
@@ -1098,6 +1195,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_interface_reads_back_from_its_label() {
+        for s in Service::ALL {
+            assert_eq!(s.label().parse::<Service>(), Ok(*s), "{s}");
+        }
+        assert!("JSAPIService.do".parse::<Service>().is_err(), "that servlet dispatches on service");
+    }
+
+    #[test]
+    fn jsapi_sales_name_their_buyer_by_scene_and_are_notified_only_when_paid() {
+        assert!(S::WechatJsapi.spec().accepts_scene_type(SceneType::H5));
+        assert!(!S::AlipayJsapi.spec().accepts_scene_type(SceneType::Public), "PUBLIC and H5 are WeChat's");
+        for s in [S::WechatJsapi, S::AlipayJsapi, S::AlipayPlusJsapi] {
+            assert_eq!(s.spec().notify, Notify::PaidOnly, "{s}");
+            assert!(s.spec().is_ready(), "{s}");
+        }
+        assert_eq!(S::AlipayPlusJsapi.spec().behaves_as(), S::AlipayJsapi);
+        assert_eq!(Service::refund_for_wallet(W::WechatHk, true), Some(S::WechatWebApplyRefund), "camelCase first");
     }
 
     #[test]

@@ -149,8 +149,19 @@ text_field!(
     /// `String(28)`, unique per merchant.
     RefundNo, "out_refund_no", 28, check_token);
 text_field!(
-    /// `reason` of a refund, `String(256)`.
+    /// `reason` of a refund, `String(256)` (also the jsapi scene's
+    /// `refund_desc`).
     Reason, "reason", 256, check_text);
+
+// ---- the jsapi scene (docs/protocol.md "The jsapi scene") ----
+text_field!(
+    /// `openid` / `sub_openid`: the buyer's id in the wallet (a WeChat
+    /// official account's or mini-program's openid, the Alipay user id),
+    /// at most 128 printable ASCII characters.
+    OpenId, "openid", 128, check_token);
+text_field!(
+    /// `goods_tag`: WeChat Pay's coupon tag, `String(32)`.
+    GoodsTag, "goods_tag", 32, check_text);
 
 impl BuyerType {
     /// `ios`.

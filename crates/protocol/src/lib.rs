@@ -18,6 +18,8 @@
 //! - [`codes`] — [`ReturnStatus`], every `return_status` code and eftPay's text for it.
 //! - [`request`] — [`Request`]: every operation, parsed by the gateway and built by the SDK.
 //! - [`answer`] — the typed answers, and building signed and unsigned answers.
+//! - [`notify`] — notifications (`trade_status_sync`), their verification and ack.
+//! - [`notify_jsapi`] — the jsapi scene's notification.
 //! - [`mod@wire_enum`] — how the vocabulary's enums are written.
 //! - [`retry`] — the notification retry schedule (pure policy).
 //! - [`sandbox`] — magic amounts that force sandbox outcomes.
@@ -30,6 +32,7 @@ pub mod catalogue;
 pub mod codes;
 pub mod fields;
 pub mod notify;
+pub mod notify_jsapi;
 pub mod params;
 pub mod request;
 pub mod retry;
@@ -40,7 +43,7 @@ pub mod vmptime;
 pub mod wire_enum;
 
 pub use amount::{Amount, Currency};
-pub use catalogue::{Endpoint, PayScene, PayType, Service, ServiceSpec, Wallet};
+pub use catalogue::{Endpoint, PayScene, PayType, SceneType, Service, ServiceSpec, Wallet};
 pub use codes::ReturnStatus;
 pub use notify::{NotificationError, TradeNotification, TradeStatus, TradeType};
 pub use params::{ParamValue, Params, ParamsError};

@@ -256,9 +256,15 @@ pub fn verify_params(
     TradeNotification::try_from(params)
 }
 
-/// The checks of every scene's notification: the signature first (no field
-/// is trusted before it), then the ±30 minute window of `time`.
-pub(crate) fn verify_signed(params: &Params, secret: &str, now: OffsetDateTime) -> Result<(), NotificationError> {
+/// The checks every notification passes before any field is read, whatever
+/// its scene: the signature, then the ±30 minute window of `time` against
+/// `now` (UTC+8).
+///
+/// # Errors
+/// [`NotificationError::BadSignature`], [`NotificationError::Stale`],
+/// [`NotificationError::MissingField`] (`time`) or
+/// [`NotificationError::Malformed`] (`time` unreadable).
+pub fn verify_signed(params: &Params, secret: &str, now: OffsetDateTime) -> Result<(), NotificationError> {
     sign::verify(secret, params)?;
     let time_text = required(params, "time")?;
     let time = VmpTime::parse(time_text).map_err(|e| NotificationError::Malformed(e.to_string()))?;

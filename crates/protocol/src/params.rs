@@ -283,6 +283,43 @@ impl Params {
         self
     }
 
+    /// Sets a parameter to a JSON object holding `object`'s parameters
+    /// (e.g. a `payPackage`). Like any non-string value it is sent, and
+    /// signed, as its compact JSON text in insertion order.
+    ///
+    /// ```
+    /// use vmp_protocol::Params;
+    /// let inner = Params::new().with("appId", "wx1").with("package", "prepay_id=wx2");
+    /// let p = Params::new().with("a", "1").with_object("payPackage", &inner);
+    /// assert_eq!(p.to_json(), r#"{"a":"1","payPackage":{"appId":"wx1","package":"prepay_id=wx2"}}"#);
+    /// assert_eq!(p.get("payPackage"), Some(r#"{"appId":"wx1","package":"prepay_id=wx2"}"#));
+    /// assert_eq!(p.object("payPackage"), Some(inner));
+    /// ```
+    pub fn set_object(&mut self, name: impl AsRef<str>, object: &Params) -> &mut Self {
+        let name = name.as_ref();
+        let value = ParamValue { text: object.to_json(), kind: ValueKind::Other };
+        match self.entries.iter_mut().find(|(k, _)| k == name) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key(name), value)),
+        }
+        self
+    }
+
+    /// Builder form of [`Params::set_object`].
+    #[must_use]
+    pub fn with_object(mut self, name: impl AsRef<str>, object: &Params) -> Self {
+        self.set_object(name, object);
+        self
+    }
+
+    /// The parameters of `key`'s value when it is a JSON object (sent as
+    /// one, not as a string holding one); `None` otherwise.
+    pub fn object(&self, key: &str) -> Option<Params> {
+        self.get_raw(key)
+            .filter(|v| v.kind == ValueKind::Other && v.text.starts_with('{'))
+            .and_then(|v| Params::from_json(v.text.as_bytes()).ok())
+    }
+
     /// Moves every parameter of `other` in after these (a key both have
     /// takes `other`'s value, in place), without copying any text.
     pub fn append(&mut self, other: Params) {

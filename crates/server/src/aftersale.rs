@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 use vmp_protocol::amount::WireAmount;
 use vmp_protocol::answer::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+use vmp_protocol::catalogue::{Family, Notify};
 use vmp_protocol::fields::{EftTradeNo as WireEftTradeNo, RefundNo};
 use vmp_protocol::notify::TradeType;
 use vmp_protocol::request::{CloseOrder, Query, Refund, RefundStatusQuery, TradeRef};
@@ -118,7 +119,14 @@ pub(crate) async fn describe(
         tid: order.tid.clone(),
         transaction_id: order.transaction_id.clone(),
         card_scheme: order.card_scheme.clone(),
+        eftpay_trade_no: None,
+        extra_trade_no: None,
     };
+    // The lowercase family's orders (jsapi) are answered with its names too.
+    let lower = order.service.spec().family == Family::Lower;
+    if lower {
+        answer.eftpay_trade_no = Some(order.eft_trade_no.as_str().to_owned());
+    }
     if let Some(refund_no) = refund_no {
         let refund = state
             .store()
@@ -132,6 +140,9 @@ pub(crate) async fn describe(
         answer.original_amount = Some(answer.transaction_amount);
         answer.transaction_amount = stored_amount(&refund.amount_text)?;
         answer.refund_amount = None;
+        if lower {
+            answer.extra_trade_no = Some(refund.out_refund_no.clone());
+        }
         answer.refund_no = Some(refund.out_refund_no);
     }
     Ok(answer)
@@ -193,6 +204,12 @@ pub async fn refund(
     let order = find_order(state, merchant, &req.order).await?.ok_or(ApiError::RefundOrderNotExist)?;
     check_family(&order, spec.wallets, req.wallet, req.pay_type)?;
     let now = state.clock().now().unix_timestamp();
+    // Apply-refunds are WeChat Pay's (AppTradeApplyRefund.do refunds an
+    // Alipay order at once).
+    let apply = order.wallet.is_some_and(|w| spec.is_apply_for(w));
+    // A sale notified only when paid (jsapi) never has a refund reported to
+    // its notify_url: its handler would book it as a payment.
+    let fallback = order.notify_url.clone().filter(|_| order.service.spec().notify != Notify::PaidOnly);
     let new = NewRefund {
         eft_trade_no: order.eft_trade_no.clone(),
         user_confirm_key: order.user_confirm_key.clone(),
@@ -202,18 +219,14 @@ pub async fn refund(
         amount: req.amount.value(),
         amount_text: req.amount.as_str().to_owned(),
         reason: req.reason.as_ref().map(|r| r.as_str().to_owned()),
-        complete_after: spec.apply.then_some(now + APPLY_REFUND_DELAY_SECONDS),
-        notify_url: if spec.apply {
-            req.notify_url.as_ref().map(|u| u.as_str().to_owned()).or(order.notify_url.clone())
-        } else {
-            None
-        },
+        complete_after: apply.then_some(now + APPLY_REFUND_DELAY_SECONDS),
+        notify_url: if apply { req.notify_url.as_ref().map(|u| u.as_str().to_owned()).or(fallback) } else { None },
         at: now,
     };
     let (refund, order) = match state.store().refund(new).await? {
         RefundOutcome::Applied(r, o) => {
             tracing::info!(eft_trade_no = %o.eft_trade_no, out_refund_no = %r.out_refund_no, amount = %r.amount_text, "refund applied");
-            if spec.apply {
+            if apply {
                 state.wake_sweeper();
             }
             (r, o)

@@ -9,7 +9,6 @@
 
 use vmp_protocol::Amount;
 use vmp_protocol::catalogue::Wallet;
-use vmp_protocol::request::PlaceOrder;
 use vmp_protocol::sandbox::MagicOutcome;
 
 use crate::domain::Order;
@@ -53,18 +52,12 @@ pub trait WalletConnector: Send + Sync + 'static {
     /// Whether a buyer can pay an order of `wallet` through this connector
     /// (the pay page answers 503 naming the wallet when not).
     fn pays(&self, wallet: Wallet) -> bool;
-    /// Asked before an order is stored: may the wallet open this payment?
+    /// Asked before an order is stored (`order` is the record about to be
+    /// stored, of any scene): may the wallet open this payment?
     ///
     /// # Errors
     /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
-    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal>;
-    /// [`WalletConnector::open`] for the sales of the other scenes (qrcode,
-    /// cashier), which are no [`PlaceOrder`]: may the wallet open a payment
-    /// of `amount`?
-    ///
-    /// # Errors
-    /// [`OpenRefusal`] when the wallet refuses (answered `24`, nothing stored).
-    fn open_amount(&self, amount: Amount) -> Result<(), OpenRefusal>;
+    fn open(&self, order: &Order) -> Result<(), OpenRefusal>;
     /// The outcome of a buyer's action on a pending, unexpired order.
     fn act(&self, order: &Order, action: BuyerAction) -> WalletResult;
     /// The wallet's own transaction number for an order it settled.
@@ -105,12 +98,8 @@ impl WalletConnector for SandboxWallets {
         self.magic
     }
 
-    fn open(&self, request: &PlaceOrder) -> Result<(), OpenRefusal> {
-        self.open_amount(request.amount.value())
-    }
-
-    fn open_amount(&self, amount: Amount) -> Result<(), OpenRefusal> {
-        match self.magic(amount.minor()) {
+    fn open(&self, order: &Order) -> Result<(), OpenRefusal> {
+        match self.magic(order.amount.minor()) {
             Some(MagicOutcome::NoQrCode) => Err(OpenRefusal::NoQrCode),
             _ => Ok(()),
         }
@@ -137,40 +126,12 @@ mod tests {
     use super::*;
 
     fn order(amount_minor: i64) -> Order {
-        use vmp_protocol::catalogue::{PayScene, PayType, Service};
-        use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
-        Order {
-            eft_trade_no: crate::domain::EftTradeNo::parse("1").unwrap(),
-            user_confirm_key: UserConfirmKey::parse("K").unwrap(),
-            out_trade_no: OutTradeNo::parse("O").unwrap(),
-            fingerprint: String::new(),
-            service: Service::AlipayWap,
-            pay_type: Some(PayType::Alipay),
-            wallet: Some(Wallet::AlipayHk),
-            pay_scene: Some(PayScene::Wap),
-            buyer_type: String::new(),
-            amount: Amount::from_minor(amount_minor).unwrap(),
-            amount_text: String::new(),
-            currency: vmp_protocol::Currency::Hkd,
-            subject: String::new(),
-            body: None,
-            tid: None,
-            notify_url: None,
-            return_url: None,
-            lang: None,
-            scheme: None,
-            package_name: None,
-            app_link: None,
-            active_time: 60,
-            request_time: String::new(),
-            created_at: 0,
-            expires_at: 60,
-            state: crate::domain::OrderState::Pending,
-            final_at: None,
-            transaction_id: None,
-            card_scheme: None,
-            refunded_minor: 0,
-        }
+        let mut o = crate::domain::sample_order(
+            vmp_protocol::catalogue::Service::AlipayWap,
+            vmp_protocol::catalogue::Wallet::AlipayHk,
+        );
+        o.amount = Amount::from_minor(amount_minor).unwrap();
+        o
     }
 
     #[test]

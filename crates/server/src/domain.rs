@@ -27,7 +27,8 @@
 use std::fmt;
 
 use time::OffsetDateTime;
-use vmp_protocol::catalogue::{Notify, PayScene, PayType, Service, Wallet};
+use vmp_protocol::Params;
+use vmp_protocol::catalogue::{Notify, PayScene, PayType, SceneType, Service, Wallet};
 use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 use vmp_protocol::notify::TradeNotification;
 use vmp_protocol::status::{RefundStatus, TradeStatus, TradeType};
@@ -264,7 +265,7 @@ impl Delivery {
     /// The delivery a [`Notify`] policy asks for; `None`: no notification.
     pub fn of(notify: Notify) -> Option<Self> {
         match notify {
-            Notify::Retried => Some(Self::Retried),
+            Notify::Retried | Notify::PaidOnly => Some(Self::Retried),
             Notify::Once => Some(Self::Once),
             Notify::Never => None,
         }
@@ -339,6 +340,71 @@ pub struct Order {
     pub card_scheme: Option<String>,
     /// Sum of its refunds (completed and in progress), minor units.
     pub refunded_minor: i64,
+    /// The fields of its scene beyond Place an Order's (the jsapi scene's
+    /// `scene_type` and buyer id); `None` for web, wap and app orders.
+    pub scene_fields: Option<Box<SceneFields>>,
+}
+
+/// The scene-specific fields of an order (`orders.scene_fields`, one JSON
+/// object of strings): the jsapi scene's (docs/protocol.md "The jsapi
+/// scene").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SceneFields {
+    /// `scene_type`.
+    pub scene_type: SceneType,
+    /// `openid`.
+    pub openid: Option<String>,
+    /// `sub_openid`.
+    pub sub_openid: Option<String>,
+    /// `receipt=Y`.
+    pub receipt: bool,
+    /// `goods_tag`.
+    pub goods_tag: Option<String>,
+    /// `detail`, the JSON object's text as sent.
+    pub detail: Option<String>,
+    /// `scene_info`, the JSON object's text as sent.
+    pub scene_info: Option<String>,
+}
+
+impl SceneFields {
+    /// The stored form: a JSON object of strings, absent fields left out.
+    pub fn to_json(&self) -> String {
+        let mut p = Params::new().with("scene_type", self.scene_type.as_str());
+        for (name, value) in [
+            ("openid", &self.openid),
+            ("sub_openid", &self.sub_openid),
+            ("goods_tag", &self.goods_tag),
+            ("detail", &self.detail),
+            ("scene_info", &self.scene_info),
+        ] {
+            if let Some(v) = value {
+                p.set(name, v);
+            }
+        }
+        if self.receipt {
+            p.set("receipt", "Y");
+        }
+        p.to_json()
+    }
+
+    /// Reads the stored form.
+    ///
+    /// # Errors
+    /// [`InvalidValue`] when it is not such an object.
+    pub fn parse(json: &str) -> Result<Self, InvalidValue> {
+        let invalid = || InvalidValue { what: "orders.scene_fields" };
+        let p = Params::from_json(json.as_bytes()).map_err(|_| invalid())?;
+        let text = |name: &str| p.get(name).map(str::to_owned);
+        Ok(Self {
+            scene_type: p.get("scene_type").and_then(SceneType::parse).ok_or_else(invalid)?,
+            openid: text("openid"),
+            sub_openid: text("sub_openid"),
+            receipt: p.get("receipt") == Some("Y"),
+            goods_tag: text("goods_tag"),
+            detail: text("detail"),
+            scene_info: text("scene_info"),
+        })
+    }
 }
 
 /// What the wallet (or the buyer) decided for a pending order.
@@ -484,16 +550,17 @@ impl Order {
             return Err(AlreadyFinal(self.state));
         }
         let when = at.unix_timestamp();
-        let notification = match self.notified().filter(|_| notify) {
+        let owed = notify && self.service.spec().notify.notifies(state == OrderState::Paid);
+        let notification = match self.notified().filter(|_| owed) {
             Some((url, delivery)) => {
                 let mut after = self.clone();
                 after.state = state;
                 after.final_at = Some(when);
                 after.transaction_id = Some(transaction_id.clone());
                 after.card_scheme.clone_from(&card_scheme);
-                let mut payload = crate::payloads::sale_notification(&after, at);
-                // `time` is stamped (and the message signed) at each attempt.
-                payload.remove("time");
+                // The scene's message; `time` is stamped (and the message
+                // signed) at each attempt.
+                let payload = crate::scenes::sale_notification(&after, at);
                 Some(NewNotification {
                     url: url.to_owned(),
                     trade_status: state,
@@ -833,14 +900,7 @@ impl Refund {
             return Err(NotProcessing(self.state));
         }
         let notification = self.notify_url.as_ref().map(|url| {
-            let mut n = order.trade_notification(at);
-            n.trade_type = TradeType::Refund;
-            n.trade_status = self.effect.trade_status();
-            n.total_fee = self.amount_text.clone();
-            n.gmt_payment = VmpTime::from_datetime(at).to_gmt_string();
-            let mut payload = n.to_params();
-            payload.remove("time");
-            payload.set("out_refund_no", &self.out_refund_no).set("original_amount", &order.amount_text);
+            let payload = crate::scenes::refund_notification(order, self, at);
             NewNotification {
                 url: url.clone(),
                 trade_status: self.effect.order_state(),
@@ -973,44 +1033,56 @@ pub struct Attempt {
     pub excerpt: String,
 }
 
+/// A pending HKD 10.00 order of `service` paid with `wallet`, placed at
+/// 1000 (unix seconds) for 60 seconds, without a `notify_url`: the unit
+/// tests' order.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn sample_order(service: Service, wallet: Wallet) -> Order {
+    Order {
+        eft_trade_no: EftTradeNo::parse("01240101000000000000001").unwrap(),
+        user_confirm_key: UserConfirmKey::parse("OV0000000001").unwrap(),
+        out_trade_no: OutTradeNo::parse("O1").unwrap(),
+        fingerprint: "f".into(),
+        service,
+        pay_type: Some(wallet.family()),
+        wallet: Some(wallet),
+        pay_scene: service.spec().default_pay_scene(),
+        buyer_type: "others".into(),
+        amount: Amount::from_minor(1000).unwrap(),
+        amount_text: "10.00".into(),
+        currency: Currency::Hkd,
+        subject: "s".into(),
+        body: None,
+        tid: None,
+        notify_url: None,
+        return_url: None,
+        lang: None,
+        scheme: None,
+        package_name: None,
+        app_link: None,
+        active_time: 60,
+        request_time: "20240101000000".into(),
+        created_at: 1000,
+        expires_at: 1060,
+        state: OrderState::Pending,
+        final_at: None,
+        transaction_id: None,
+        card_scheme: None,
+        refunded_minor: 0,
+        scene_fields: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use vmp_protocol::retry::RetrySchedule;
 
     fn order(service: Service, wallet: Wallet, notify: bool) -> Order {
-        Order {
-            eft_trade_no: EftTradeNo::parse("01240101000000000000001").unwrap(),
-            user_confirm_key: UserConfirmKey::parse("OV0000000001").unwrap(),
-            out_trade_no: OutTradeNo::parse("O1").unwrap(),
-            fingerprint: "f".into(),
-            service,
-            pay_type: Some(wallet.family()),
-            wallet: Some(wallet),
-            pay_scene: service.spec().default_pay_scene(),
-            buyer_type: "others".into(),
-            amount: Amount::from_minor(1000).unwrap(),
-            amount_text: "10.00".into(),
-            currency: Currency::Hkd,
-            subject: "s".into(),
-            body: None,
-            tid: None,
-            notify_url: notify.then(|| "https://m.example/n".to_owned()),
-            return_url: None,
-            lang: None,
-            scheme: None,
-            package_name: None,
-            app_link: None,
-            active_time: 60,
-            request_time: "20240101000000".into(),
-            created_at: 1000,
-            expires_at: 1060,
-            state: OrderState::Pending,
-            final_at: None,
-            transaction_id: None,
-            card_scheme: None,
-            refunded_minor: 0,
-        }
+        let mut o = sample_order(service, wallet);
+        o.notify_url = notify.then(|| "https://m.example/n".to_owned());
+        o
     }
 
     fn at(t: i64) -> OffsetDateTime {

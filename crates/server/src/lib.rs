@@ -11,13 +11,13 @@
 //! - `http` — routes, body reading, answer rendering, pages.
 //! - [`html`] — escaping for every page the gateway (and `vmp listen`) writes.
 //! - [`orders`] — Place an Order as a domain operation.
-//! - [`scenes`] — the qrcode and cashier scenes as domain operations.
-//! - [`payloads`] — which notification payload a sale's scene gets.
 //! - [`domain`] — orders, refunds and the outbox as typed values, and
 //!   the rules that move them.
 //! - [`lifecycle`] — the order state machine at work.
 //! - [`connector`] — the wallet seam and the sandbox wallets.
 //! - [`aftersale`] — query, refund, refund status and close.
+//! - [`scenes`] — what differs by scene: the qrcode, cashier, jsapi and app
+//!   operations, the `payPackage`s, the notification of each scene.
 //! - [`notifier`] — the notification outbox worker (delivery only).
 //! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
 //! - [`netguard`] — where notifications may go (SSRF protection).
@@ -51,7 +51,6 @@ pub mod netguard;
 pub mod notifier;
 pub mod orders;
 pub mod paylink;
-pub mod payloads;
 pub mod ratelimit;
 pub mod readiness;
 pub mod scenes;

@@ -41,7 +41,43 @@ pub async fn place_order(
     sent_at: VmpTime,
 ) -> Result<OrderPlaced, ApiError> {
     check_urls(state, merchant, [("notify_url", req.notify_url.as_ref()), ("return_url", req.return_url.as_ref())])?;
-    state.wallets().open(&req).map_err(|_| ApiError::UpstreamNoQrCode)?;
+    let record = record(state, merchant, req, fingerprint, sent_at)?;
+    answer_for(state, store(state, record).await?)
+}
+
+/// The production rule for merchant URLs (docs/protocol.md "Place an
+/// Order": ports 80/443 unless allow-listed, no private addresses), for a
+/// sale of any scene.
+///
+/// # Errors
+/// [`ApiError::UrlRefused`] naming the field.
+pub fn check_urls<'a>(
+    state: &AppState,
+    merchant: &Merchant,
+    urls: impl IntoIterator<Item = (&'static str, Option<&'a HttpUrl>)>,
+) -> Result<(), ApiError> {
+    if state.mode() == Mode::Production {
+        for (field, url) in urls {
+            if let Some(url) = url {
+                netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The order to store for a Place an Order request (web, wap, app), issued
+/// its `eft_trade_no` now. `sent_at` is the request's `time`.
+///
+/// # Errors
+/// [`ApiError::Store`] when the merchant's key is not a `user_confirm_key`.
+pub fn record(
+    state: &AppState,
+    merchant: &Merchant,
+    req: PlaceOrder,
+    fingerprint: String,
+    sent_at: VmpTime,
+) -> Result<Order, ApiError> {
     let now = state.clock().now();
     // Moved field by field: the request's text goes into the record uncopied.
     let PlaceOrder {
@@ -64,10 +100,9 @@ pub async fn place_order(
         package_name,
         app_link,
     } = req;
-    let user_confirm_key = merchant_key(merchant)?;
-    let record = Order {
+    Ok(Order {
         eft_trade_no: state.ids().next(now),
-        user_confirm_key,
+        user_confirm_key: merchant_key(merchant)?,
         out_trade_no,
         fingerprint,
         service,
@@ -96,57 +131,42 @@ pub async fn place_order(
         transaction_id: None,
         card_scheme: None,
         refunded_minor: 0,
-    };
-    let stored = store_order(state, record).await?;
-    answer_for(state, stored)
+        scene_fields: None,
+    })
 }
 
-/// The production rule for merchant URLs (ports 80/443 unless allowed, no
-/// private addresses), checked when the order is placed.
+/// The merchant's key as an order stores it.
 ///
 /// # Errors
-/// [`ApiError::UrlRefused`] naming the field.
-pub(crate) fn check_urls<'a>(
-    state: &AppState,
-    merchant: &Merchant,
-    urls: impl IntoIterator<Item = (&'static str, Option<&'a HttpUrl>)>,
-) -> Result<(), ApiError> {
-    if state.mode() == Mode::Production {
-        for (field, url) in urls {
-            if let Some(url) = url {
-                netguard::check_url(url.url(), &merchant.allowed_ports).map_err(|e| ApiError::UrlRefused(field, e))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The merchant's key as an order records it.
-pub(crate) fn merchant_key(merchant: &Merchant) -> Result<UserConfirmKey, ApiError> {
+/// [`ApiError::Store`] when it is not a `user_confirm_key`.
+pub fn merchant_key(merchant: &Merchant) -> Result<UserConfirmKey, ApiError> {
     Ok(UserConfirmKey::parse(&merchant.key).map_err(|_| StoreError::Corrupt("merchants.user_confirm_key"))?)
 }
 
-/// Stores a new order of any scene; answers only after the durable commit.
-/// An identical re-submission (same fingerprint) gets the stored order; a
-/// different order with its `out_trade_no` is `03`.
+/// Stores a new order of any scene once its wallet agrees to open it;
+/// resolves after the durable commit. An identical re-submission (same
+/// fingerprint, see [`request_fingerprint`]) gets the stored order back;
+/// any other request reusing the `out_trade_no` is `03`.
 ///
 /// # Errors
-/// [`ApiError::DuplicateOrder`], [`ApiError::Store`] when the commit fails.
-pub(crate) async fn store_order(state: &AppState, record: Order) -> Result<Order, ApiError> {
+/// `24` when the wallet refuses, [`ApiError::DuplicateOrder`],
+/// [`ApiError::Store`] when the commit fails.
+pub async fn store(state: &AppState, record: Order) -> Result<Order, ApiError> {
+    state.wallets().open(&record).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let fingerprint = record.fingerprint.clone();
-    Ok(match state.store().place_order(record).await? {
+    match state.store().place_order(record).await? {
         PlaceOutcome::Created(r) => {
             // Debug, not info: the store is the record of every order, and a
             // line per order is gigabytes a day at full load.
             tracing::debug!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, merchant = %r.user_confirm_key, "order placed");
-            r
+            Ok(r)
         }
         PlaceOutcome::Existing(r) if r.fingerprint == fingerprint => {
             tracing::info!(eft_trade_no = %r.eft_trade_no, out_trade_no = %r.out_trade_no, "identical re-submission replayed");
-            r
+            Ok(r)
         }
-        PlaceOutcome::Existing(_) => return Err(ApiError::DuplicateOrder),
-    })
+        PlaceOutcome::Existing(_) => Err(ApiError::DuplicateOrder),
+    }
 }
 
 /// The answer fields for a stored order (deterministic, so replays match).

@@ -49,9 +49,11 @@ impl PayLinks {
         Self { keyed }
     }
 
-    fn mac(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> HmacSha256 {
+    /// The MAC of `parts` for one `purpose`, each length-prefixed so no two
+    /// lists of parts share a MAC.
+    fn mac(&self, purpose: &str, parts: &[&str]) -> HmacSha256 {
         let mut mac = self.keyed.clone();
-        for part in ["payPage", userkey, out_trade_no, eft_trade_no] {
+        for part in std::iter::once(&purpose).chain(parts) {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
@@ -60,15 +62,28 @@ impl PayLinks {
 
     /// The token for one order (64 lowercase hex characters).
     pub fn token(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str) -> String {
-        lower_hex(&self.mac(userkey, out_trade_no, eft_trade_no).finalize().into_bytes().into())
+        self.token_for("payPage", &[userkey, out_trade_no, eft_trade_no])
     }
 
     /// Whether `given` is the token of this order (constant-time).
     pub fn verify(&self, userkey: &str, out_trade_no: &str, eft_trade_no: &str, given: &str) -> bool {
+        self.verify_for("payPage", &[userkey, out_trade_no, eft_trade_no], given)
+    }
+
+    /// A token over `parts` for another `purpose` than pay links (the
+    /// `payPackage` signatures of `crate::scenes::packages`): the same
+    /// gateway key, kept apart by the purpose. 64 lowercase hex characters.
+    pub fn token_for(&self, purpose: &str, parts: &[&str]) -> String {
+        lower_hex(&self.mac(purpose, parts).finalize().into_bytes().into())
+    }
+
+    /// Whether `given` (hex, either case) is [`PayLinks::token_for`] of
+    /// `parts` (constant-time).
+    pub fn verify_for(&self, purpose: &str, parts: &[&str], given: &str) -> bool {
         let Ok(bytes) = hex::decode(given) else {
             return false;
         };
-        self.mac(userkey, out_trade_no, eft_trade_no).verify_slice(&bytes).is_ok()
+        self.mac(purpose, parts).verify_slice(&bytes).is_ok()
     }
 
     /// The full `pay_apptrade` URL.
@@ -121,6 +136,11 @@ mod tests {
         assert!(!PayLinks::new(vec![8; 32]).verify("K1", "O1", "E1", &t));
         // Length-prefixing keeps ("K1","O1") and ("K","1O1") apart.
         assert_ne!(links.token("K", "1O1", "E1"), t);
+        // Another purpose never shares a token with a link.
+        assert_ne!(links.token_for("wechat-jsapi", &["K1", "O1", "E1"]), t);
+        let other = links.token_for("wechat-jsapi", &["x"]);
+        assert!(links.verify_for("wechat-jsapi", &["x"], &other.to_uppercase()), "hex of either case");
+        assert!(!links.verify_for("wechat-app", &["x"], &other));
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn a_missing_chromium_fails_the_tests_with_an_apt_get_hint() {
 /// (screenshot, page kind, service, payType, wallet, pay_scene, desktop).
 type Kind = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, bool);
 
-const KINDS: [Kind; 19] = [
+const KINDS: [Kind; 20] = [
     ("alipay", "alipay", "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP", false),
     ("wechat-h5", "wechat-h5", "service.wechat.web.MobileH5", "WeChat", "WECHATHK", "WEB", false),
     ("wechat-oauth", "wechat-oauth", "service.wechat.oauth2.Authorize", "WeChat", "WECHATHK", "WXWEB", false),
@@ -162,6 +162,7 @@ const KINDS: [Kind; 19] = [
     ("jetco", "jetco", "service.jetco.wap.PreOrder", "Jetco", "JETCOHK", "WAP", false),
     ("bocpayupi-app", "bocpay-app", "service.bocpayupi.wap.PreOrder", "BOCVMP", "BOCPAYUPI", "APP", false),
     ("bocpayupi-h5", "bocpay-h5", "service.bocpayupi.wap.PreOrder", "BOCVMP", "BOCPAYUPI", "H5", false),
+    ("alipayplus-web", "alipay-qr", "service.alipayplus.web.PreOrder", "Alipay", "ALIPAYHK", "WEB", true),
 ];
 
 const PHONE: (u32, u32) = (420, 800);

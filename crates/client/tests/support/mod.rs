@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
-use vmp_client::{Amount, Client, Params, SecretString, TradeNotification, TradeStatus, TradeType};
+use vmp_client::{Amount, Client, Params, PayPackage, SecretString, TradeNotification, TradeStatus, TradeType};
 use vmp_protocol::VmpTime;
 use vmp_server::{Application, Settings};
 
@@ -43,6 +43,9 @@ pub struct Gateway {
     pub key: String,
     pub secret: String,
     pub http: reqwest::Client,
+    /// The SDK client of the sandbox merchant ([`Gateway::client`] makes
+    /// another).
+    pub client: Client,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
 }
@@ -63,7 +66,9 @@ impl Gateway {
             let _ = stopped.await;
         }));
         let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().unwrap();
-        Self { state, base_url, key, secret, http, _stop: stop, _dir: dir }
+        let client =
+            Client::new(&base_url, &key, SecretString::from(secret.clone())).unwrap().with_timeout(CALL_TIMEOUT);
+        Self { state, base_url, key, secret, http, client, _stop: stop, _dir: dir }
     }
 
     /// An SDK client for the sandbox merchant.
@@ -85,5 +90,18 @@ impl Gateway {
             .unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         Params::from_json(&resp.bytes().await.unwrap()).unwrap()
+    }
+    /// The sandbox wallet page at `path` with `package`'s keys as its
+    /// query: what the shop's page hands the wallet.
+    pub fn wallet_url(&self, path: &str, package: &PayPackage) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(package.to_params().iter().map(|(k, v)| (k, v.as_str())))
+            .finish();
+        format!("{}{path}?{query}", self.base_url)
+    }
+
+    /// The buyer pays the order `eft_trade_no` through the sandbox API.
+    pub async fn pay(&self, eft_trade_no: &str) -> Params {
+        self.sandbox(&format!("/sandbox/orders/{eft_trade_no}/pay"), r#"{"outcome":"success"}"#).await
     }
 }

@@ -62,6 +62,12 @@ pub struct QueryAnswer {
     pub transaction_id: Option<String>,
     /// `card_scheme` (MPGS and AE).
     pub card_scheme: Option<String>,
+    /// `eftpay_trade_no`: the gateway's number again, in the lowercase
+    /// family's name (jsapi orders).
+    pub eftpay_trade_no: Option<String>,
+    /// `extra_trade_no`: the refund described, in the lowercase family's
+    /// name (jsapi orders).
+    pub extra_trade_no: Option<String>,
 }
 
 impl QueryAnswer {
@@ -84,6 +90,8 @@ impl QueryAnswer {
         put(&mut p, "tid", self.tid.as_deref());
         put(&mut p, "transaction_id", self.transaction_id.as_deref());
         put(&mut p, "card_scheme", self.card_scheme.as_deref());
+        put(&mut p, "eftpay_trade_no", self.eftpay_trade_no.as_deref());
+        put(&mut p, "extra_trade_no", self.extra_trade_no.as_deref());
         p
     }
 
@@ -110,6 +118,8 @@ impl QueryAnswer {
             tid: r.opt("tid"),
             transaction_id: r.opt("transaction_id"),
             card_scheme: r.opt("card_scheme"),
+            eftpay_trade_no: r.opt("eftpay_trade_no"),
+            extra_trade_no: r.opt("extra_trade_no"),
         };
         check_order(&answer.eft_trade_no, &answer.out_trade_no, &query.order)?;
         check_key(&answer.user_confirm_key, key)?;
@@ -366,6 +376,8 @@ mod tests {
             tid: None,
             transaction_id: Some("SBX0100".into()),
             card_scheme: None,
+            eftpay_trade_no: None,
+            extra_trade_no: None,
         }
     }
 

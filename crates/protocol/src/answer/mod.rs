@@ -9,11 +9,19 @@
 //! wrong answer.
 
 mod after;
+mod app;
 mod cashier;
+mod jsapi;
+mod pay_package;
 mod qrcode;
 mod sale;
 
 pub use after::{CloseAnswer, QueryAnswer, RefundAnswer, RefundStatusAnswer};
+pub use app::AppOrderPlaced;
+pub use jsapi::{JsapiOrderPlaced, JsapiRefundAnswer};
+pub use pay_package::{
+    AlipayAppPackage, AlipayJsapiPackage, PayPackage, WECHAT_APP_PACKAGE, WechatAppPackage, WechatJsapiPackage,
+};
 pub use qrcode::{QrcodeCloseAnswer, QrcodeOrderPlaced, QrcodeQueryAnswer, QrcodeRefundAnswer};
 pub use sale::OrderPlaced;
 
@@ -93,6 +101,15 @@ pub(crate) fn check_order(eft: &EftTradeNo, out: &OutTradeNo, want: &TradeRef) -
         Ok(())
     } else {
         Err(AnswerError(format!("the answer is for {} {got:?}, not {wanted:?}", want.field())))
+    }
+}
+
+/// Checks a sale's answer is about the order placed.
+pub(crate) fn check_out_trade_no(got: &OutTradeNo, want: &OutTradeNo) -> Result<(), AnswerError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(AnswerError(format!("the answer is for out_trade_no {:?}, not {:?}", got.as_str(), want.as_str())))
     }
 }
 

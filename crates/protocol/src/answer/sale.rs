@@ -4,7 +4,7 @@ use crate::fields::{EftTradeNo, OutTradeNo};
 use crate::params::Params;
 use crate::request::{PlaceOrder, TradeRef};
 
-use super::{AnswerError, Reader, check_key};
+use super::{AnswerError, Reader, check_key, check_out_trade_no};
 
 /// A successful Place an Order answer's business fields, in the order the
 /// gateway writes them (eftPay's example answer).
@@ -107,13 +107,7 @@ impl OrderPlaced {
     /// Reads an answer and checks it is about `out_trade_no` of merchant `key`.
     pub(super) fn for_order(p: &Params, out_trade_no: &OutTradeNo, key: &str) -> Result<Self, AnswerError> {
         let placed = Self::from_params(p)?;
-        if placed.out_trade_no != *out_trade_no {
-            return Err(AnswerError(format!(
-                "the answer is for out_trade_no {:?}, not {:?}",
-                placed.out_trade_no.as_str(),
-                out_trade_no.as_str()
-            )));
-        }
+        check_out_trade_no(&placed.out_trade_no, out_trade_no)?;
         check_key(&placed.user_confirm_key, key)?;
         Ok(placed)
     }

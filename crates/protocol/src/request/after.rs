@@ -69,8 +69,12 @@ impl TradeRef {
         }
     }
 
-    fn parse(f: Fields<'_>) -> Result<Self, RequestError> {
+    pub(super) fn parse(f: Fields<'_>) -> Result<Self, RequestError> {
         if let Some(eft) = f.opt_with("eft_trade_no", EftTradeNo::parse)? {
+            return Ok(Self::Eft(eft));
+        }
+        // The lowercase family's name for it (qrcode queries, jsapi answers).
+        if let Some(eft) = f.opt_with("eftpay_trade_no", EftTradeNo::parse)? {
             return Ok(Self::Eft(eft));
         }
         match f.opt_with("out_trade_no", OutTradeNo::parse)? {
@@ -79,7 +83,7 @@ impl TradeRef {
         }
     }
 
-    fn write(&self, p: &mut Params) {
+    pub(super) fn write(&self, p: &mut Params) {
         p.set(self.field(), self.value());
     }
 }
@@ -447,6 +451,12 @@ impl RefundBuilder {
         let spec = service.spec();
         if spec.op != Operation::Refund {
             return Err(RequestError::UnknownService(service.label().to_owned()));
+        }
+        if spec.family != crate::catalogue::Family::Camel {
+            return Err(RequestError::WrongRequest {
+                service,
+                request: "its scene's refund request (e.g. JsapiRefund)",
+            });
         }
         if !spec.is_ready() {
             return Err(RequestError::NotSupported(service));

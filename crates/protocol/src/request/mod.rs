@@ -78,12 +78,16 @@ macro_rules! sale_setters {
 }
 
 mod after;
+mod app;
 mod cashier;
+mod jsapi;
 mod qrcode;
 mod sale;
 
 pub use after::{CloseOrder, QUERY_TYPE_OUT_TRADE, Query, Refund, RefundBuilder, RefundStatusQuery, TradeRef};
+pub use app::AppOrder;
 pub use cashier::{CashierOrder, CashierOrderBuilder};
+pub use jsapi::{JsapiOrder, JsapiOrderBuilder, JsapiRefund, JsapiRefundBuilder, JsonObject};
 pub use qrcode::{
     NotifyTarget, QrcodeCancel, QrcodeClose, QrcodeOrder, QrcodeOrderBuilder, QrcodeQuery, QrcodeRefund, QrcodeRequest,
     WalletFields,
@@ -117,6 +121,12 @@ pub enum Request {
     Qrcode(QrcodeRequest),
     /// A sale of the cashier scene (the buyer picks the wallet).
     Cashier(CashierOrder),
+    /// Place an order in the jsapi scene (inside WeChat or Alipay).
+    JsapiOrder(JsapiOrder),
+    /// Refund a jsapi order (lowercase family).
+    JsapiRefund(JsapiRefund),
+    /// Place an order in the app scene (the wallet's mobile SDK).
+    AppOrder(AppOrder),
 }
 
 impl Request {
@@ -147,7 +157,12 @@ impl Request {
         if spec.scene == Scene::Cashier && spec.op == Operation::Sale {
             return Ok(Request::Cashier(CashierOrder::parse(p)?));
         }
+        // An alias ("new interface") is read as the interface it stands for.
+        let scene = spec.behaves_as().spec().scene;
         Ok(match spec.op {
+            Operation::Sale if scene == Scene::Jsapi => Request::JsapiOrder(JsapiOrder::parse(service, p)?),
+            Operation::Refund if scene == Scene::Jsapi => Request::JsapiRefund(JsapiRefund::parse(service, p)?),
+            Operation::Sale if scene == Scene::App => Request::AppOrder(AppOrder::parse(service, p)?),
             Operation::Sale => Request::PlaceOrder(PlaceOrder::parse(service, p)?),
             Operation::Query => Request::Query(Query::parse(service, p)?),
             Operation::Refund => Request::Refund(Refund::parse(service, p)?),
@@ -167,6 +182,9 @@ impl Request {
             Request::Close(r) => r.service,
             Request::Qrcode(r) => r.service(),
             Request::Cashier(_) => CashierOrder::SERVICE,
+            Request::JsapiOrder(r) => r.service,
+            Request::JsapiRefund(r) => r.service,
+            Request::AppOrder(r) => r.order.service,
         }
     }
 
@@ -190,6 +208,9 @@ impl Request {
             Request::Close(r) => r.write(&mut p),
             Request::Qrcode(r) => r.write(&mut p),
             Request::Cashier(r) => r.write(&mut p),
+            Request::JsapiOrder(r) => r.write(&mut p),
+            Request::JsapiRefund(r) => r.write(&mut p),
+            Request::AppOrder(r) => r.write(&mut p),
         }
         p
     }
@@ -324,6 +345,30 @@ pub enum RequestError {
         /// Accepted values, `/`-separated.
         allowed: String,
     },
+    /// A code-list field (`paytype`, `payment_type`, …) holds a value the
+    /// interface does not take; answered with `status` (`20`, `-16`).
+    #[error("{field} {given} is not accepted by {service}; use {allowed}")]
+    NotAllowed {
+        /// Wire name.
+        field: &'static str,
+        /// The value sent (at most 20 characters of it).
+        given: String,
+        /// The interface.
+        service: &'static str,
+        /// Accepted values, `/`-separated.
+        allowed: String,
+        /// The code of the refusal.
+        status: ReturnStatus,
+    },
+    /// The interface takes another request type (e.g. a jsapi sale is a
+    /// [`JsapiOrder`], not a [`PlaceOrder`]).
+    #[error("{} is requested with {request}, not with this request type", .service.label())]
+    WrongRequest {
+        /// The interface.
+        service: Service,
+        /// The request type it takes.
+        request: &'static str,
+    },
 }
 
 fn planned(s: Service) -> &'static str {
@@ -342,6 +387,7 @@ impl RequestError {
             Self::Wallet { .. } | Self::PaymentType { .. } => ReturnStatus::WalletRestricted,
             Self::PayScene { .. } => ReturnStatus::PaySceneNotSupported,
             Self::Currency(_) => ReturnStatus::CurrencyNotSupported,
+            Self::NotAllowed { status, .. } => *status,
             _ => ReturnStatus::InvalidParameter,
         }
     }
@@ -351,7 +397,8 @@ impl RequestError {
         match self {
             Self::Missing(f) | Self::NotAString(f) | Self::Field { field: f, .. } | Self::Amount { field: f, .. } => f,
             Self::MissingTradeRef => "out_trade_no",
-            Self::UnknownService(_) | Self::NotSupported(_) => "service",
+            Self::UnknownService(_) | Self::NotSupported(_) | Self::WrongRequest { .. } => "service",
+            Self::NotAllowed { field, .. } => field,
             Self::PayType { .. } => "payType",
             Self::Wallet { .. } => "wallet",
             Self::PayScene { .. } => "pay_scene",
@@ -375,6 +422,9 @@ impl RequestError {
             | Self::PayScene { allowed, .. }
             | Self::Paytype { allowed, .. }
             | Self::PaymentType { allowed, .. } => status.text(allowed),
+            Self::NotAllowed {
+                allowed, status: ReturnStatus::InvalidPayType | ReturnStatus::WalletRestricted, ..
+            } => status.text(allowed),
             Self::Currency(c) => status.text(c),
             _ => status.text(self.field()),
         }
@@ -462,10 +512,10 @@ mod tests {
         let err = unknown.unwrap_err();
         assert_eq!(err.return_status(), ReturnStatus::InvalidParameter);
         assert_eq!(err.return_char(), "参数错误:请检查请求接口参数: service");
-        let planned = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.wechat.jsapi.PreOrder"}"#));
+        let planned = Request::parse(Endpoint::JsapiService, &p(r#"{"service":"service.mpgs.token.ApplePay"}"#));
         let err = planned.unwrap_err();
-        assert_eq!(err, RequestError::NotSupported(Service::WechatJsapi));
-        assert_eq!(err.return_char(), "参数错误:接口[service.wechat.jsapi.PreOrder]暂不支持");
+        assert_eq!(err, RequestError::NotSupported(Service::MpgsApplePay));
+        assert_eq!(err.return_char(), "参数错误:接口[service.mpgs.token.ApplePay]暂不支持");
         assert!(err.to_string().contains("not supported yet"), "{err}");
         let missing = Request::parse(Endpoint::JsapiService, &p(r#"{"x":"1"}"#)).unwrap_err();
         assert_eq!(missing, RequestError::Missing("service"));
@@ -478,8 +528,8 @@ mod tests {
         let q = Request::parse(Endpoint::TradeQuery, &p(r#"{"querytype":"OUT_TRADE","out_trade_no":"A1"}"#)).unwrap();
         assert_eq!(q.service(), Service::TradeQuery);
         assert!(!q.to_params().contains("service"));
-        let planned = Request::parse(Endpoint::AppTradePay, &p("{}")).unwrap_err();
-        assert_eq!(planned, RequestError::NotSupported(Service::AppPay));
+        let cancel = Request::parse(Endpoint::TradeCancel, &p("{}")).unwrap_err();
+        assert_eq!(cancel, RequestError::MissingTradeRef, "QRcodeTradeCancel.do is read as the qrcode cancel");
     }
 
     #[test]

@@ -256,6 +256,12 @@ pub struct PlaceOrderBuilder {
 impl PlaceOrderBuilder {
     sale_setters!();
 
+    /// The service, the fields set and the first error, for another
+    /// request type's build (the app scene's).
+    pub(super) fn into_parts(self) -> (Service, Params, Option<RequestError>) {
+        (self.service, self.fields, self.error)
+    }
+
     /// `wallet` (required unless the service has one wallet only).
     pub fn wallet(self, wallet: Wallet) -> Self {
         self.set("wallet", wallet.as_str())
@@ -328,11 +334,24 @@ impl PlaceOrderBuilder {
         if !spec.is_ready() {
             return Err(RequestError::NotSupported(self.service));
         }
-        // The qrcode and cashier scenes have their own requests
-        // (`QrcodeOrder`, `CashierOrder`).
-        let other_scene = matches!(spec.scene, crate::catalogue::Scene::Qrcode | crate::catalogue::Scene::Cashier);
-        if spec.op != crate::catalogue::Operation::Sale || other_scene {
+        if spec.op != crate::catalogue::Operation::Sale {
             return Err(RequestError::UnknownService(self.service.label().to_owned()));
+        }
+        // The other scenes' sales have requests of their own.
+        match spec.behaves_as().spec().scene {
+            crate::catalogue::Scene::Qrcode => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "QrcodeOrder" });
+            }
+            crate::catalogue::Scene::Cashier => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "CashierOrder" });
+            }
+            crate::catalogue::Scene::Jsapi => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "JsapiOrder" });
+            }
+            crate::catalogue::Scene::App => {
+                return Err(RequestError::WrongRequest { service: self.service, request: "AppOrder (build_app)" });
+            }
+            _ => {}
         }
         PlaceOrder::parse(self.service, &p)
     }
@@ -539,11 +558,17 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, RequestError::Missing("wallet"), "Alipay has two wallets: no default");
-        let err = PlaceOrder::builder(Service::WechatJsapi).build().unwrap_err();
-        assert_eq!(err, RequestError::NotSupported(Service::WechatJsapi));
-        for other_scene in [Service::WechatQrcode, Service::UnitedWap] {
+        let err = PlaceOrder::builder(Service::MpgsApplePay).build().unwrap_err();
+        assert_eq!(err, RequestError::NotSupported(Service::MpgsApplePay));
+        for (other_scene, request) in [
+            (Service::WechatJsapi, "JsapiOrder"),
+            (Service::WechatQrcode, "QrcodeOrder"),
+            (Service::UnitedWap, "CashierOrder"),
+        ] {
             let err = PlaceOrder::builder(other_scene).build().unwrap_err();
-            assert_eq!(err, RequestError::UnknownService(other_scene.label().to_owned()), "{other_scene}");
+            assert_eq!(err, RequestError::WrongRequest { service: other_scene, request }, "{other_scene}");
         }
+        let err = PlaceOrder::builder(Service::AlipayWapRefund).build().unwrap_err();
+        assert_eq!(err, RequestError::UnknownService(Service::AlipayWapRefund.label().to_owned()));
     }
 }

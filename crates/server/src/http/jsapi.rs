@@ -62,6 +62,13 @@ async fn handle(
         Request::Close(c) => aftersale::close(state, &merchant, &c).await?.to_params(),
         Request::Qrcode(r) => scenes::qrcode::handle(state, &merchant, r, fingerprint, sent_at).await?,
         Request::Cashier(r) => scenes::cashier::place(state, &merchant, r, fingerprint(), sent_at).await?.into_params(),
+        Request::JsapiOrder(r) => {
+            scenes::jsapi::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params()
+        }
+        Request::JsapiRefund(r) => scenes::jsapi::refund(state, &merchant, &r, fingerprint()).await?.to_params(),
+        Request::AppOrder(r) => {
+            scenes::app::place_order(state, &merchant, r, fingerprint(), sent_at).await?.to_params()
+        }
         _ => return Err(ApiError::Request(vmp_protocol::RequestError::NotSupported(request.service()))),
     })
 }

@@ -5,6 +5,7 @@ mod jsapi;
 mod pages;
 mod pay_page;
 mod sandbox;
+mod wallet_page;
 
 use axum::Router;
 use axum::body::Body;
@@ -28,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .route(crate::paylink::QR_SCAN_PATH, get(pay_page::pay_page).post(pay_page::pay_action))
         .route(cashier_page::CASHIER_PATH, post(cashier_page::choose))
         .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))
+        .route(wallet_page::BRIDGE_PATH, get(wallet_page::bridge_page).post(wallet_page::bridge_action))
+        .route(wallet_page::APP_PATH, get(wallet_page::app_page).post(wallet_page::app_action))
         .route("/sandbox/clock", get(sandbox::clock))
         .route("/sandbox/clock/advance", post(sandbox::advance))
         .route("/healthz", get(|| async { "ok" }))

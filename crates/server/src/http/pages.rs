@@ -262,6 +262,7 @@ pub(crate) fn texts(lang: Option<&str>) -> &'static Texts {
     }
 }
 
+/// A page of the sandbox's look: `kind_name` is its `data-page-kind`.
 pub(crate) fn shell(kind_name: &str, brand: &str, color: &str, lang: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\

@@ -193,7 +193,8 @@ async fn back_to_merchant(state: &AppState, order: &Order) -> Response {
 
 async fn signed_payload(state: &AppState, order: &Order) -> Option<vmp_protocol::Params> {
     let now = state.clock().now();
-    let mut payload = crate::payloads::sale_notification(order, now);
+    let mut payload = crate::scenes::sale_notification(order, now);
+    payload.set("time", vmp_protocol::vmptime::format_time(now));
     // The merchant's secret signs what the browser carries back (during a
     // rotation, the one notifications are signed with).
     let merchant = state.merchant(order.user_confirm_key.as_str()).await.ok()??;

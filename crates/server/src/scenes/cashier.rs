@@ -14,7 +14,7 @@ use super::{Sale, pending_order};
 use crate::domain::{ChoiceRefusal, Order};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
-use crate::orders::{answer_for, check_urls, store_order};
+use crate::orders::{answer_for, check_urls, store};
 use crate::state::AppState;
 use crate::store::{ChoiceOutcome, StoreError};
 
@@ -51,7 +51,7 @@ pub async fn place(
         return_url: req.return_url.map(HttpUrl::into_string),
         ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     };
-    answer_for(state, store_order(state, record).await?)
+    answer_for(state, store(state, record).await?)
 }
 
 /// The buyer of `order` chose `wallet` on the cashier page: recorded once,

@@ -24,7 +24,7 @@ use crate::aftersale::{self, check_family, find_order, wallet_texts, wire_eft};
 use crate::domain::{NewCancel, Order, OrderState};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
-use crate::orders::{check_urls, store_order};
+use crate::orders::{check_urls, store};
 use crate::paylink::QR_SCAN_PATH;
 use crate::state::AppState;
 use crate::store::RefundOutcome;
@@ -67,7 +67,6 @@ pub async fn place(
     sent_at: VmpTime,
 ) -> Result<QrcodeOrderPlaced, ApiError> {
     check_urls(state, merchant, [("notify_url", req.notify_url.as_ref().and_then(NotifyTarget::url))])?;
-    state.wallets().open_amount(req.amount.value()).map_err(|_| ApiError::UpstreamNoQrCode)?;
     let sale = Sale {
         service: req.service,
         out_trade_no: req.out_trade_no,
@@ -86,7 +85,7 @@ pub async fn place(
         notify_url: req.notify_url.map(NotifyTarget::into_string),
         ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     };
-    let order = store_order(state, record).await?;
+    let order = store(state, record).await?;
     let (pay_type, wallet) = wallet_texts(&order);
     Ok(QrcodeOrderPlaced {
         qr_code: state.links().url_at(

@@ -41,7 +41,9 @@ pub(crate) async fn insert_orders<D: Db>(
     db: &mut D,
     orders: &[&Order],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
-    let args: Vec<[Arg<'_>; 26]> = orders.iter().map(|o| rows::order_args(o)).collect();
+    let scene_fields: Vec<Option<String>> = orders.iter().map(|o| rows::scene_fields_text(o)).collect();
+    let args: Vec<[Arg<'_>; 27]> =
+        orders.iter().zip(&scene_fields).map(|(o, s)| rows::order_args(o, s.as_deref())).collect();
     let inserted = db.execute_each(&sql::INSERT_ORDER, &args).await?;
     let mut out = Vec::with_capacity(orders.len());
     for (o, n) in orders.iter().zip(inserted) {

@@ -14,7 +14,7 @@ use super::StoreError;
 use super::db::{Arg, Row};
 use crate::domain::{
     Attempt, AttemptOutcome, AttemptRecord, Delivery, EftTradeNo, NewNotification, NewRefund, Notification, Order,
-    OrderState, OutboxStatus, Refund, RefundEffect, RefundPlan, RefundState,
+    OrderState, OutboxStatus, Refund, RefundEffect, RefundPlan, RefundState, SceneFields,
 };
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeyVersion, Sealed};
@@ -55,8 +55,10 @@ fn amount(r: &dyn Row, what: &'static str) -> Result<Amount, StoreError> {
     Amount::from_minor(r.int("amount_minor")?).map_err(|_| StoreError::Corrupt(what))
 }
 
-/// The values of [`super::sql::INSERT_ORDER`], in its column order.
-pub(crate) fn order_args(o: &Order) -> [Arg<'_>; 26] {
+/// The values of [`super::sql::INSERT_ORDER`], in its column order;
+/// `scene_fields` is the stored form of the order's
+/// [`crate::domain::SceneFields`] ([`scene_fields_text`]).
+pub(crate) fn order_args<'a>(o: &'a Order, scene_fields: Option<&'a str>) -> [Arg<'a>; 27] {
     [
         Arg::Text(o.eft_trade_no.as_str()),
         Arg::Text(o.user_confirm_key.as_str()),
@@ -84,7 +86,13 @@ pub(crate) fn order_args(o: &Order) -> [Arg<'_>; 26] {
         Arg::Int(o.created_at),
         Arg::Int(o.expires_at),
         Arg::Text(o.state.as_str()),
+        Arg::OptText(scene_fields),
     ]
+}
+
+/// The stored form of an order's scene fields (`None` for most orders).
+pub(crate) fn scene_fields_text(o: &Order) -> Option<String> {
+    o.scene_fields.as_ref().map(|s| s.to_json())
 }
 
 /// An order row.
@@ -122,6 +130,10 @@ pub(crate) fn order(r: &dyn Row) -> Result<Order, StoreError> {
         transaction_id: r.opt_text("transaction_id")?,
         card_scheme: r.opt_text("card_scheme")?,
         refunded_minor: r.int("refunded_minor")?,
+        scene_fields: r
+            .opt_text("scene_fields")?
+            .map(|json| SceneFields::parse(&json).map(Box::new).map_err(corrupt("orders.scene_fields")))
+            .transpose()?,
     })
 }
 

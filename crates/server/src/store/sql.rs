@@ -58,7 +58,7 @@ macro_rules! order_columns {
         "eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, pay_scene, buyer_type, \
          amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, scheme, package_name, \
          app_link, active_time, request_time, created_at, expires_at, state, final_at, transaction_id, card_scheme, \
-         refunded_minor"
+         refunded_minor, scene_fields"
     };
 }
 
@@ -178,9 +178,9 @@ pub(crate) static PROMOTE_SECRET: Sql = Sql::new(
 pub(crate) static INSERT_ORDER: Sql = Sql::new(
     "INSERT INTO orders (eft_trade_no, user_confirm_key, out_trade_no, fingerprint, service, pay_type, wallet, \
      pay_scene, buyer_type, amount_minor, amount_text, currency, subject, body, tid, notify_url, return_url, lang, \
-     scheme, package_name, app_link, active_time, request_time, created_at, expires_at, state) \
+     scheme, package_name, app_link, active_time, request_time, created_at, expires_at, state, scene_fields) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-     ?23, ?24, ?25, ?26) ON CONFLICT DO NOTHING",
+     ?23, ?24, ?25, ?26, ?27) ON CONFLICT DO NOTHING",
 );
 pub(crate) static ORDER_BY_EFT: Sql =
     Sql::new(concat!("SELECT ", order_columns!(), " FROM orders WHERE eft_trade_no = ?1"));
@@ -292,6 +292,6 @@ mod tests {
         assert_eq!(dollar_parameters("a = ?1 AND b <= ?12 OR c IS NULL"), "a = $1 AND b <= $12 OR c IS NULL");
         assert!(CLAIM.postgres().contains("FOR UPDATE SKIP LOCKED"));
         assert!(!CLAIM.sqlite().contains("FOR UPDATE"));
-        assert!(INSERT_ORDER.postgres().contains("$26)") && !INSERT_ORDER.postgres().contains('?'));
+        assert!(INSERT_ORDER.postgres().contains("$27)") && !INSERT_ORDER.postgres().contains('?'));
     }
 }

@@ -73,7 +73,8 @@ async fn a_cashier_order_waits_for_the_buyers_wallet_then_pays_notifies_and_answ
     // Paying needs the buyer's wallet first.
     let (status, v) = app.sandbox_pay_with(&eft, serde_json::json!({"outcome": "success"})).await;
     assert_eq!(status, 409, "{v}");
-    let (status, v) = app.sandbox_pay_with(&eft, serde_json::json!({"outcome": "success", "wallet": "ALIPAYBOTH"})).await;
+    let (status, v) =
+        app.sandbox_pay_with(&eft, serde_json::json!({"outcome": "success", "wallet": "ALIPAYBOTH"})).await;
     assert_eq!(status, 400, "not a cashier wallet: {v}");
     let (status, v) = app.sandbox_pay_with(&eft, serde_json::json!({"outcome": "success", "wallet": "WECHATHK"})).await;
     assert_eq!((status, v["trade_status"].as_str()), (200, Some("TRADE_SUCCESS")), "{v}");

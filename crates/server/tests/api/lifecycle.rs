@@ -23,11 +23,11 @@ async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&
     a
 }
 
-async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Value {
+pub(crate) async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Value {
     app.sandbox_pay(eft, outcome).await
 }
 
-async fn advance(app: &TestApp, seconds: i64) {
+pub(crate) async fn advance(app: &TestApp, seconds: i64) {
     app.advance_clock(seconds).await;
 }
 
@@ -36,7 +36,7 @@ async fn state_of(app: &TestApp, out_trade_no: &str) -> String {
 }
 
 /// Waits (bounded) until the order's first notification has `n` recorded attempts.
-async fn wait_attempts(app: &TestApp, eft: &str, n: i64) -> vmp_server::store::Notification {
+pub(crate) async fn wait_attempts(app: &TestApp, eft: &str, n: i64) -> vmp_server::store::Notification {
     for _ in 0..400 {
         let rows = app.state.store().notifications_for_order(eft).await.unwrap();
         if let Some(row) = rows.first()

@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 mod aftersale;
+mod app;
 mod cashier;
 mod helpers;
 mod hostile;
+mod jsapi;
 mod lifecycle;
 mod limits;
 mod pay_page;

@@ -449,16 +449,6 @@ async fn an_unknown_servlet_or_a_planned_service_answers_json_minus_13_naming_it
     let a = app.post(&p).await;
     assert_eq!(a.get("return_status"), Some("-13"), "{}", a.to_json());
     assert_eq!(a.get("return_char"), Some("参数错误:接口[service.mpgs.token.ApplePay]暂不支持"));
-    // An endpoint of a planned scene, too.
-    let resp = app
-        .client
-        .post(format!("{}/VMP/Servlet/AppTradePay.do", app.base))
-        .body(app.seed_request("U3").to_json())
-        .send()
-        .await
-        .unwrap();
-    let a = Params::from_json(&resp.bytes().await.unwrap()).unwrap();
-    assert_eq!(a.get("return_char"), Some("参数错误:接口[AppTradePay.do]暂不支持"), "{}", a.to_json());
     assert_eq!(app.order_count().await, 0);
 }
 

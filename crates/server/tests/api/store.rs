@@ -55,6 +55,7 @@ fn order(app: &crate::helpers::TestApp, eft: &str, out: &str) -> Order {
         transaction_id: None,
         card_scheme: None,
         refunded_minor: 0,
+        scene_fields: None,
     }
 }
 
