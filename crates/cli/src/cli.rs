@@ -53,6 +53,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub data: DataDir,
+    /// Create an empty store even though the data directory held one whose
+    /// database is missing (without it, such a directory refuses to start).
+    #[arg(long)]
+    pub init: bool,
     /// Public base URL for pay links (default: http://LISTEN).
     #[arg(long, env = "VMP_PUBLIC_URL")]
     pub public_url: Option<url::Url>,

@@ -66,10 +66,11 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (store, drawn_node_id) = crate::store::open(
+        let (store, drawn_node_id) = crate::store::open_with(
             &settings.data_dir,
             settings.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret),
             settings.max_batch,
+            settings.init,
         )
         .await?;
         let node_id = settings.node_id.unwrap_or(drawn_node_id);

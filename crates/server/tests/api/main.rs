@@ -11,5 +11,6 @@ mod pay_page;
 mod place_order;
 mod readiness;
 mod receiver;
+mod reconnect;
 mod ssrf;
 mod store;
