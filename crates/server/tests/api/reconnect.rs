@@ -8,7 +8,7 @@
 //! gateway never learns it (the outcome-unknown case).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
@@ -39,6 +39,10 @@ struct ProxyShared {
     cut_commit_after: Mutex<Option<Vec<u8>>>,
     /// Set when such a cut happened (and the server answered the COMMIT).
     committed_unseen: AtomicBool,
+    /// When set: a connection is cut at once when the client sends these bytes.
+    cut_when_sent: Mutex<Option<Vec<u8>>>,
+    /// Connections closed at once because the database was "away".
+    refused: AtomicUsize,
 }
 
 impl PgProxy {
@@ -53,11 +57,14 @@ impl PgProxy {
             cut_all: watch::Sender::new(0),
             cut_commit_after: Mutex::new(None),
             committed_unseen: AtomicBool::new(false),
+            cut_when_sent: Mutex::new(None),
+            refused: AtomicUsize::new(0),
         });
         let accepting = Arc::clone(&shared);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if !accepting.up.load(Ordering::SeqCst) {
+                    accepting.refused.fetch_add(1, Ordering::SeqCst);
                     continue; // dropped: connection closed at once
                 }
                 let shared = Arc::clone(&accepting);
@@ -96,6 +103,16 @@ impl PgProxy {
     fn committed_unseen(&self) -> bool {
         self.shared.committed_unseen.load(Ordering::SeqCst)
     }
+
+    /// The next connection that sends `marker` is cut before it reaches the server.
+    async fn cut_when_sent(&self, marker: &str) {
+        *self.shared.cut_when_sent.lock().await = Some(marker.as_bytes().to_vec());
+    }
+
+    /// Whether that cut has happened.
+    async fn cut_done(&self) -> bool {
+        self.shared.cut_when_sent.lock().await.is_none()
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -114,6 +131,13 @@ async fn pipe(mut client: TcpStream, mut server: TcpStream, shared: &ProxyShared
                 let Ok(n) = n else { return };
                 if n == 0 { return }
                 let data = &cbuf[..n];
+                {
+                    let mut armed = shared.cut_when_sent.lock().await;
+                    if armed.as_ref().is_some_and(|marker| find(data, marker).is_some()) {
+                        *armed = None;
+                        return;
+                    }
+                }
                 let mut cut_here = false;
                 {
                     let mut armed = shared.cut_commit_after.lock().await;
@@ -303,4 +327,62 @@ async fn the_writer_reconnects_after_its_backend_is_terminated_and_the_next_orde
     assert_eq!(after.len(), 1);
     assert_ne!(after[0], before[0], "a new backend");
     assert_eq!(app.order_count().await, 2);
+}
+
+#[tokio::test]
+async fn opening_the_store_waits_for_a_database_that_is_not_up_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(direct) = postgres_for(dir.path()).await else {
+        eprintln!("SKIPPED: PostgreSQL only (set VMP_TEST_DATABASE_URL)");
+        return;
+    };
+    let proxy = PgProxy::start(&direct).await;
+    proxy.set_up(false);
+
+    // Act: a gateway starts while its database is away, which comes back
+    // after refusing a few connections.
+    let url = proxy.url(&direct);
+    let path = dir.path().to_path_buf();
+    let opening = tokio::spawn(async move { vmp_server::store::open(&path, Some(&url), 1).await });
+    let started = Instant::now();
+    while proxy.shared.refused.load(Ordering::SeqCst) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "no connection attempts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.set_up(true);
+
+    // Assert: it opened, migrated, and writes.
+    let (store, _) = opening.await.unwrap().expect("the store opens once the database is up");
+    assert_eq!(store.count_orders().await.unwrap(), 0);
+    store.probe_write(1).await.unwrap();
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_migrator_that_loses_its_connection_while_holding_the_advisory_lock_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(direct) = postgres_for(dir.path()).await else {
+        eprintln!("SKIPPED: PostgreSQL only (set VMP_TEST_DATABASE_URL)");
+        return;
+    };
+    let proxy = PgProxy::start(&direct).await;
+    // The first statement after taking the lock is cut: the session, and
+    // with it the advisory lock, is gone mid-migration.
+    proxy.cut_when_sent("_sqlx_migrations").await;
+
+    // Act
+    let opened = vmp_server::store::open(dir.path(), Some(&proxy.url(&direct)), 1).await;
+
+    // Assert
+    assert!(proxy.cut_done().await, "the migrator's connection was cut");
+    let (store, _) = opened.expect("the store opens on a second attempt");
+    store.probe_write(1).await.unwrap();
+    store.close().await.unwrap();
+    // No session holds the migrator's lock any more: a second start migrates at once.
+    let (again, _) =
+        tokio::time::timeout(Duration::from_secs(10), vmp_server::store::open(dir.path(), Some(&direct), 1))
+            .await
+            .expect("no advisory lock left behind")
+            .unwrap();
+    again.close().await.unwrap();
 }
