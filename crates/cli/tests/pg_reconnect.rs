@@ -10,6 +10,11 @@
 //! stops and starts it with `pg_ctl` (as the `postgres` user when run as
 //! root). Without them it says so and passes. It leaves the cluster running
 //! however it ends; `scripts/test` stops and removes it afterwards.
+//!
+//! The restart hits every database of the cluster. `cargo test` runs one
+//! test binary at a time, and this binary holds this one test, so no other
+//! test is using the cluster meanwhile; a runner that runs several binaries
+//! at once (`cargo nextest`) must run this one on its own.
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
@@ -22,11 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::routing;
 use support::{Gateway, VMP};
-use vmp_protocol::{Params, format_time, sign};
+use vmp_protocol::Params;
 
 const KEY: &str = "RECONNECT1";
 const SECRET: &str = "reconnect-secret";
@@ -107,23 +109,8 @@ fn psql(url: &str, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-fn fresh_database(base: &str) -> String {
-    let name = format!("vmp_reconnect_{}", std::process::id());
-    psql(base, &format!("DROP DATABASE IF EXISTS \"{name}\""));
-    psql(base, &format!("CREATE DATABASE \"{name}\""));
-    let mut url = url::Url::parse(base).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
 fn signed(fields: &[(&str, &str)]) -> String {
-    let mut p = Params::new().with("user_confirm_key", KEY);
-    for (k, v) in fields {
-        p.set(*k, *v);
-    }
-    p.set("time", format_time(time::OffsetDateTime::now_utc()));
-    sign::sign_in_place(SECRET, &mut p);
-    p.to_json()
+    support::signed(KEY, SECRET, fields)
 }
 
 /// What the clients saw.
@@ -254,35 +241,14 @@ async fn readyz(http: &reqwest::Client, base: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn orders_settlements_and_refunds_survive_a_terminated_writer_and_a_database_restart() {
     let Some((base_url, pgdata)) = cluster() else { return };
-    let db = fresh_database(&base_url);
+    let db = support::fresh_database(&base_url, "vmp_reconnect");
     let out = Command::new(VMP)
         .args(["merchant", "add", "--database-url", &db, "--user-confirm-key", KEY, "--secret", SECRET])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // A merchant endpoint that records every verified notification.
-    let notified: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let notified_in = Arc::clone(&notified);
-    let app = Router::new().route(
-        "/notify",
-        routing::post(move |body: Bytes| {
-            let notified = Arc::clone(&notified_in);
-            async move {
-                if let Ok(p) = Params::from_json(&body)
-                    && sign::verify(SECRET, &p).is_ok()
-                    && let Some(eft) = p.get("eft_trade_no")
-                {
-                    *notified.lock().unwrap().entry(eft.to_owned()).or_default() += 1;
-                }
-                "success"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let notify_url = format!("http://{}/notify", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
+    let (notify_url, notified) = support::notification_receiver(SECRET).await;
     let dir = tempfile::tempdir().unwrap();
     let stderr = dir.path().join("gateway.log");
     let retries = "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s";

@@ -178,14 +178,20 @@ async fn pipe(mut client: TcpStream, mut server: TcpStream, shared: &ProxyShared
     }
 }
 
-/// A gateway on a fresh PostgreSQL database reached through a proxy; `None`
-/// on SQLite runs of the suite.
-async fn gateway_behind_proxy() -> Option<(TestApp, PgProxy, String, tempfile::TempDir)> {
+/// A data directory and a fresh PostgreSQL database; `None` (saying so) on
+/// SQLite runs of the suite.
+async fn fresh_database() -> Option<(tempfile::TempDir, String)> {
     let dir = tempfile::tempdir().unwrap();
-    let Some(direct) = postgres_for(dir.path()).await else {
+    let Some(url) = postgres_for(dir.path()).await else {
         eprintln!("SKIPPED: PostgreSQL only (set VMP_TEST_DATABASE_URL)");
         return None;
     };
+    Some((dir, url))
+}
+
+/// A gateway on a fresh PostgreSQL database reached through a proxy.
+async fn gateway_behind_proxy() -> Option<(TestApp, PgProxy, String, tempfile::TempDir)> {
+    let (dir, direct) = fresh_database().await?;
     let proxy = PgProxy::start(&direct).await;
     let through = proxy.url(&direct);
     let app = spawn_in_with(dir.path().to_path_buf(), |s| {
@@ -331,11 +337,7 @@ async fn the_writer_reconnects_after_its_backend_is_terminated_and_the_next_orde
 
 #[tokio::test]
 async fn opening_the_store_waits_for_a_database_that_is_not_up_yet() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(direct) = postgres_for(dir.path()).await else {
-        eprintln!("SKIPPED: PostgreSQL only (set VMP_TEST_DATABASE_URL)");
-        return;
-    };
+    let Some((dir, direct)) = fresh_database().await else { return };
     let proxy = PgProxy::start(&direct).await;
     proxy.set_up(false);
 
@@ -360,11 +362,7 @@ async fn opening_the_store_waits_for_a_database_that_is_not_up_yet() {
 
 #[tokio::test]
 async fn a_migrator_that_loses_its_connection_while_holding_the_advisory_lock_starts_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(direct) = postgres_for(dir.path()).await else {
-        eprintln!("SKIPPED: PostgreSQL only (set VMP_TEST_DATABASE_URL)");
-        return;
-    };
+    let Some((dir, direct)) = fresh_database().await else { return };
     let proxy = PgProxy::start(&direct).await;
     // The first statement after taking the lock is cut: the session, and
     // with it the advisory lock, is gone mid-migration.
