@@ -12,10 +12,10 @@
 use std::collections::{HashMap, HashSet};
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Gateway, VMP};
+use support::Gateway;
 use vmp_protocol::Params;
 
 const KEY: &str = "SCALE1";
@@ -52,11 +52,7 @@ async fn three_instances_on_one_database_never_duplicate_over_refund_or_lose_a_n
     let Some(base) = base_url() else { return };
     let db = support::fresh_database(&base, "vmp_scale");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(VMP)
-        .args(["merchant", "add", "--database-url", &db, "--user-confirm-key", KEY, "--secret", SECRET])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    support::add_pg_merchant(&db, KEY, SECRET);
 
     // A merchant endpoint that records every notification.
     let (notify_url, seen) = support::notification_receiver(SECRET).await;

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Gateway, VMP};
+use support::Gateway;
 use vmp_protocol::Params;
 
 const KEY: &str = "RECONNECT1";
@@ -242,11 +242,7 @@ async fn readyz(http: &reqwest::Client, base: &str) -> (u16, String) {
 async fn orders_settlements_and_refunds_survive_a_terminated_writer_and_a_database_restart() {
     let Some((base_url, pgdata)) = cluster() else { return };
     let db = support::fresh_database(&base_url, "vmp_reconnect");
-    let out = Command::new(VMP)
-        .args(["merchant", "add", "--database-url", &db, "--user-confirm-key", KEY, "--secret", SECRET])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    support::add_pg_merchant(&db, KEY, SECRET);
 
     let (notify_url, notified) = support::notification_receiver(SECRET).await;
     let dir = tempfile::tempdir().unwrap();

@@ -180,3 +180,12 @@ pub async fn notification_receiver(secret: &'static str) -> (String, Notified) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, notified)
 }
+
+/// `vmp merchant add` on the PostgreSQL database `db`, with this key and secret.
+pub fn add_pg_merchant(db: &str, key: &str, secret: &str) {
+    let out = Command::new(VMP)
+        .args(["merchant", "add", "--database-url", db, "--user-confirm-key", key, "--secret", secret])
+        .output()
+        .expect("vmp runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
