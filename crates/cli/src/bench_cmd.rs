@@ -273,7 +273,7 @@ async fn open_store(args: &BenchArgs) -> anyhow::Result<Option<Arc<dyn Store>>> 
     let file = std::env::var_os("VMP_MASTER_KEY_FILE").map(std::path::PathBuf::from);
     let keys = crate::cli::master_keys(file.as_deref())?;
     let url = args.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret);
-    let (store, _) = vmp_server::store::open_with_keys(&dir, url, 1, keys).await?;
+    let (store, _) = vmp_server::store::open_with(&dir, url, 1, keys, false).await?;
     Ok(Some(store))
 }
 

@@ -71,7 +71,7 @@ impl DataDir {
     /// Opens the store with its master keys (refused when they do not fit).
     pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn vmp_server::store::Store>> {
         let url = self.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret);
-        Ok(vmp_server::store::open_with_keys(&self.data_dir, url, 1, self.master_keys()?).await?.0)
+        Ok(vmp_server::store::open_with(&self.data_dir, url, 1, self.master_keys()?, false).await?.0)
     }
 }
 
@@ -82,6 +82,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub data: DataDir,
+    /// Create an empty store even though the data directory held one whose
+    /// database is missing (without it, such a directory refuses to start).
+    #[arg(long)]
+    pub init: bool,
     /// Public base URL for pay links (default: http://LISTEN).
     #[arg(long, env = "VMP_PUBLIC_URL")]
     pub public_url: Option<url::Url>,

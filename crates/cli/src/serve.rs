@@ -15,6 +15,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error.message = %e, "could not raise the open-file limit"),
     }
     let mut settings = Settings::new(args.data.data_dir.clone());
+    settings.init = args.init;
     settings.listen = args.listen;
     settings.public_url = args.public_url;
     settings.mode = args.mode;

@@ -292,7 +292,7 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let keys = vmp_server::vault::KeySource::File(key_file.clone());
-    let (store, _) = vmp_server::store::open_with_keys(&data, None, 1, keys).await.unwrap();
+    let (store, _) = vmp_server::store::open_with(&data, None, 1, keys, false).await.unwrap();
     let link_key = store.secret_setting_or_init("pay_link_key", String::new().into()).await.unwrap();
     let link_key = secrecy::ExposeSecret::expose_secret(&link_key).to_owned();
     store.close().await.unwrap();

@@ -12,15 +12,11 @@
 use std::collections::{HashMap, HashSet};
 mod support;
 
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::routing;
-use support::{Gateway, VMP};
-use vmp_protocol::{Params, format_time, sign};
+use support::Gateway;
+use vmp_protocol::Params;
 
 const KEY: &str = "SCALE1";
 const SECRET: &str = "scale-out-secret";
@@ -36,23 +32,6 @@ fn base_url() -> Option<String> {
     }
 }
 
-/// A fresh database on the test cluster.
-fn fresh_database(base: &str) -> String {
-    let name = format!("vmp_scale_{}", std::process::id());
-    let status = Command::new("psql")
-        .arg(base)
-        .args(["-qAtc", &format!("DROP DATABASE IF EXISTS \"{name}\"")])
-        .status()
-        .expect("psql runs");
-    assert!(status.success());
-    let status =
-        Command::new("psql").arg(base).args(["-qAtc", &format!("CREATE DATABASE \"{name}\"")]).status().unwrap();
-    assert!(status.success());
-    let mut url = url::Url::parse(base).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
 fn serve(db: &str, dir: &std::path::Path) -> Gateway {
     let retries = "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s";
     let args = ["--database-url", db, "--notify-retry-schedule", retries, "--notify-timeout", "1"];
@@ -60,13 +39,7 @@ fn serve(db: &str, dir: &std::path::Path) -> Gateway {
 }
 
 fn signed(fields: &[(&str, &str)]) -> String {
-    let mut p = Params::new().with("user_confirm_key", KEY);
-    for (k, v) in fields {
-        p.set(*k, *v);
-    }
-    p.set("time", format_time(time::OffsetDateTime::now_utc()));
-    sign::sign_in_place(SECRET, &mut p);
-    p.to_json()
+    support::signed(KEY, SECRET, fields)
 }
 
 async fn post(client: &reqwest::Client, url: String, body: String) -> Option<Params> {
@@ -77,35 +50,12 @@ async fn post(client: &reqwest::Client, url: String, body: String) -> Option<Par
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_on_one_database_never_duplicate_over_refund_or_lose_a_notification() {
     let Some(base) = base_url() else { return };
-    let db = fresh_database(&base);
+    let db = support::fresh_database(&base, "vmp_scale");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(VMP)
-        .args(["merchant", "add", "--database-url", &db, "--user-confirm-key", KEY, "--secret", SECRET])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    support::add_pg_merchant(&db, KEY, SECRET);
 
     // A merchant endpoint that records every notification.
-    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let seen_in = Arc::clone(&seen);
-    let app = Router::new().route(
-        "/notify",
-        routing::post(move |body: Bytes| {
-            let seen = Arc::clone(&seen_in);
-            async move {
-                if let Ok(p) = Params::from_json(&body)
-                    && sign::verify(SECRET, &p).is_ok()
-                    && let Some(eft) = p.get("eft_trade_no")
-                {
-                    *seen.lock().unwrap().entry(eft.to_owned()).or_default() += 1;
-                }
-                "success"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let notify_url = format!("http://{}/notify", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (notify_url, seen) = support::notification_receiver(SECRET).await;
 
     let mut instances: Vec<Gateway> = (0..3).map(|_| serve(&db, dir.path())).collect();
     let bases: Vec<String> = instances.iter().map(|g| g.base.clone()).collect();

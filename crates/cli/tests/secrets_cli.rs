@@ -177,7 +177,7 @@ async fn master_key_rotation_under_load_loses_nothing_and_the_old_key_is_then_re
         true => (dir.path().join("unused"), Some(store[1].as_str())),
         false => (PathBuf::from(&store[1]), None),
     };
-    let (opened, _) = vmp_server::store::open_with_keys(&data, url, 1, keys).await.unwrap();
+    let (opened, _) = vmp_server::store::open_with(&data, url, 1, keys, false).await.unwrap();
     for (out, answer, _) in &answers {
         let stored = opened.order_by_out_trade_no(&key, out).await.unwrap().unwrap_or_else(|| panic!("{out} lost"));
         assert_eq!(Some(stored.eft_trade_no.as_str()), answer.get("eft_trade_no"));

@@ -42,8 +42,13 @@ impl fmt::Display for Mode {
 pub struct Settings {
     /// Address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
-    /// Directory of the embedded SQLite store (created if missing).
+    /// Directory of the embedded SQLite store (created if missing). A
+    /// directory that held a store whose database is now missing is
+    /// refused, unless [`Settings::init`].
     pub data_dir: PathBuf,
+    /// Create an empty SQLite store even in a data directory whose store
+    /// was lost (`vmp serve --init`). Default `false`. PostgreSQL ignores it.
+    pub init: bool,
     /// Public base URL used to build `pay_apptrade` links. `None`: derived
     /// from the bound address (`http://127.0.0.1:PORT`).
     pub public_url: Option<url::Url>,
@@ -137,6 +142,7 @@ impl Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: data_dir.into(),
+            init: false,
             public_url: None,
             mode: Mode::Sandbox,
             node_id: None,

@@ -145,7 +145,11 @@ impl Notifier {
             }
             if let Err(e) = self.run_once().await {
                 crate::metrics::database_error("notifier");
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "notifier step failed; backing off");
+                if e.is_outage() {
+                    tracing::debug!(error.message = %e, "notifier step failed: the store is down; backing off");
+                } else {
+                    tracing::error!(error.message = %e, error.cause_chain = ?e, "notifier step failed; backing off");
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             tokio::select! {
@@ -167,6 +171,8 @@ async fn record(state: &AppState, attempt: AttemptRecord) {
         attempt.outcome != crate::domain::AttemptOutcome::Delivered && attempt.retry_at.is_none(),
     );
     if let Err(e) = state.store().record_attempt(attempt).await {
+        // Also when the store is down: the attempt itself is lost, and the
+        // notification will be sent again.
         tracing::error!(notification = id, error.message = %e, "could not record a notification attempt");
     }
 }

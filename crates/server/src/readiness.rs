@@ -36,6 +36,10 @@ pub enum NotReady {
     StoreTimedOut,
     /// The group-commit writer is gone.
     WriterStopped,
+    /// The database cannot be reached; the writer is reconnecting.
+    StoreUnreachable,
+    /// The SQLite database file was removed or replaced while running.
+    StoreLost,
     /// Shutdown has begun.
     ShuttingDown,
 }
@@ -47,6 +51,8 @@ impl NotReady {
             Self::StoreNotWritable => "store not writable",
             Self::StoreTimedOut => "store write timed out",
             Self::WriterStopped => "store writer stopped",
+            Self::StoreUnreachable => "store unreachable",
+            Self::StoreLost => "store file removed or replaced",
             Self::ShuttingDown => "shutting down",
         }
     }
@@ -88,6 +94,9 @@ impl Readiness {
         let verdict = match tokio::time::timeout(PROBE_TIMEOUT, state.store().probe_write(at)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(StoreError::WriterStopped)) => Err(NotReady::WriterStopped),
+            // Logged once by the store, not at every probe.
+            Ok(Err(StoreError::Unavailable)) => Err(NotReady::StoreUnreachable),
+            Ok(Err(StoreError::StoreLost)) => Err(NotReady::StoreLost),
             Ok(Err(e)) => {
                 crate::metrics::database_error("readiness");
                 tracing::warn!(error.message = %e, error.cause_chain = ?e, "readiness probe: store write failed");

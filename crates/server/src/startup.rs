@@ -77,11 +77,12 @@ impl Application {
                  --master-key-file or VMP_MASTER_KEY to encrypt them)"
             );
         }
-        let (store, drawn_node_id) = crate::store::open_with_keys(
+        let (store, drawn_node_id) = crate::store::open_with(
             &settings.data_dir,
             settings.database_url.as_ref().map(secrecy::ExposeSecret::expose_secret),
             settings.max_batch,
             settings.master_key.clone(),
+            settings.init,
         )
         .await?;
         let node_id = settings.node_id.unwrap_or(drawn_node_id);

@@ -102,7 +102,11 @@ impl Sweeper {
                 break;
             }
             if let Err(e) = self.run_once(self.state.clock().now()).await {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "sweep failed; backing off");
+                if e.is_outage() {
+                    tracing::debug!(error.message = %e, "sweep failed: the store is down; backing off");
+                } else {
+                    tracing::error!(error.message = %e, error.cause_chain = ?e, "sweep failed; backing off");
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             tokio::select! {

@@ -130,3 +130,64 @@ pub fn order_json(key: &str, secret: &str, out_trade_no: &str, amount: &str, ext
     sign::sign_in_place(secret, &mut p);
     p.to_json()
 }
+
+/// Signs `fields` (plus `user_confirm_key` and a current `time`) for a merchant.
+pub fn signed(key: &str, secret: &str, fields: &[(&str, &str)]) -> String {
+    let mut p = Params::new().with("user_confirm_key", key);
+    for (k, v) in fields {
+        p.set(*k, *v);
+    }
+    p.set("time", format_time(time::OffsetDateTime::now_utc()));
+    sign::sign_in_place(secret, &mut p);
+    p.to_json()
+}
+
+/// A fresh database `{prefix}_{pid}` on the test cluster at `base`; its URL.
+pub fn fresh_database(base: &str, prefix: &str) -> String {
+    let name = format!("{prefix}_{}", std::process::id());
+    for sql in [format!("DROP DATABASE IF EXISTS \"{name}\""), format!("CREATE DATABASE \"{name}\"")] {
+        let out = Command::new("psql").arg(base).args(["-qAtc", &sql]).output().expect("psql runs");
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut url = url::Url::parse(base).expect("database URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Notifications received, by `eft_trade_no`.
+pub type Notified = Arc<Mutex<std::collections::HashMap<String, usize>>>;
+
+/// A merchant endpoint on 127.0.0.1 that acknowledges every notification
+/// and counts those whose signature verifies with `secret`; its URL.
+pub async fn notification_receiver(secret: &'static str) -> (String, Notified) {
+    let notified: Notified = Arc::default();
+    let notified_in = Arc::clone(&notified);
+    let app = axum::Router::new().route(
+        "/notify",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let notified = Arc::clone(&notified_in);
+            async move {
+                if let Ok(p) = Params::from_json(&body)
+                    && sign::verify(secret, &p).is_ok()
+                    && let Some(eft) = p.get("eft_trade_no")
+                {
+                    *notified.lock().expect("notified").entry(eft.to_owned()).or_default() += 1;
+                }
+                "success"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/notify", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, notified)
+}
+
+/// `vmp merchant add` on the PostgreSQL database `db`, with this key and secret.
+pub fn add_pg_merchant(db: &str, key: &str, secret: &str) {
+    let out = Command::new(VMP)
+        .args(["merchant", "add", "--database-url", db, "--user-confirm-key", key, "--secret", secret])
+        .output()
+        .expect("vmp runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

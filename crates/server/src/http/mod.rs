@@ -88,7 +88,12 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
             match &e {
                 ApiError::Store(inner) => {
                     crate::metrics::database_error("request");
-                    tracing::error!(error.message = %inner, error.cause_chain = ?inner, "request failed in the store");
+                    if inner.is_outage() {
+                        // The store logged the outage once; not once per request.
+                        tracing::debug!(error.message = %inner, "request failed: the store is down");
+                    } else {
+                        tracing::error!(error.message = %inner, error.cause_chain = ?inner, "request failed in the store");
+                    }
                 }
                 _ => {
                     tracing::info!(return_status = status.code(), reason = %e, merchant = merchant.map(|m| m.key.as_str()), "request refused")

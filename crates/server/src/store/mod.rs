@@ -33,8 +33,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use postgres::PgStore;
-pub use sqlite::{DB_FILE, SqliteStore};
+pub use postgres::{PgStore, WRITER_APPLICATION_NAME};
+pub use sqlite::{DB_FILE, STORE_MARKER, SqliteStore};
 
 pub use crate::domain::{
     Attempt, AttemptRecord, NewCancel, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
@@ -50,6 +50,10 @@ pub use sealed::SEALED_SETTINGS;
 /// the store suggests (1 on SQLite; drawn from a sequence on PostgreSQL).
 /// Without a master key: a store whose secrets are encrypted is refused.
 ///
+/// A data directory that held a SQLite store whose database is now missing
+/// is refused ([`StoreError::Missing`]); [`open_with`] with `init` creates
+/// an empty store there instead.
+///
 /// # Errors
 /// When the store cannot be opened; the message never contains the URL.
 pub async fn open(
@@ -57,20 +61,23 @@ pub async fn open(
     database_url: Option<&str>,
     max_batch: usize,
 ) -> anyhow::Result<(std::sync::Arc<dyn Store>, u8)> {
-    open_with_keys(data_dir, database_url, max_batch, KeySource::None).await
+    open_with(data_dir, database_url, max_batch, KeySource::None, false).await
 }
 
-/// [`open`], then [`Store::unlock`] with `keys`: checks them against the
-/// store, encrypts a store's first secrets, refuses a wrong key.
+/// [`open`] with the master `keys` ([`Store::unlock`]: checks them against
+/// the store, encrypts a store's first secrets, refuses a wrong key); with
+/// `init` it also creates an empty SQLite store in a data directory whose
+/// store was lost (`vmp serve --init`). `init` does nothing on PostgreSQL.
 ///
 /// # Errors
 /// As [`open`]; a key that does not match the store, or none for an
 /// encrypted store (one line each, without key material).
-pub async fn open_with_keys(
+pub async fn open_with(
     data_dir: &std::path::Path,
     database_url: Option<&str>,
     max_batch: usize,
     keys: KeySource,
+    init: bool,
 ) -> anyhow::Result<(std::sync::Arc<dyn Store>, u8)> {
     use anyhow::Context;
     let (store, node): (std::sync::Arc<dyn Store>, u8) = match database_url {
@@ -82,7 +89,7 @@ pub async fn open_with_keys(
         }
         Some(_) => anyhow::bail!("the database URL must start with postgres:// or postgresql://"),
         None => {
-            let store = SqliteStore::open(data_dir, max_batch)
+            let store = SqliteStore::open_with(data_dir, max_batch, init)
                 .await
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?;
             (std::sync::Arc::new(store), 1)
@@ -134,6 +141,35 @@ pub enum StoreError {
     /// another rotation is under way.
     #[error("{0}")]
     Rotation(&'static str),
+    /// The database cannot be reached: the writer has no connection (it
+    /// reconnects with a capped backoff), or lost it during this write,
+    /// whose outcome is then unknown (a retry is safe: see
+    /// docs/architecture.md, "Losing the database"). The writer logs the
+    /// loss once; nothing is answered `00` meanwhile.
+    #[error("database unavailable; reconnecting")]
+    Unavailable,
+    /// The SQLite database file was removed or replaced while the gateway
+    /// ran: what it committed there would be gone at the next start. Every
+    /// operation fails from then on; the writer logs it once.
+    #[error("the database file was removed or replaced while the gateway ran; refusing every operation")]
+    StoreLost,
+    /// The data directory held a store (its marker file is there) but the
+    /// database is missing: refused rather than silently starting empty.
+    #[error(
+        "{} is missing, but this data directory held a store ({STORE_MARKER} is there): restore the database from a \
+         backup, or run `vmp serve --init` to start with an empty store",
+        .0.display()
+    )]
+    Missing(std::path::PathBuf),
+}
+
+impl StoreError {
+    /// Whether the store as a whole is down (unreachable or lost) rather
+    /// than this one operation failing. The store has logged the cause
+    /// once; callers log such errors quietly, not once per request.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, Self::Unavailable | Self::StoreLost)
+    }
 }
 
 /// A new merchant to store.
@@ -392,6 +428,43 @@ pub struct SqlStore<DB: sqlx::Database> {
     node_id: u8,
     /// This instance's master keys (none until [`Store::unlock`]).
     vault: sealed::VaultCell,
+    /// What the writer found out about the database, for the reads.
+    health: std::sync::Arc<Health>,
+}
+
+/// Whether the store can be used, as its writer last found: shared by the
+/// writer (which sets it) and the reads (which check it first, so that
+/// they fail at once instead of waiting for a database that is gone).
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    /// The SQLite file was removed or replaced: for good.
+    lost: std::sync::atomic::AtomicBool,
+    /// The writer's last attempt to reach PostgreSQL failed (it keeps
+    /// trying, with a capped backoff, whether or not writes come).
+    unreachable: std::sync::atomic::AtomicBool,
+}
+
+impl Health {
+    /// `Err` while the store is known to be down.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.lost.load(Ordering::Relaxed) {
+            return Err(StoreError::StoreLost);
+        }
+        if self.unreachable.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable);
+        }
+        Ok(())
+    }
+
+    /// Marks the store lost; `true` the first time.
+    pub(crate) fn mark_lost(&self) -> bool {
+        !self.lost.swap(true, Ordering::Relaxed)
+    }
+
+    /// Whether the database can be reached, as the writer last found.
+    pub(crate) fn set_reachable(&self, reachable: bool) {
+        self.unreachable.store(!reachable, Ordering::Relaxed);
+    }
 }
 
 impl<DB: sqlx::Database> std::fmt::Debug for SqlStore<DB> {
@@ -413,6 +486,7 @@ impl<DB: sqlx::Database> SqlStore<DB> {
 macro_rules! pooled {
     ($self:ident, |$c:ident| $body:expr) => {
         Box::pin(async move {
+            $self.health.check()?;
             let mut conn = $self.pool.acquire().await?;
             let $c = &mut *conn;
             $body.await

@@ -8,7 +8,12 @@
 //!
 //! If a batch fails (a deadlock between instances on PostgreSQL, a
 //! transient error), every write of it is retried alone, so one bad write
-//! never takes the others down with it.
+//! never takes the others down with it. If the store itself is down
+//! ([`StoreError::is_outage`]: the PostgreSQL connection is lost and being
+//! re-established, or the SQLite file was removed), every write of the
+//! batch fails at once and none is retried here: a batch whose connection
+//! broke during COMMIT may have committed, so only the client, whose
+//! retries are idempotent, may send it again.
 //!
 //! What a batch does is written once ([`run_batch`] over the operations of
 //! `ops`); only opening and closing its transaction is per backend
@@ -40,6 +45,17 @@ pub(crate) trait Apply: Send + 'static {
     fn apply(&mut self, ops: &[WriteOp]) -> impl Future<Output = Result<Vec<OpResult>, StoreError>> + Send;
     /// Closes the connection.
     fn close(self) -> impl Future<Output = ()> + Send;
+    /// When the connection is lost: when to try to open it again, even if
+    /// no write comes (so the store is usable again as soon as the database
+    /// is, for reads and readiness too). `None`: connected, or nothing to
+    /// reopen (SQLite).
+    fn reconnect_at(&self) -> Option<std::time::Instant> {
+        None
+    }
+    /// One attempt to open the connection again.
+    fn reconnect(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// One write for the writer, with where to send its result. Adding a write
@@ -178,7 +194,18 @@ pub(crate) async fn writer_loop<A: Apply>(
     stats: Arc<WriterStats>,
 ) {
     let mut batch: Vec<WriteOp> = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = match writer.reconnect_at() {
+            None => rx.recv().await,
+            Some(at) => tokio::select! {
+                op = rx.recv() => op,
+                () = tokio::time::sleep_until(at.into()) => {
+                    writer.reconnect().await;
+                    continue;
+                }
+            },
+        };
+        let Some(first) = first else { break };
         batch.push(first);
         while batch.len() < max_batch {
             match rx.try_recv() {
@@ -194,6 +221,15 @@ pub(crate) async fn writer_loop<A: Apply>(
                 stats.record(batch.len(), batch.iter().filter(|op| op.is_order()).count());
                 for (op, r) in batch.drain(..).zip(results) {
                     op.answer(Ok(r));
+                }
+            }
+            Err(e) if e.is_outage() => {
+                // The database is unreachable or its file lost: the
+                // connection logged it once. No write of the batch is
+                // retried here (one lost during COMMIT may have committed);
+                // each gets the error, and a client's retry is idempotent.
+                for op in batch.drain(..) {
+                    op.answer(Err(same_outage(&e)));
                 }
             }
             Err(e) if batch.len() > 1 => {
@@ -227,6 +263,14 @@ pub(crate) async fn writer_loop<A: Apply>(
         }
     }
     writer.close().await;
+}
+
+/// The outage `e` again, for each waiter of a failed batch.
+fn same_outage(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::StoreLost => StoreError::StoreLost,
+        _ => StoreError::Unavailable,
+    }
 }
 
 /// A running writer task and the way to reach it.

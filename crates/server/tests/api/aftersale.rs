@@ -44,12 +44,12 @@ impl TestApp {
         eft
     }
 
-    async fn paid_alipay(&self, out: &str, amount: &str) -> String {
+    pub(crate) async fn paid_alipay(&self, out: &str, amount: &str) -> String {
         self.paid_order(out, amount, "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP").await
     }
 }
 
-fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("service", "service.alipay.wap.Refund"),
         ("out_trade_no", out),

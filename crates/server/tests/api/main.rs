@@ -15,6 +15,7 @@ mod place_order;
 mod qrcode;
 mod readiness;
 mod receiver;
+mod reconnect;
 mod secrets;
 mod ssrf;
 mod store;
