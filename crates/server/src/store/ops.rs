@@ -301,3 +301,84 @@ pub(crate) async fn setting_or_init<D: Db>(db: &mut D, name: &str, init: &str) -
         .await?
         .ok_or(StoreError::Corrupt("gateway_settings.value"))
 }
+
+// ---- sandbox faults and sandbox merchants ----
+
+pub(crate) async fn add_fault<D: Db>(
+    db: &mut D,
+    key: &str,
+    rule: &vmp_protocol::faults::FaultRule,
+    at: i64,
+) -> Result<crate::faults::StoredFault, StoreError> {
+    let json = rule.to_json();
+    let remaining = match rule.trigger {
+        vmp_protocol::faults::Trigger::Next(n) => Some(i64::from(n)),
+        vmp_protocol::faults::Trigger::Percent(_) => None,
+    };
+    db.fetch_optional(&sql::ADD_FAULT, &rows::fault_args(key, &json, remaining, at), rows::fault)
+        .await?
+        .ok_or(StoreError::Corrupt("sandbox_faults insert returned no row"))
+}
+
+pub(crate) async fn faults<D: Db>(
+    db: &mut D,
+    key: Option<&str>,
+) -> Result<Vec<crate::faults::StoredFault>, StoreError> {
+    match key {
+        Some(key) if unstorable(&[key]) => Ok(Vec::new()),
+        Some(key) => db.fetch_all(&sql::FAULTS_OF_MERCHANT, &[Arg::Text(key)], rows::fault).await,
+        None => db.fetch_all(&sql::ALL_FAULTS, &[], rows::fault).await,
+    }
+}
+
+pub(crate) async fn clear_faults<D: Db>(db: &mut D, key: &str, id: Option<i64>) -> Result<u64, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(0);
+    }
+    match id {
+        Some(id) => db.execute(&sql::CLEAR_FAULT, &[Arg::Text(key), Arg::Int(id)]).await,
+        None => db.execute(&sql::CLEAR_FAULTS, &[Arg::Text(key)]).await,
+    }
+}
+
+/// Takes one firing of a counted rule: the count left, or `None` when it
+/// was used up already. A rule used up by this call is deleted.
+pub(crate) async fn consume_fault<D: Db>(db: &mut D, id: i64) -> Result<Option<i64>, StoreError> {
+    let left = db.fetch_optional(&sql::CONSUME_FAULT, &[Arg::Int(id)], rows::remaining).await?;
+    if left == Some(0) {
+        db.execute(&sql::DELETE_USED_FAULT, &[Arg::Int(id)]).await?;
+    }
+    Ok(left)
+}
+
+pub(crate) async fn postpone_notification<D: Db>(db: &mut D, id: i64, until: i64) -> Result<(), StoreError> {
+    db.execute(&sql::POSTPONE_NOTIFICATION, &[Arg::Int(until), Arg::Int(id)]).await?;
+    Ok(())
+}
+
+/// Creates the merchant, or gives the existing one this secret and makes
+/// it active.
+pub(crate) async fn ensure_merchant<D: Db>(
+    db: &mut D,
+    m: &Merchant,
+    created_at: i64,
+) -> Result<super::EnsuredMerchant, StoreError> {
+    use secrecy::ExposeSecret;
+    if let Some(existing) = merchant(db, &m.key).await? {
+        let same = existing.secret.expose_secret() == m.secret.expose_secret();
+        if same && existing.status == MerchantStatus::Active {
+            return Ok(super::EnsuredMerchant::Unchanged);
+        }
+        db.execute(&sql::RESET_SANDBOX_MERCHANT, &[Arg::Text(m.secret.expose_secret()), Arg::Text(&m.key)]).await?;
+        return Ok(super::EnsuredMerchant::Updated);
+    }
+    match add_merchant(db, m, created_at).await {
+        Ok(()) => Ok(super::EnsuredMerchant::Created),
+        // Another instance created it meanwhile: give it this secret.
+        Err(StoreError::DuplicateMerchant(_)) => {
+            db.execute(&sql::RESET_SANDBOX_MERCHANT, &[Arg::Text(m.secret.expose_secret()), Arg::Text(&m.key)]).await?;
+            Ok(super::EnsuredMerchant::Updated)
+        }
+        Err(e) => Err(e),
+    }
+}
