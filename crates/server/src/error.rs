@@ -91,6 +91,13 @@ pub enum ApiError {
     /// Over the per-IP or per-merchant request rate (answered with HTTP 429).
     #[error("too many requests: over {0} requests per second, retry later")]
     RateLimited(u32),
+    /// A sandbox fault rule or the `X-VMP-Sandbox-Fault` header chose this
+    /// answer (`crate::faults`); nothing was done.
+    #[error("injected sandbox fault ({0})")]
+    Injected(crate::faults::Injected),
+    /// The `X-VMP-Sandbox-Fault` header is malformed.
+    #[error("parameter error: header {0}")]
+    FaultHeader(vmp_protocol::faults::FaultRuleError),
     /// Storage failed; details are logged, never sent.
     #[error("system exception, please retry")]
     Store(#[from] StoreError),
@@ -122,6 +129,8 @@ impl ApiError {
             Self::PayTypeMismatch(_) => ReturnStatus::InvalidPayType,
             Self::CloseFailedPaid => ReturnStatus::CloseFailedPaid,
             Self::Store(_) | Self::RateLimited(_) => ReturnStatus::SystemError,
+            Self::Injected(i) => i.fault.status.unwrap_or(ReturnStatus::SystemError),
+            Self::FaultHeader(_) => ReturnStatus::InvalidParameter,
         }
     }
 
@@ -143,6 +152,8 @@ impl ApiError {
             Self::WalletMismatch(allowed) | Self::PayTypeMismatch(allowed) => status.text(allowed),
             Self::UrlRefused(field, _) => status.text(field),
             Self::RateLimited(_) => "请求过于频繁，请稍后再试".to_owned(),
+            Self::Injected(i) => i.fault.return_char.clone().unwrap_or_else(|| status.text("")),
+            Self::FaultHeader(_) => status.text(vmp_protocol::faults::FAULT_HEADER),
             _ => status.text(""),
         }
     }
