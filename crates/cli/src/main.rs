@@ -6,10 +6,12 @@
 
 mod aftersale_cmd;
 mod bench_cmd;
+mod check_handler_cmd;
 mod cli;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
+mod sandbox_cmd;
 mod serve;
 mod sign_cmd;
 
@@ -29,13 +31,15 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match args.command {
-            cli::Command::Serve(a) => serve::run(a).await,
+            cli::Command::Serve(a) => serve::run(*a).await,
             cli::Command::Merchant(m) => merchant_cmd::run(m).await,
             cli::Command::Order(o) => order_cmd::run(o).await,
             cli::Command::Sign(a) => sign_cmd::run_sign(a),
             cli::Command::Verify(a) => sign_cmd::run_verify(a),
             cli::Command::Listen(a) => listen_cmd::run(a).await,
             cli::Command::Bench(a) => bench_cmd::run(*a).await,
+            cli::Command::Sandbox(c) => sandbox_cmd::run(c).await,
+            cli::Command::CheckHandler(a) => check_handler_cmd::run(a).await,
         }
     });
     match result {

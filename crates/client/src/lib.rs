@@ -41,6 +41,9 @@
 //! - [`error`]: [`ClientError`] and [`InvalidRequest`].
 //! - [`notify`]: verifying notifications and `return_url` forms, building
 //!   the ack.
+//! - [`sandbox`]: OpenVMP's sandbox API for CI (settle orders, move the
+//!   clock, fault rules); [`Client::with_sandbox_clock`] signs with the
+//!   sandbox clock.
 //! - `axum` (cargo feature `axum`): an extractor that verifies
 //!   notifications and a signed-ack response.
 //!
@@ -53,6 +56,7 @@
 
 mod client;
 pub mod error;
+pub mod sandbox;
 
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
