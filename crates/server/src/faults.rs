@@ -563,6 +563,15 @@ mod tests {
     }
 
     #[test]
+    fn the_injected_fault_rides_on_the_response_for_the_request_log() {
+        let injected = Injected { rule: Some(7), fault: AnswerFault::parse_header("delay_ms=5").unwrap() };
+        let marked = mark(Response::new(axum::body::Body::empty()), Some(injected.clone()));
+        assert_eq!(marked.extensions().get::<Injected>(), Some(&injected));
+        let plain = mark(Response::new(axum::body::Body::empty()), None);
+        assert!(plain.extensions().get::<Injected>().is_none());
+    }
+
+    #[test]
     fn delays_round_up_to_whole_seconds() {
         assert_eq!([seconds(1), seconds(1000), seconds(1001), seconds(60_000)], [1, 1, 2, 60]);
     }

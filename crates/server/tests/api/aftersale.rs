@@ -13,7 +13,7 @@ const QUERY: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 impl TestApp {
     /// Adds key and time, signs, posts to `path`.
-    async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
+    pub async fn call(&self, path: &str, fields: &[(&str, &str)]) -> Params {
         let mut p = Params::new().with("user_confirm_key", &self.key);
         for (k, v) in fields {
             p.set(*k, *v);
@@ -24,12 +24,12 @@ impl TestApp {
         Params::from_json(&resp.bytes().await.unwrap()).unwrap()
     }
 
-    async fn jsapi(&self, fields: &[(&str, &str)]) -> Params {
+    pub async fn jsapi(&self, fields: &[(&str, &str)]) -> Params {
         self.call(crate::helpers::ENDPOINT, fields).await
     }
 
     /// Places an order (service/wallet as given) and pays it in the sandbox.
-    async fn paid_order(
+    pub async fn paid_order(
         &self,
         out: &str,
         amount: &str,
@@ -60,12 +60,12 @@ impl TestApp {
         eft
     }
 
-    async fn paid_alipay(&self, out: &str, amount: &str) -> String {
+    pub async fn paid_alipay(&self, out: &str, amount: &str) -> String {
         self.paid_order(out, amount, "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP").await
     }
 }
 
-fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("service", "service.alipay.wap.Refund"),
         ("out_trade_no", out),
