@@ -178,7 +178,7 @@ impl Report {
         use std::fmt::Write as _;
         let mut out = String::new();
         for c in &self.cases {
-            let _ = writeln!(out, "{} {:<24} {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.description);
+            let _ = writeln!(out, "{} {:<26} {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.description);
             for s in c.steps.iter().filter(|s| !s.ok) {
                 let got = match (&s.answer.error, s.answer.http_status) {
                     (Some(e), _) => e.clone(),
