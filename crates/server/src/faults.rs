@@ -111,13 +111,11 @@ pub struct FaultBook {
 /// What a rule did to a notification that has had no attempt yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hold {
-    /// Delayed; its postponed attempt is now being made.
+    /// Delayed; its postponed attempt is made when it is next claimed.
     Delayed,
     /// A sale held until a later notification of its order was sent, or
     /// until this time (unix seconds).
     Reordered { until: i64, rule: i64 },
-    /// Let go; delay and reorder rules no longer apply to it.
-    Released,
 }
 
 /// Most notifications remembered as held before the memory starts over.
@@ -458,20 +456,21 @@ pub async fn plan_delivery(
         return DeliveryFault::None;
     }
     let now = now.unix_timestamp();
-    let hold = book.hold(row.id);
-    if let Some(Hold::Reordered { until, rule }) = hold {
-        if now < until && !later_sent(state, row).await {
-            postpone(state, row.id, now + 1).await;
-            return DeliveryFault::Held(format!("injected: rule {rule}: sale held until its refund is sent"));
-        }
-        book.set_hold(row.id, Some(Hold::Released));
-    } else if hold == Some(Hold::Delayed) {
-        book.set_hold(row.id, Some(Hold::Released));
-    } else if hold == Some(Hold::Released) && row.attempts > 0 {
+    // A held notification is let go (and no delay or reorder applies to it
+    // again) once its time has come.
+    let held = book.hold(row.id);
+    if let Some(Hold::Reordered { until, rule }) = held
+        && now < until
+        && !later_sent(state, row).await
+    {
+        postpone(state, row.id, now + 1).await;
+        return DeliveryFault::Held(format!("injected: rule {rule}: sale held until its refund is sent"));
+    }
+    if held.is_some() {
         book.set_hold(row.id, None);
     }
     let Some(rules) = book.of(row.user_confirm_key.as_str()) else { return DeliveryFault::None };
-    let first_attempt = row.attempts == 0 && book.hold(row.id).is_none();
+    let first_attempt = row.attempts == 0 && held.is_none();
     let is_sale = message.get("trade_type") == Some(TradeType::Sale.as_str());
     for stored in rules.iter() {
         let Some(fault) = stored.rule.notification_fault() else { continue };
