@@ -67,7 +67,7 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client for the gateway at `base_url` (scheme, host and optional
     /// port, e.g. `http://127.0.0.1:8080` or `https://vmp.eftpay.com.cn`;
-    /// endpoint paths such as [`JSAPI_SERVICE_PATH`] are appended).
+    /// endpoint paths such as `/VMP/Servlet/JSAPIService.do` are appended).
     ///
     /// # Errors
     /// [`ClientError::InvalidRequest`] for a bad base URL or

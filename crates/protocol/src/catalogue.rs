@@ -3,7 +3,7 @@
 //!
 //! The gateway dispatches on this table, the SDK builds requests from it,
 //! and `docs/protocol.md` explains each choice it encodes. Adding a
-//! service is one row of [`services!`] below; a row marked
+//! service is one row of `services!` below; a row marked
 //! [`Support::Planned`] is known (its requests answer `-13` "not supported
 //! yet") until the issue named there implements it.
 //!

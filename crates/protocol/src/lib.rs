@@ -18,7 +18,7 @@
 //! - [`codes`] — [`ReturnStatus`], every `return_status` code and eftPay's text for it.
 //! - [`request`] — [`Request`]: every operation, parsed by the gateway and built by the SDK.
 //! - [`answer`] — the typed answers, and building signed and unsigned answers.
-//! - [`wire_enum`] — how the vocabulary's enums are written.
+//! - [`wire_enum`](mod@wire_enum) — how the vocabulary's enums are written.
 //! - [`retry`] — the notification retry schedule (pure policy).
 //! - [`sandbox`] — magic amounts that force sandbox outcomes.
 //! - [`faults`] — sandbox fault rules and the `X-VMP-Sandbox-Fault` header.

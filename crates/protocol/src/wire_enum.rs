@@ -1,4 +1,4 @@
-//! [`wire_enum!`]: a closed set of wire values as a Rust enum.
+//! `wire_enum!`: a closed set of wire values as a Rust enum.
 //!
 //! Every enum of the vocabulary (wallets, payment types, scenes, states)
 //! is written once with this macro: the variant, its exact wire spelling

@@ -64,7 +64,7 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
 }
 
 /// How many connections to serve at once: `configured`, lowered so that
-/// they fit the open-file soft limit with [`RESERVED_FDS`] to spare.
+/// they fit the open-file soft limit with `RESERVED_FDS` to spare.
 pub fn max_connections(configured: usize) -> usize {
     match rlimit::getrlimit(rlimit::Resource::NOFILE) {
         Ok((soft, _)) => {

@@ -4,15 +4,15 @@
 //! function here first checks one relaxed atomic, so a gateway without a
 //! metrics listener pays nothing else.
 //!
-//! Label values come from fixed sets only: `endpoint` from [`Endpoint`],
+//! Label values come from fixed sets only: `endpoint` from `Endpoint`,
 //! `service` from the protocol catalogue (anything else is `other`; a
 //! request without one is `none`), `return_status` from the VMP codes.
 //!
 //! Request metrics are recorded in one place, the HTTP listener
 //! (`crate::listener`), when a response is ready. The handler side only
 //! notes two labels into a per-request slot: the `service` it dispatched on
-//! ([`note_service`]) and the `return_status` it rendered
-//! ([`note_return_status`]).
+//! (`note_service`) and the `return_status` it rendered
+//! (`note_return_status`).
 
 use std::cell::Cell;
 use std::collections::HashMap;
