@@ -240,11 +240,12 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
 
     let started = Instant::now();
     let body = message.to_json();
-    let (mut http_status, mut outcome, mut excerpt) = send(http, &row.url, &body, secret.expose_secret()).await;
-    if let DeliveryFault::Twice(_) = fault {
+    let again = matches!(fault, DeliveryFault::Twice(_)).then(|| body.clone());
+    let (mut http_status, mut outcome, mut excerpt) = send(http, &row.url, body, secret.expose_secret()).await;
+    if let Some(body) = again {
         // The same notification again at once; its answer is the one that counts.
         let first = format!("first: {} {excerpt}", http_status.map_or_else(|| "-".to_owned(), |s| s.to_string()));
-        (http_status, outcome, excerpt) = send(http, &row.url, &body, secret.expose_secret()).await;
+        (http_status, outcome, excerpt) = send(http, &row.url, body, secret.expose_secret()).await;
         excerpt = format!("second: {excerpt}; {first}");
     }
     if let Some(note) = fault.note() {
@@ -269,8 +270,8 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
 
 /// POSTs one attempt: the HTTP status, the outcome and an excerpt of the
 /// answer (or what went wrong).
-async fn send(http: &reqwest::Client, url: &str, body: &str, secret: &str) -> (Option<i64>, AttemptOutcome, String) {
-    match http.post(url).header("content-type", "application/json").body(body.to_owned()).send().await {
+async fn send(http: &reqwest::Client, url: &str, body: String, secret: &str) -> (Option<i64>, AttemptOutcome, String) {
+    match http.post(url).header("content-type", "application/json").body(body).send().await {
         Ok(resp) => {
             let status = resp.status();
             let body = read_limited(resp).await;

@@ -17,6 +17,7 @@ use vmp_protocol::notify::{TradeType, verify_notification};
 use vmp_server::Mode;
 
 use crate::aftersale::refund_fields;
+use crate::lifecycle::{advance, place, sandbox_pay};
 use crate::helpers::{ENDPOINT, TestApp, assert_signed, spawn_app, spawn_app_with};
 use crate::receiver::{Behaviour, Receiver};
 
@@ -67,33 +68,9 @@ impl TestApp {
 
     /// Places an order with a `notify_url` and pays it.
     async fn paid_with_notify(&self, out: &str, notify_url: &str) -> String {
-        let mut p = self.seed_request(out);
-        p.remove("return_url");
-        p.set("notify_url", notify_url);
-        self.sign(&mut p);
-        let a = self.post(&p).await;
-        assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
-        let eft = a.get("eft_trade_no").unwrap().to_owned();
-        let resp = self
-            .client
-            .post(format!("{}/sandbox/orders/{eft}/pay", self.base))
-            .body(r#"{"outcome":"success"}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
+        let eft = place(self, out, "0.02", Some(notify_url)).await.get("eft_trade_no").unwrap().to_owned();
+        sandbox_pay(self, &eft, "success").await;
         eft
-    }
-
-    async fn advance_clock(&self, seconds: i64) {
-        let resp = self
-            .client
-            .post(format!("{}/sandbox/clock/advance", self.base))
-            .body(format!(r#"{{"seconds":{seconds}}}"#))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
     }
 
     /// The order's first notification, once `pred` holds (bounded poll).
@@ -352,10 +329,10 @@ async fn a_drop_rule_drops_the_first_attempts_which_are_retried_on_the_schedule(
     let eft = app.paid_with_notify("F-DROP1", &receiver.url).await;
     let row = app.notification_when(&eft, "had its first attempt", |r| r.attempts >= 1).await;
     assert_eq!(receiver.calls(), 0, "the first attempt was dropped");
-    app.advance_clock(15).await;
+    advance(&app, 15).await;
     app.notification_when(&eft, "had its second attempt", |r| r.attempts >= 2).await;
     assert_eq!(receiver.calls(), 0, "the second attempt was dropped");
-    app.advance_clock(15).await;
+    advance(&app, 15).await;
     receiver.wait_for_calls(1).await;
     app.notification_when(&eft, "was delivered", |r| r.delivered_at.is_some()).await;
 
@@ -394,7 +371,7 @@ async fn a_delay_rule_holds_the_first_attempt_back_on_the_gateway_clock() {
     let eft = app.paid_with_notify("F-LATE1", &receiver.url).await;
     let held = app.notification_when(&eft, "was held back", |r| r.next_attempt_at >= paid_at + 5).await;
     assert_eq!((held.attempts, receiver.calls()), (0, 0), "held, not attempted");
-    app.advance_clock(5).await;
+    advance(&app, 5).await;
     receiver.wait_for_calls(1).await;
 
     let row = app.notification_when(&eft, "was delivered", |r| r.delivered_at.is_some()).await;
@@ -432,7 +409,7 @@ async fn a_bad_sign_rule_forges_the_attempt_and_the_genuine_retry_is_acked() {
 
     let eft = app.paid_with_notify("F-SIGN1", &url).await;
     let row = app.notification_when(&eft, "had its first attempt", |r| r.attempts >= 1).await;
-    app.advance_clock(15).await;
+    advance(&app, 15).await;
     app.notification_when(&eft, "was delivered", |r| r.delivered_at.is_some()).await;
 
     let seen = seen.lock().await.clone();
@@ -477,11 +454,11 @@ async fn a_reorder_rule_delivers_the_refund_before_its_sale() {
         ])
         .await;
     assert_eq!(r.get("return_status"), Some("00"), "{}", r.to_json());
-    app.advance_clock(5).await;
+    advance(&app, 5).await;
     app.sweep().await;
     receiver.wait_for_calls(1).await;
     // The held sale is looked at again each second of gateway time.
-    app.advance_clock(1).await;
+    advance(&app, 1).await;
     receiver.wait_for_calls(2).await;
 
     let types: Vec<TradeType> = receiver
@@ -517,7 +494,7 @@ async fn settling_a_final_or_expired_order_answers_409_with_its_state() {
 
     let b = app.post(&app.seed_request("F-409B")).await;
     assert_eq!(b.get("return_status"), Some("00"));
-    app.advance_clock(1801).await;
+    advance(&app, 1801).await;
     let expired = pay(format!("/sandbox/merchants/{}/orders/F-409B/pay", app.key), "success").await.unwrap();
     assert_eq!(expired.status().as_u16(), 409);
     let v: Value = expired.json().await.unwrap();

@@ -10,7 +10,7 @@ use vmp_server::Mode;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_in_with};
 use crate::receiver::{Behaviour, Receiver, params};
 
-async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&str>) -> Params {
+pub async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&str>) -> Params {
     let mut p = app.seed_request(out_trade_no);
     p.set("transaction_amount", amount);
     p.remove("return_url");
@@ -23,7 +23,7 @@ async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&
     a
 }
 
-async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Value {
+pub async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Value {
     let resp = app
         .client
         .post(format!("{}/sandbox/orders/{eft}/pay", app.base))
@@ -39,7 +39,7 @@ async fn sandbox_pay(app: &TestApp, eft: &str, outcome: &str) -> serde_json::Val
     v
 }
 
-async fn advance(app: &TestApp, seconds: i64) {
+pub async fn advance(app: &TestApp, seconds: i64) {
     let resp = app
         .client
         .post(format!("{}/sandbox/clock/advance", app.base))
