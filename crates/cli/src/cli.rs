@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use vmp_protocol::retry::RetrySchedule;
-use vmp_server::Mode;
+use vmp_server::{Mode, SandboxMerchant};
 
 /// OpenVMP: a self-hostable, wire-compatible eftPay VMP payment gateway.
 #[derive(Debug, Parser)]
@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (embedded SQLite in --data-dir).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Administer merchants in the store.
     #[command(subcommand)]
     Merchant(MerchantCommand),
@@ -37,6 +37,11 @@ pub enum Command {
     Listen(crate::listen_cmd::ListenArgs),
     /// Load-test a running gateway: orders/s vs the no-op ceiling, latency, notifications/s.
     Bench(Box<crate::bench_cmd::BenchArgs>),
+    /// The sandbox API for CI: settle orders, move the clock, fault rules (sandbox mode only).
+    #[command(subcommand)]
+    Sandbox(crate::sandbox_cmd::SandboxCommand),
+    /// Grade a merchant's notify handler: valid, forged, stale, duplicate and out-of-order notifications.
+    CheckHandler(crate::check_handler_cmd::CheckHandlerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +143,10 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics on this address (GET /metrics); off when absent.
     #[arg(long, env = "VMP_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// KEY:SECRET of a sandbox merchant to create (or give this secret) at
+    /// start, so CI knows its credentials in advance (sandbox mode only).
+    #[arg(long, env = "VMP_SANDBOX_MERCHANT", hide_env_values = true, value_parser = SandboxMerchant::parse)]
+    pub sandbox_merchant: Option<SandboxMerchant>,
 }
 
 /// Values that must never show in `Debug` output (passwords, secrets).
@@ -243,5 +252,7 @@ mod tests {
         assert!(!format!("{cli:?}").contains("db-pass-123"));
         let cli = Cli::try_parse_from(["vmp", "merchant", "add", "--secret", "merchant-secret-456"]).unwrap();
         assert!(!format!("{cli:?}").contains("merchant-secret-456"));
+        let cli = Cli::try_parse_from(["vmp", "serve", "--sandbox-merchant", "CI1:sandbox-secret-789"]).unwrap();
+        assert!(!format!("{cli:?}").contains("sandbox-secret-789"));
     }
 }

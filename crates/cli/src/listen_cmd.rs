@@ -27,6 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 use vmp_client::axum::NOTIFICATION_BODY_LIMIT;
 use vmp_client::notify::{self, NotificationError, TradeNotification, TradeStatus};
+use vmp_client::sandbox::Sandbox;
 
 use crate::sign_cmd::SecretArg;
 
@@ -38,17 +39,31 @@ pub struct ListenArgs {
     pub port: u16,
     #[command(flatten)]
     pub secret: SecretArg,
+    /// Judge `time` by the gateway's sandbox clock (GET /sandbox/clock at
+    /// --base-url) instead of this machine's, so a moved sandbox clock does
+    /// not make notifications stale.
+    #[arg(long, env = "VMP_SANDBOX_CLOCK")]
+    pub sandbox_clock: bool,
+    /// The gateway, for --sandbox-clock.
+    #[arg(long, env = "VMP_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    pub base_url: String,
 }
 
 /// The merchant secret every delivery is verified with and every ack is
-/// signed with. No `Debug`: it would be the only way to print the secret.
+/// signed with, and the sandbox whose clock is followed. No `Debug`: it
+/// would be the only way to print the secret.
 #[derive(Clone)]
 struct Listener {
     secret: SecretString,
+    sandbox: Option<Sandbox>,
 }
 
 pub async fn run(args: ListenArgs) -> anyhow::Result<()> {
-    let listener_state = Listener { secret: args.secret.require()? };
+    let sandbox = match args.sandbox_clock {
+        true => Some(Sandbox::new(&args.base_url).map_err(|e| anyhow::anyhow!("{e}"))?),
+        false => None,
+    };
+    let listener_state = Listener { secret: args.secret.require()?, sandbox };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr().context("reading the bound address")?;
@@ -93,7 +108,13 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let now = OffsetDateTime::now_utc();
+    let now = match &listener.sandbox {
+        None => OffsetDateTime::now_utc(),
+        Some(sandbox) => sandbox.clock().await.unwrap_or_else(|e| {
+            println!("could not read the sandbox clock ({e}); judging time by this machine's clock");
+            OffsetDateTime::now_utc()
+        }),
+    };
     let local = now.to_offset(vmp_protocol::vmptime::VMP_OFFSET);
     let at = format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second());
     let path = uri.path();

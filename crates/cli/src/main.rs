@@ -7,10 +7,12 @@
 mod admin_cmd;
 mod aftersale_cmd;
 mod bench_cmd;
+mod check_handler_cmd;
 mod cli;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
+mod sandbox_cmd;
 mod scene_cmd;
 mod scene_order_cmd;
 mod serve;
@@ -32,7 +34,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match args.command {
-            cli::Command::Serve(a) => serve::run(a).await,
+            cli::Command::Serve(a) => serve::run(*a).await,
             cli::Command::Merchant(m) => merchant_cmd::run(m).await,
             cli::Command::Admin(a) => admin_cmd::run(a).await,
             cli::Command::Order(o) => order_cmd::run(o).await,
@@ -40,6 +42,8 @@ fn main() -> std::process::ExitCode {
             cli::Command::Verify(a) => sign_cmd::run_verify(a),
             cli::Command::Listen(a) => listen_cmd::run(a).await,
             cli::Command::Bench(a) => bench_cmd::run(*a).await,
+            cli::Command::Sandbox(c) => sandbox_cmd::run(c).await,
+            cli::Command::CheckHandler(a) => check_handler_cmd::run(a).await,
         }
     });
     match result {

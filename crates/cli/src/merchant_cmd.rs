@@ -8,13 +8,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use vmp_protocol::fields::UserConfirmKey;
+use vmp_server::config::{SECRET_MAX_CHARS, secret_is_valid};
 use vmp_server::merchant::{self, Merchant, MerchantStatus, Overlap, generate_key, generate_secret};
 use vmp_server::store::{NewMerchant, Store, StoreError};
 
 use crate::cli::{DataDir, MerchantCommand};
-
-/// Longest secret accepted from the command line.
-const SECRET_MAX: usize = 128;
 
 pub async fn run(cmd: MerchantCommand) -> anyhow::Result<()> {
     match cmd {
@@ -91,13 +89,8 @@ async fn add(
     };
     let secret = match secret {
         Some(secret) => {
-            let s = secret.expose_secret();
-            if s.is_empty()
-                || s.chars().count() > SECRET_MAX
-                || s.chars().any(|c| c.is_control() || c.is_whitespace())
-                || s.starts_with(vmp_server::vault::SEALED_PREFIX)
-            {
-                bail!("invalid --secret: 1 to {SECRET_MAX} characters, no spaces or control characters");
+            if !secret_is_valid(secret.expose_secret()) {
+                bail!("invalid --secret: 1 to {SECRET_MAX_CHARS} characters, no spaces or control characters");
             }
             secret
         }

@@ -45,6 +45,10 @@ pub struct GatewayArgs {
     /// Seconds to wait for the gateway's answer.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+    /// Stamp `time` with the gateway's sandbox clock (GET /sandbox/clock), so
+    /// a moved sandbox clock never makes the request stale.
+    #[arg(long, env = "VMP_SANDBOX_CLOCK")]
+    pub sandbox_clock: bool,
 }
 
 /// `vmp order create`: one flag per Place an Order field.
@@ -142,10 +146,14 @@ impl GatewayArgs {
     pub fn client(&self) -> anyhow::Result<Client> {
         let key = self.key.clone().ok_or_else(|| anyhow!("no merchant key: pass --key or set VMP_KEY"))?;
         let secret = self.secret.require()?;
-        let client = Client::new(&self.base_url, key, secret).map_err(one_line)?;
-        Ok(client
+        let mut client = Client::new(&self.base_url, key, secret)
+            .map_err(one_line)?
             .with_timeout(Duration::from_secs(self.timeout.max(1)))
-            .with_user_agent(concat!("vmp-cli/", env!("CARGO_PKG_VERSION"))))
+            .with_user_agent(concat!("vmp-cli/", env!("CARGO_PKG_VERSION")));
+        if self.sandbox_clock {
+            client = client.with_sandbox_clock().map_err(one_line)?;
+        }
+        Ok(client)
     }
 }
 
@@ -254,6 +262,7 @@ pub fn one_line(e: ClientError) -> anyhow::Error {
         }
         ClientError::Api { code, .. } if *code == Some(ReturnStatus::TimeMismatch) => " (check this machine's clock)",
         ClientError::Transport { .. } => " (is the gateway running? check --base-url / VMP_BASE_URL)",
+        ClientError::SandboxRefused { status: 404, .. } => " (--sandbox-clock needs a gateway in sandbox mode)",
         _ => "",
     };
     anyhow!("{e}{hint}")

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use vmp_server::store::EnsuredMerchant;
 use vmp_server::{Application, HttpLimits, Settings};
 
 use crate::cli::ServeArgs;
@@ -41,6 +42,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     settings.metrics_listen = args.metrics_listen;
     settings.master_key = args.data.master_keys()?;
+    settings.sandbox_merchant = args.sandbox_merchant.clone();
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     if let Some(addr) = app.metrics_addr() {
@@ -49,6 +51,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match &args.data.database_url {
         Some(_) => println!("store: PostgreSQL"),
         None => println!("data directory: {}", args.data.data_dir.display()),
+    }
+    if let Some((key, done)) = app.sandbox_merchant() {
+        let what = match done {
+            EnsuredMerchant::Created => "created",
+            EnsuredMerchant::Updated => "secret set, active",
+            EnsuredMerchant::Unchanged => "unchanged",
+        };
+        // The key only: the caller chose the secret and it is never printed.
+        println!("sandbox merchant {key} (--sandbox-merchant): {what}");
     }
     if let Some(m) = app.bootstrap_merchant() {
         // Printed once, to the console only: this is the one place a secret is shown.

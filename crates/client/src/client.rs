@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};
@@ -46,6 +47,9 @@ pub struct Client {
     timeout: Duration,
     user_agent: String,
     clock: Arc<ClockFn>,
+    /// With [`Client::with_sandbox_clock`]: the sandbox API and the
+    /// gateway clock's offset from `clock`, in seconds, as last read.
+    sandbox_clock: Option<(crate::sandbox::Sandbox, Arc<AtomicI64>)>,
 }
 
 impl fmt::Debug for Client {
@@ -94,6 +98,7 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             user_agent: concat!("vmp-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             clock: Arc::new(OffsetDateTime::now_utc),
+            sandbox_clock: None,
         })
     }
 
@@ -119,6 +124,40 @@ impl Client {
     pub fn with_clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Follows an OpenVMP sandbox's clock (sandbox mode only): before each
+    /// call the client reads `GET /sandbox/clock` and stamps `time` with
+    /// the gateway's time, so moving the sandbox clock forward never makes
+    /// the client's requests stale (`12`).
+    /// [`Client::verify_notification`] uses the time last read (refresh it
+    /// with [`Client::sync_sandbox_clock`]).
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`] when the HTTP stack cannot be set up.
+    pub fn with_sandbox_clock(mut self) -> Result<Self, ClientError> {
+        let sandbox = crate::sandbox::Sandbox::new(&self.base_url)?;
+        self.sandbox_clock = Some((sandbox, Arc::new(AtomicI64::new(0))));
+        Ok(self)
+    }
+
+    /// Reads the sandbox clock now (with [`Client::with_sandbox_clock`];
+    /// otherwise returns this client's own time) and returns it.
+    ///
+    /// # Errors
+    /// As [`crate::sandbox::Sandbox::clock`].
+    pub async fn sync_sandbox_clock(&self) -> Result<OffsetDateTime, ClientError> {
+        let Some((sandbox, offset)) = &self.sandbox_clock else { return Ok(self.now()) };
+        let gateway = sandbox.clock().await?;
+        offset.store((gateway - (self.clock)()).whole_seconds(), Ordering::Relaxed);
+        Ok(gateway)
+    }
+
+    /// Now, by this client: its clock, plus the sandbox clock's offset when
+    /// it follows one.
+    pub fn now(&self) -> OffsetDateTime {
+        let offset = self.sandbox_clock.as_ref().map_or(0, |(_, o)| o.load(Ordering::Relaxed));
+        (self.clock)() + time::Duration::seconds(offset)
     }
 
     /// Uses a preconfigured `reqwest::Client` (proxies, custom roots…).
@@ -149,7 +188,7 @@ impl Client {
     pub fn prepare(&self, request: &Request) -> Result<Params, ClientError> {
         let fields = request.to_params();
         Request::parse(request.endpoint(), &fields)?;
-        let mut params = envelope(fields, &self.user_confirm_key, (self.clock)());
+        let mut params = envelope(fields, &self.user_confirm_key, self.now());
         sign::sign_in_place(self.secret.expose_secret(), &mut params);
         Ok(params)
     }
@@ -162,6 +201,9 @@ impl Client {
     /// `Transport`, `Timeout`, `HttpStatus`, `Decode`, `BadAnswerSignature`,
     /// and `Api` for every `return_status` other than `00`.
     pub async fn send(&self, request: &Request) -> Result<Params, ClientError> {
+        if self.sandbox_clock.is_some() {
+            self.sync_sandbox_clock().await?;
+        }
         let params = self.prepare(request)?;
         self.call(&request.endpoint().path(), &params).await
     }
@@ -296,7 +338,7 @@ impl Client {
     /// # Errors
     /// [`NotificationError`]: malformed, badly signed or stale.
     pub fn verify_notification(&self, body: &[u8]) -> Result<TradeNotification, NotificationError> {
-        notify::verify_notification(body, self.secret.expose_secret(), (self.clock)())
+        notify::verify_notification(body, self.secret.expose_secret(), self.now())
     }
 
     /// Runs `verify` with the secret and the clock's now (for the scenes'
@@ -375,7 +417,7 @@ impl Client {
     }
 }
 
-fn transport(url: &str, e: reqwest::Error) -> ClientError {
+pub(crate) fn transport(url: &str, e: reqwest::Error) -> ClientError {
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -385,7 +427,7 @@ fn transport(url: &str, e: reqwest::Error) -> ClientError {
     ClientError::Transport { url: url.to_owned(), detail, source: e }
 }
 
-fn normalise_base_url(s: &str) -> Result<String, InvalidRequest> {
+pub(crate) fn normalise_base_url(s: &str) -> Result<String, InvalidRequest> {
     let bad = || InvalidRequest::BaseUrl(without_credentials(s));
     let url = url::Url::parse(s).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https")

@@ -52,6 +52,16 @@ pub enum ClientError {
         /// The HTTP status code.
         status: u16,
     },
+    /// OpenVMP's sandbox API refused the call (`crate::sandbox`): 404 for
+    /// an unknown order or merchant (or a gateway in production mode), 409
+    /// for an order already final or expired, 400 for a bad value.
+    #[error("the sandbox API answered HTTP {status}: {message}")]
+    SandboxRefused {
+        /// The HTTP status.
+        status: u16,
+        /// The gateway's explanation.
+        message: String,
+    },
     /// The answer could not be read as a VMP answer.
     #[error("could not read the gateway's answer: {message}")]
     Decode {

@@ -50,6 +50,9 @@
 //!   [`Client::jsapi_refund`], [`Client::place_app_order`] ([`AppOrder`] →
 //!   [`AppOrderPlaced`]), [`Client::verify_jsapi_notification`]
 //!   ([`JsapiNotification`]).
+//! - [`sandbox`]: OpenVMP's sandbox API for CI (settle orders, move the
+//!   clock, fault rules); [`Client::with_sandbox_clock`] signs with the
+//!   sandbox clock.
 //! - `axum` (cargo feature `axum`): an extractor that verifies
 //!   notifications and a signed-ack response.
 //!
@@ -64,6 +67,7 @@ mod cashier;
 mod client;
 pub mod error;
 mod qrcode;
+pub mod sandbox;
 mod scenes;
 
 #[cfg(feature = "axum")]

@@ -494,3 +494,58 @@ async fn answers_that_are_forged_or_about_something_else_are_rejected() {
     assert!(matches!(client.refund_status(&status).await, Err(ClientError::Decode { .. })));
     assert!(matches!(client.close_order(&CloseOrder::new(&order)).await, Err(ClientError::Decode { .. })));
 }
+
+#[tokio::test]
+async fn a_client_following_the_sandbox_clock_stays_in_the_time_window_after_the_clock_moves() {
+    use vmp_client::sandbox::Sandbox;
+    // Arrange
+    let gw = Gateway::start().await;
+    let placed = gw.client().place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "CLOCK-1", 100)).await.unwrap();
+    let moved = Sandbox::new(&gw.base_url).unwrap().advance(2 * 3600).await.unwrap();
+    let query = Query::sale(&placed);
+
+    // Act
+    let own_clock = gw.client().query(&query).await;
+    let following = gw.client().with_sandbox_clock().unwrap();
+    let followed = following.query(&query).await;
+
+    // Assert
+    assert_eq!(own_clock.unwrap_err().api_code(), Some(ReturnStatus::TimeMismatch));
+    assert_eq!(followed.unwrap().trade_status, TradeStatus::TradeClosed, "expired on the moved clock");
+    let drift = (following.now() - moved).whole_seconds().abs();
+    assert!(drift <= 5, "the client's time is the gateway's: {drift} s apart");
+}
+
+#[tokio::test]
+async fn the_sandbox_api_settles_by_either_number_sets_faults_and_reports_refusals() {
+    use vmp_client::sandbox::{Outcome, Sandbox, SandboxOrder};
+    use vmp_protocol::faults::FaultRule;
+    let gw = Gateway::start().await;
+    let sandbox = Sandbox::new(&gw.base_url).unwrap();
+    let placed = gw.client().place_order(&order(Service::AlipayWap, Wallet::AlipayHk, "SBX-1", 100)).await.unwrap();
+
+    let settled = sandbox.pay(&SandboxOrder::out_trade_no(&gw.key, "SBX-1"), Outcome::Success).await.unwrap();
+    let again =
+        sandbox.pay(&SandboxOrder::eft_trade_no(placed.eft_trade_no.as_str()), Outcome::Fail).await.unwrap_err();
+    let rule = FaultRule::from_json(br#"{"operation":"refund","return_status":"-1","count":1}"#).unwrap();
+    let stored = sandbox.add_fault(&gw.key, &rule).await.unwrap();
+    let listed = sandbox.faults(&gw.key).await.unwrap();
+    let refund = Refund::builder(&placed).out_refund_no("SBX-R1").amount(amount(10)).build().unwrap();
+    let faulted = gw.client().refund(&refund).await.unwrap_err();
+    let refunded = gw.client().refund(&refund).await.unwrap();
+    let unknown = sandbox.clear_faults(&gw.key, stored.id).await.unwrap_err();
+
+    assert_eq!((settled.result.as_str(), settled.trade_status.as_str()), ("settled", "TRADE_SUCCESS"));
+    assert!(
+        matches!(&again, ClientError::SandboxRefused { status: 409, message } if message.contains("TRADE_SUCCESS")),
+        "{again:?}"
+    );
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].remaining), (stored.id, Some(1)));
+    assert_eq!(faulted.api_code(), Some(ReturnStatus::SystemError));
+    assert_eq!(refunded.out_refund_no, "SBX-R1");
+    assert!(
+        matches!(unknown, ClientError::SandboxRefused { status: 404, .. }),
+        "the used-up rule is gone: {unknown:?}"
+    );
+}

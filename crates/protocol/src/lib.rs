@@ -23,6 +23,7 @@
 //! - [`mod@wire_enum`] — how the vocabulary's enums are written.
 //! - [`retry`] — the notification retry schedule (pure policy).
 //! - [`sandbox`] — magic amounts that force sandbox outcomes.
+//! - [`faults`] — sandbox fault rules and the `X-VMP-Sandbox-Fault` header.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod amount;
 pub mod answer;
 pub mod catalogue;
 pub mod codes;
+pub mod faults;
 pub mod fields;
 pub mod notify;
 pub mod notify_jsapi;

@@ -88,6 +88,65 @@ pub struct Settings {
     /// Required in production; without one (sandbox) secrets are stored in
     /// clear. Default: none.
     pub master_key: crate::vault::KeySource,
+    /// A merchant with fixed credentials, created (or given this secret)
+    /// at start in sandbox mode: CI knows its key and secret in advance.
+    pub sandbox_merchant: Option<SandboxMerchant>,
+}
+
+/// Fixed sandbox credentials (`vmp serve --sandbox-merchant KEY:SECRET`).
+/// `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct SandboxMerchant {
+    /// `user_confirm_key`.
+    pub key: String,
+    /// Its secret.
+    pub secret: secrecy::SecretString,
+}
+
+impl fmt::Debug for SandboxMerchant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxMerchant").field("key", &self.key).field("secret", &"[REDACTED]").finish()
+    }
+}
+
+/// Longest merchant secret accepted from the command line or environment.
+pub const SECRET_MAX_CHARS: usize = 128;
+
+impl SandboxMerchant {
+    /// Reads `KEY:SECRET` (split at the first `:`): a valid
+    /// `user_confirm_key`, and a secret of 1 to [`SECRET_MAX_CHARS`]
+    /// characters without spaces or control characters. The error never
+    /// contains the secret.
+    ///
+    /// # Errors
+    /// A message saying which half is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some((key, secret)) = text.split_once(':') else {
+            return Err("expected KEY:SECRET".to_owned());
+        };
+        let key = vmp_protocol::fields::UserConfirmKey::parse(key)
+            .map_err(|e| format!("invalid user_confirm_key: {e}"))?
+            .as_str()
+            .to_owned();
+        if key.is_empty() {
+            return Err("invalid user_confirm_key: empty".to_owned());
+        }
+        if !secret_is_valid(secret) {
+            return Err(format!("invalid secret: 1 to {SECRET_MAX_CHARS} characters, no spaces or control characters"));
+        }
+        Ok(Self { key, secret: secrecy::SecretString::from(secret.to_owned()) })
+    }
+}
+
+/// Whether `secret` is acceptable as a merchant secret: 1 to
+/// [`SECRET_MAX_CHARS`] characters, no spaces or control characters, not
+/// starting as a sealed value does (`vmp-sealed:v`).
+pub fn secret_is_valid(secret: &str) -> bool {
+    !secret.is_empty()
+        && secret.chars().count() <= SECRET_MAX_CHARS
+        && !secret.chars().any(|c| c.is_control() || c.is_whitespace())
+        // A secret that reads as a sealed value would be taken for one.
+        && !secret.starts_with(crate::vault::SEALED_PREFIX)
 }
 
 /// Limits of the HTTP listener: how long a client may take, how much it may
@@ -157,6 +216,7 @@ impl Settings {
             http: HttpLimits::default(),
             metrics_listen: None,
             master_key: crate::vault::KeySource::None,
+            sandbox_merchant: None,
         }
     }
 }
@@ -187,5 +247,20 @@ mod tests {
         let key = crate::vault::MasterKey::parse(&"ab".repeat(32), "test").unwrap();
         s.master_key = crate::vault::KeySource::Keys(std::sync::Arc::new(vec![key]));
         assert!(!format!("{s:?}").contains("abab"));
+        s.sandbox_merchant = Some(SandboxMerchant::parse("CI1:fixed-secret-789").unwrap());
+        assert!(!format!("{s:?}").contains("fixed-secret-789"));
+    }
+
+    #[test]
+    fn sandbox_credentials_are_checked_without_echoing_the_secret() {
+        let m = SandboxMerchant::parse("CI1:a:b").unwrap();
+        assert_eq!(m.key, "CI1");
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&m.secret), "a:b");
+        for bad in
+            ["CI1", ":hidden-1", "CI1:", "thirteen-char:hidden-2", "K 1:hidden-3", "CI1:hid den-4", "CI1:hid\tden-5"]
+        {
+            let err = SandboxMerchant::parse(bad).expect_err(bad);
+            assert!(!err.contains("hid"), "{bad}: {err}");
+        }
     }
 }

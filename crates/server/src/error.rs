@@ -97,6 +97,13 @@ pub enum ApiError {
     /// Over the per-IP or per-merchant request rate (answered with HTTP 429).
     #[error("too many requests: over {0} requests per second, retry later")]
     RateLimited(u32),
+    /// A sandbox fault rule or the `X-VMP-Sandbox-Fault` header chose this
+    /// answer (`crate::faults`); nothing was done.
+    #[error("injected sandbox fault ({0})")]
+    Injected(crate::faults::Injected),
+    /// The `X-VMP-Sandbox-Fault` header is malformed.
+    #[error("parameter error: header {0}")]
+    FaultHeader(vmp_protocol::faults::FaultRuleError),
     /// Storage failed; details are logged, never sent.
     #[error("system exception, please retry")]
     Store(#[from] StoreError),
@@ -128,6 +135,8 @@ impl ApiError {
             Self::PayTypeMismatch(_) => ReturnStatus::InvalidPayType,
             Self::CloseFailedPaid => ReturnStatus::CloseFailedPaid,
             Self::Store(_) | Self::RateLimited(_) => ReturnStatus::SystemError,
+            Self::Injected(i) => i.fault.status.unwrap_or(ReturnStatus::SystemError),
+            Self::FaultHeader(_) => ReturnStatus::InvalidParameter,
         }
     }
 
@@ -152,6 +161,8 @@ impl ApiError {
             // eftPay's texts for a refused cancel ("refund/revoke failed").
             Self::CancelNotPaid => "退款/撤销失败，交易待付款".to_owned(),
             Self::CancelClosed => "退款/撤销失败，交易已关闭".to_owned(),
+            Self::Injected(i) => i.fault.return_char.clone().unwrap_or_else(|| status.text("")),
+            Self::FaultHeader(_) => status.text(vmp_protocol::faults::FAULT_HEADER),
             _ => status.text(""),
         }
     }

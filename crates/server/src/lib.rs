@@ -20,6 +20,8 @@
 //!   operations, the `payPackage`s, the notification of each scene.
 //! - [`notifier`] — the notification outbox worker (delivery only).
 //! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
+//! - [`faults`] — sandbox fault rules: injected answers and notification faults.
+//! - [`handler_check`] — grades a merchant's notify handler (`vmp check-handler`).
 //! - [`netguard`] — where notifications may go (SSRF protection).
 //! - [`ratelimit`] — per-IP and per-merchant request limits.
 //! - [`listener`] — the HTTP accept loop: timeouts, header and connection
@@ -40,6 +42,8 @@ pub mod config;
 pub mod connector;
 pub mod domain;
 pub mod error;
+pub mod faults;
+pub mod handler_check;
 pub mod html;
 mod http;
 pub mod ids;
@@ -61,6 +65,6 @@ pub mod sweeper;
 pub mod vault;
 
 pub use clock::Clock;
-pub use config::{HttpLimits, Mode, Settings};
+pub use config::{HttpLimits, Mode, SandboxMerchant, Settings};
 pub use startup::{Application, BootstrapMerchant};
 pub use state::AppState;

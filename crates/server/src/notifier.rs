@@ -23,6 +23,7 @@ use vmp_protocol::vmptime::format_time;
 
 use crate::config::Mode;
 use crate::domain::{AttemptOutcome, AttemptRecord, Notification};
+use crate::faults::DeliveryFault;
 use crate::netguard::{self, GuardedResolver, HostResolver, SystemResolver};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -239,13 +240,59 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         }
     }
 
+    // Sandbox fault rules (crate::faults): hold back, drop, sign wrongly or
+    // send twice. One atomic load when the merchant has no rule.
+    let fault = crate::faults::plan_delivery(state, &row, &mut message, now).await;
+    match &fault {
+        DeliveryFault::Held(_) => return,
+        DeliveryFault::Dropped(note) => return record(state, unsent(format!("[{note}] not sent"), next_retry())).await,
+        _ => {}
+    }
+
     let started = Instant::now();
-    let sent = http.post(&row.url).header("content-type", "application/json").body(message.to_json()).send().await;
-    let (http_status, outcome, excerpt) = match sent {
+    let body = message.to_json();
+    let again = matches!(fault, DeliveryFault::Twice(_)).then(|| body.clone());
+    let (mut http_status, mut outcome, mut excerpt) = send(http, &row.url, body, &merchant, at).await;
+    if let Some(body) = again {
+        // The same notification again at once; its answer is the one that counts.
+        let first = format!("first: {} {excerpt}", http_status.map_or_else(|| "-".to_owned(), |s| s.to_string()));
+        (http_status, outcome, excerpt) = send(http, &row.url, body, &merchant, at).await;
+        excerpt = format!("second: {excerpt}; {first}");
+    }
+    if let Some(note) = fault.note() {
+        excerpt = format!("[{note}] {excerpt}").chars().take(EXCERPT_MAX).collect();
+    }
+    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let retry_at = if outcome == AttemptOutcome::Delivered { None } else { next_retry() };
+    tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome = outcome.as_str(), http_status, latency_ms, retry_at, injected = fault.note(), "notification attempt");
+    // Not recorded: the lease expires and the attempt is made again (at least once).
+    let attempt = AttemptRecord {
+        notification_id: row.id,
+        attempt,
+        attempted_at: now.unix_timestamp(),
+        http_status,
+        latency_ms,
+        outcome,
+        excerpt,
+        retry_at,
+    };
+    record(state, attempt).await;
+}
+
+/// POSTs one attempt: the HTTP status, the outcome and an excerpt of the
+/// answer (or what went wrong). An acknowledgement may be signed with any
+/// secret `merchant` accepts at `at` (either, during a rotation's overlap).
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    body: String,
+    merchant: &crate::merchant::Merchant,
+    at: i64,
+) -> (Option<i64>, AttemptOutcome, String) {
+    match http.post(url).header("content-type", "application/json").body(body).send().await {
         Ok(resp) => {
             let status = resp.status();
             let body = read_limited(resp).await;
-            // An acknowledgement may be signed with either secret during an overlap.
             let acked = status.is_success()
                 && merchant.accepted_secrets(at).any(|s| is_ack_success(&body, Some(s.expose_secret())));
             let excerpt: String = String::from_utf8_lossy(&body).chars().take(EXCERPT_MAX).collect();
@@ -264,22 +311,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
             };
             (None, AttemptOutcome::Error, what.to_owned())
         }
-    };
-    let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let retry_at = if outcome == AttemptOutcome::Delivered { None } else { next_retry() };
-    tracing::info!(notification = row.id, eft_trade_no = %row.eft_trade_no, attempt, outcome = outcome.as_str(), http_status, latency_ms, retry_at, "notification attempt");
-    // Not recorded: the lease expires and the attempt is made again (at least once).
-    let attempt = AttemptRecord {
-        notification_id: row.id,
-        attempt,
-        attempted_at: now.unix_timestamp(),
-        http_status,
-        latency_ms,
-        outcome,
-        excerpt,
-        retry_at,
-    };
-    record(state, attempt).await;
+    }
 }
 
 /// Reads at most a few KiB of the answer; the rest is ignored.

@@ -9,13 +9,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::{HttpLimits, Mode, Settings};
+use crate::config::{HttpLimits, Mode, SandboxMerchant, Settings};
 use crate::ids::EftTradeNoGenerator;
 use crate::merchant::{Merchant, MerchantStatus, generate_key, generate_secret};
 use crate::notifier::Notifier;
 use crate::paylink::{LINK_KEY_SETTING, PayLinks};
 use crate::state::AppState;
-use crate::store::{NewMerchant, Store};
+use crate::store::{EnsuredMerchant, NewMerchant, Store};
 use crate::sweeper::Sweeper;
 
 /// Credentials of the sandbox merchant created on first start.
@@ -38,6 +38,7 @@ pub struct Application {
     addr: SocketAddr,
     state: AppState,
     bootstrap: Option<BootstrapMerchant>,
+    sandbox_merchant: Option<(String, EnsuredMerchant)>,
     notifier: Notifier,
     sweeper: Sweeper,
     http: HttpLimits,
@@ -66,6 +67,10 @@ impl Application {
     /// # Errors
     /// As [`Application::build`].
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        // Configuration mistakes first, before anything is opened.
+        if settings.sandbox_merchant.is_some() && settings.mode != Mode::Sandbox {
+            anyhow::bail!("--sandbox-merchant is for sandbox mode only: fixed credentials have no place in production");
+        }
         if !settings.master_key.is_some() {
             anyhow::ensure!(
                 settings.mode == Mode::Sandbox,
@@ -86,12 +91,6 @@ impl Application {
         )
         .await?;
         let node_id = settings.node_id.unwrap_or(drawn_node_id);
-
-        let bootstrap = if settings.bootstrap_merchant && settings.mode == Mode::Sandbox {
-            bootstrap_merchant(store.as_ref(), &clock).await?
-        } else {
-            None
-        };
 
         let mut fresh_key = [0u8; 32];
         getrandom::fill(&mut fresh_key).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
@@ -114,6 +113,17 @@ impl Application {
             }
             None => None,
         };
+        // Merchants are created only once every address is bound: a start that
+        // fails to bind never creates a merchant whose secret nobody saw.
+        let sandbox_merchant = match &settings.sandbox_merchant {
+            Some(m) => Some((m.key.clone(), ensure_sandbox_merchant(store.as_ref(), &clock, m).await?)),
+            None => None,
+        };
+        let bootstrap = if settings.bootstrap_merchant && settings.mode == Mode::Sandbox {
+            bootstrap_merchant(store.as_ref(), &clock).await?
+        } else {
+            None
+        };
         let limits = settings.limits();
         let public_url = match settings.public_url {
             Some(u) => u,
@@ -129,9 +139,10 @@ impl Application {
             limits,
         )
         .with_merchant_cache_ttl(settings.merchant_cache_ttl);
+        crate::faults::refresh(&state).await.context("loading the sandbox fault rules")?;
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
         let sweeper = Sweeper::new(state.clone(), settings.sweeper.clone());
-        Ok(Self { listener, addr, state, bootstrap, notifier, sweeper, http: settings.http, metrics })
+        Ok(Self { listener, addr, state, bootstrap, sandbox_merchant, notifier, sweeper, http: settings.http, metrics })
     }
 
     /// The bound port.
@@ -159,6 +170,12 @@ impl Application {
         self.bootstrap.as_ref()
     }
 
+    /// The fixed-credentials merchant of [`Settings::sandbox_merchant`]:
+    /// its key and what this start did to it.
+    pub fn sandbox_merchant(&self) -> Option<(&str, EnsuredMerchant)> {
+        self.sandbox_merchant.as_ref().map(|(k, e)| (k.as_str(), *e))
+    }
+
     /// Serves until `shutdown` resolves, lets in-flight requests finish
     /// (for at most the drain timeout, then closes what is left), then
     /// flushes the store.
@@ -170,6 +187,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.notifier.run(stop_rx.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(stop_rx.clone()));
+        let faults = tokio::spawn(crate::faults::keep_fresh(self.state.clone(), stop_rx.clone()));
         let max_connections = crate::listener::max_connections(self.http.max_connections);
         tracing::info!(
             max_connections,
@@ -222,6 +240,9 @@ impl Application {
         if let Err(e) = worker.await {
             tracing::error!(error.message = %e, "notifier task failed");
         }
+        if let Err(e) = faults.await {
+            tracing::error!(error.message = %e, "fault rule refresh task failed");
+        }
         self.state.store().close().await.context("closing the store")?;
         let w = self.state.store().writer_stats();
         tracing::info!(
@@ -234,6 +255,28 @@ impl Application {
         );
         served.context("serving HTTP")
     }
+}
+
+async fn ensure_sandbox_merchant(
+    store: &dyn Store,
+    clock: &Clock,
+    m: &SandboxMerchant,
+) -> anyhow::Result<EnsuredMerchant> {
+    let merchant = Merchant {
+        key: m.key.clone(),
+        name: "Sandbox merchant (fixed credentials)".into(),
+        secret: m.secret.clone(),
+        status: MerchantStatus::Active,
+        allowed_ports: Vec::new(),
+        previous: None,
+    };
+    let done = store
+        .ensure_merchant(NewMerchant { merchant, created_at: clock.now().unix_timestamp() })
+        .await
+        .context("creating the --sandbox-merchant merchant")?;
+    // The key only: the secret is the caller's and is never logged.
+    tracing::info!(merchant = %m.key, result = ?done, "sandbox merchant with fixed credentials ready");
+    Ok(done)
 }
 
 async fn bootstrap_merchant(store: &dyn Store, clock: &Clock) -> anyhow::Result<Option<BootstrapMerchant>> {

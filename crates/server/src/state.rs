@@ -34,6 +34,7 @@ struct Inner {
     merchants: MerchantCache,
     wallets: Arc<dyn WalletConnector>,
     readiness: crate::readiness::Readiness,
+    faults: crate::faults::FaultBook,
 }
 
 /// Most merchants kept in the cache before it starts over.
@@ -80,6 +81,7 @@ impl AppState {
                 merchants,
                 wallets,
                 readiness,
+                faults: crate::faults::FaultBook::default(),
             }),
         }
     }
@@ -125,6 +127,11 @@ impl AppState {
     /// Whether this instance should get traffic (`/readyz`).
     pub fn readiness(&self) -> &crate::readiness::Readiness {
         &self.inner.readiness
+    }
+
+    /// The sandbox fault rules in memory (`crate::faults`).
+    pub fn faults(&self) -> &crate::faults::FaultBook {
+        &self.inner.faults
     }
 
     /// The wallets behind orders.

@@ -191,3 +191,114 @@ pub fn add_pg_merchant(db: &str, key: &str, secret: &str) {
         .expect("vmp runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Runs a short `vmp` command to completion (at most 60 s), with none of
+/// the `VMP_*` variables of the caller's environment but `env`.
+pub fn run_vmp(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(VMP);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("VMP_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vmp starts");
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vmp {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output { status, stdout: stdout.join().expect("stdout"), stderr: stderr.join().expect("stderr") }
+}
+
+/// Standard output of a finished command, asserting it succeeded.
+pub fn ok_stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "should succeed: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The one `error: …` line of a failed command.
+pub fn error_line(out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "should fail: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.starts_with("error: ") && stderr.trim_end().lines().count() == 1, "{stderr:?}");
+    stderr.trim_end().to_owned()
+}
+
+/// A long-running `vmp` command; killed when dropped, however the test ends.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// Stops the process now.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    /// Waits for it to exit.
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.0.wait()
+    }
+}
+
+/// Starts `command` (stderr discarded); its stdout lines arrive on the channel.
+pub fn spawn_lines(mut command: Command) -> (Running, std::sync::mpsc::Receiver<String>) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("vmp starts");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Running(child), rx)
+}
+
+/// The first line `pick` takes, within 30 s.
+pub fn wait_line<T>(rx: &std::sync::mpsc::Receiver<String>, pick: impl Fn(&str) -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if let Some(t) = pick(&line) {
+                return t;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("no expected line in {seen:#?}");
+}

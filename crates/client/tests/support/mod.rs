@@ -78,7 +78,8 @@ impl Gateway {
             .with_timeout(CALL_TIMEOUT)
     }
 
-    /// POSTs JSON to the sandbox API; returns the answer's fields.
+    /// POSTs JSON to the sandbox API; returns the answer's fields. 200, or
+    /// 409 when a settlement changed nothing (already final, or expired).
     pub async fn sandbox(&self, path: &str, body: &str) -> Params {
         let resp = self
             .http
@@ -88,9 +89,13 @@ impl Gateway {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), 200, "{path}");
-        Params::from_json(&resp.bytes().await.unwrap()).unwrap()
+        let status = resp.status();
+        let answer = Params::from_json(&resp.bytes().await.unwrap()).unwrap();
+        let unchanged = matches!(answer.get("result"), Some("already_final" | "expired"));
+        assert_eq!(status, if unchanged { 409 } else { 200 }, "{path}: {}", answer.to_json());
+        answer
     }
+
     /// The sandbox wallet page at `path` with `package`'s keys as its
     /// query: what the shop's page hands the wallet.
     pub fn wallet_url(&self, path: &str, package: &PayPackage) -> String {

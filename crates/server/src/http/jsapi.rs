@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Request as HttpRequest, State};
 use axum::response::Response;
+use vmp_protocol::faults::AnswerFault;
 use vmp_protocol::fields::UserConfirmKey;
 use vmp_protocol::request::{Request, check_envelope};
 use vmp_protocol::{Endpoint, Params, VmpTime};
 
 use super::{read_body, render};
 use crate::error::ApiError;
+use crate::faults::{self, Injected};
 use crate::merchant::{Caller, Merchant, MerchantStatus};
 use crate::state::AppState;
 use crate::{aftersale, orders, scenes};
@@ -26,6 +28,7 @@ use crate::{aftersale, orders, scenes};
 pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<String>, req: HttpRequest) -> Response {
     // The peer address is known when the server runs with connect info.
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let fault = faults::from_headers(&state, req.headers());
     let body = req.into_body();
     if let (Some(limiter), Some(addr)) = (&state.limits().per_ip, peer)
         && !limiter.allow(&addr.ip().to_string())
@@ -35,16 +38,25 @@ pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<Stri
     let Some(endpoint) = Endpoint::parse(&name) else {
         return render(&state, Err(ApiError::UnknownEndpoint(name)), None);
     };
-    let mut caller = None;
-    let result = handle(&state, body, endpoint, &mut caller).await;
-    render(&state, result, caller.as_ref())
+    let (mut caller, mut injected) = (None, None);
+    let result = match fault {
+        Ok(fault) => handle(&state, body, endpoint, &mut caller, (fault, &mut injected)).await,
+        Err(e) => Err(e),
+    };
+    faults::delay(&injected).await;
+    faults::mark(render(&state, result, caller.as_ref()), injected)
 }
+
+/// The request's `X-VMP-Sandbox-Fault` header, and where the fault that
+/// was applied (if any) is recorded (`crate::faults`).
+type Faults<'a> = (Option<AnswerFault>, &'a mut Option<Injected>);
 
 async fn handle(
     state: &AppState,
     body: Body,
     endpoint: Endpoint,
     merchant_out: &mut Option<Caller>,
+    (fault, injected): Faults<'_>,
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
     let params = Params::from_json(&bytes)?;
@@ -52,6 +64,10 @@ async fn handle(
     check_envelope(&params)?;
     let (merchant, sent_at) = authenticate(state, &params, merchant_out).await?;
     let request = Request::parse(endpoint, &params)?;
+    // Sandbox faults: nothing but an atomic load unless a rule or the header exists.
+    if fault.is_some() || state.faults().any() {
+        faults::inject(state, &merchant, request.service().spec().op, fault, injected).await?;
+    }
     // Idempotency compares what was signed, minus what a retry changes.
     let fingerprint = || orders::request_fingerprint(&params);
     Ok(match request {

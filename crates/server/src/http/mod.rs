@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use http_body_util::BodyExt;
 use secrecy::ExposeSecret;
 use vmp_protocol::{Params, ReturnStatus, answer};
@@ -31,6 +31,12 @@ pub fn router(state: AppState) -> Router {
         .route("/sandbox/orders/{eft_trade_no}/pay", post(sandbox::pay))
         .route(wallet_page::BRIDGE_PATH, get(wallet_page::bridge_page).post(wallet_page::bridge_action))
         .route(wallet_page::APP_PATH, get(wallet_page::app_page).post(wallet_page::app_action))
+        .route("/sandbox/merchants/{key}/orders/{out_trade_no}/pay", post(sandbox::pay_by_out_trade_no))
+        .route(
+            "/sandbox/merchants/{key}/faults",
+            get(sandbox::list_faults).post(sandbox::add_fault).delete(sandbox::clear_faults),
+        )
+        .route("/sandbox/merchants/{key}/faults/{id}", delete(sandbox::clear_fault))
         .route("/sandbox/clock", get(sandbox::clock))
         .route("/sandbox/clock/advance", post(sandbox::advance))
         .route("/healthz", get(|| async { "ok" }))

@@ -40,10 +40,12 @@ pub use crate::domain::{
     Attempt, AttemptRecord, NewCancel, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
     Transition, WalletChoice,
 };
+use crate::faults::StoredFault;
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeySource, VaultError};
 
 pub use sealed::SEALED_SETTINGS;
+use vmp_protocol::faults::FaultRule;
 
 /// Opens the configured store: PostgreSQL when `database_url` is given,
 /// otherwise SQLite in `data_dir`. Also returns the `eft_trade_no` node id
@@ -404,6 +406,36 @@ pub trait Store: Send + Sync + 'static {
     fn writer_stats(&self) -> &WriterStats;
     /// Finishes queued writes and closes connections.
     fn close(&self) -> StoreFuture<'_, ()>;
+
+    // Sandbox faults (crate::faults) and sandbox merchants: administration
+    // writes on the pool, like merchants', never on the request path.
+
+    /// Creates a merchant with this key and secret, or gives the existing
+    /// one this secret and makes it active (`vmp serve --sandbox-merchant`).
+    fn ensure_merchant(&self, new: NewMerchant) -> StoreFuture<'_, EnsuredMerchant>;
+    /// Stores a fault rule for a merchant.
+    fn add_fault<'a>(&'a self, key: &'a str, rule: &'a FaultRule, at: i64) -> StoreFuture<'a, StoredFault>;
+    /// One merchant's fault rules (or every merchant's), oldest first.
+    fn faults<'a>(&'a self, key: Option<&'a str>) -> StoreFuture<'a, Vec<StoredFault>>;
+    /// Deletes a merchant's fault rules (or one of them); how many.
+    fn clear_faults<'a>(&'a self, key: &'a str, id: Option<i64>) -> StoreFuture<'a, u64>;
+    /// Takes one firing of a counted rule: the count left, `None` when it
+    /// was used up already (on any instance).
+    fn consume_fault(&self, id: i64) -> StoreFuture<'_, Option<i64>>;
+    /// Moves a pending notification's next attempt to `until` and lets go
+    /// of its lease, without counting an attempt.
+    fn postpone_notification(&self, id: i64, until: i64) -> StoreFuture<'_, ()>;
+}
+
+/// What [`Store::ensure_merchant`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnsuredMerchant {
+    /// There was no such merchant; it was created.
+    Created,
+    /// It existed with another secret, or disabled; now it has this secret and is active.
+    Updated,
+    /// It existed with this secret, active.
+    Unchanged,
 }
 
 /// What [`Store::owed_notifications`] found.
@@ -635,5 +667,29 @@ where
             self.pool.close().await;
             Ok(())
         })
+    }
+
+    fn ensure_merchant(&self, new: NewMerchant) -> StoreFuture<'_, EnsuredMerchant> {
+        Box::pin(self.ensure(new))
+    }
+
+    fn add_fault<'a>(&'a self, key: &'a str, rule: &'a FaultRule, at: i64) -> StoreFuture<'a, StoredFault> {
+        pooled!(self, |c| ops::add_fault(c, key, rule, at))
+    }
+
+    fn faults<'a>(&'a self, key: Option<&'a str>) -> StoreFuture<'a, Vec<StoredFault>> {
+        pooled!(self, |c| ops::faults(c, key))
+    }
+
+    fn clear_faults<'a>(&'a self, key: &'a str, id: Option<i64>) -> StoreFuture<'a, u64> {
+        pooled!(self, |c| ops::clear_faults(c, key, id))
+    }
+
+    fn consume_fault(&self, id: i64) -> StoreFuture<'_, Option<i64>> {
+        pooled!(self, |c| ops::consume_fault(c, id))
+    }
+
+    fn postpone_notification(&self, id: i64, until: i64) -> StoreFuture<'_, ()> {
+        pooled!(self, |c| ops::postpone_notification(c, id, until))
     }
 }

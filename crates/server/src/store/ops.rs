@@ -448,3 +448,57 @@ pub(crate) async fn promote_secret<D: Db>(db: &mut D, key: &str, now: i64) -> Re
     }
     Ok(db.execute(&sql::PROMOTE_SECRET, &[Arg::Text(key), Arg::Int(now)]).await? == 1)
 }
+
+// ---- sandbox faults and sandbox merchants ----
+
+pub(crate) async fn add_fault<D: Db>(
+    db: &mut D,
+    key: &str,
+    rule: &vmp_protocol::faults::FaultRule,
+    at: i64,
+) -> Result<crate::faults::StoredFault, StoreError> {
+    let json = rule.to_json();
+    let remaining = match rule.trigger {
+        vmp_protocol::faults::Trigger::Next(n) => Some(i64::from(n)),
+        vmp_protocol::faults::Trigger::Percent(_) => None,
+    };
+    db.fetch_optional(&sql::ADD_FAULT, &rows::fault_args(key, &json, remaining, at), rows::fault)
+        .await?
+        .ok_or(StoreError::Corrupt("sandbox_faults insert returned no row"))
+}
+
+pub(crate) async fn faults<D: Db>(
+    db: &mut D,
+    key: Option<&str>,
+) -> Result<Vec<crate::faults::StoredFault>, StoreError> {
+    match key {
+        Some(key) if unstorable(&[key]) => Ok(Vec::new()),
+        Some(key) => db.fetch_all(&sql::FAULTS_OF_MERCHANT, &[Arg::Text(key)], rows::fault).await,
+        None => db.fetch_all(&sql::ALL_FAULTS, &[], rows::fault).await,
+    }
+}
+
+pub(crate) async fn clear_faults<D: Db>(db: &mut D, key: &str, id: Option<i64>) -> Result<u64, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(0);
+    }
+    match id {
+        Some(id) => db.execute(&sql::CLEAR_FAULT, &[Arg::Text(key), Arg::Int(id)]).await,
+        None => db.execute(&sql::CLEAR_FAULTS, &[Arg::Text(key)]).await,
+    }
+}
+
+/// Takes one firing of a counted rule: the count left, or `None` when it
+/// was used up already. A rule used up by this call is deleted.
+pub(crate) async fn consume_fault<D: Db>(db: &mut D, id: i64) -> Result<Option<i64>, StoreError> {
+    let left = db.fetch_optional(&sql::CONSUME_FAULT, &[Arg::Int(id)], rows::remaining).await?;
+    if left == Some(0) {
+        db.execute(&sql::DELETE_USED_FAULT, &[Arg::Int(id)]).await?;
+    }
+    Ok(left)
+}
+
+pub(crate) async fn postpone_notification<D: Db>(db: &mut D, id: i64, until: i64) -> Result<(), StoreError> {
+    db.execute(&sql::POSTPONE_NOTIFICATION, &[Arg::Int(until), Arg::Int(id)]).await?;
+    Ok(())
+}

@@ -332,3 +332,27 @@ pub(crate) fn value(r: &dyn Row) -> Result<String, StoreError> {
 pub(crate) fn total(r: &dyn Row) -> Result<i64, StoreError> {
     r.int("total")
 }
+
+/// A stored sandbox fault rule; a rule that no longer parses is corrupt.
+pub(crate) fn fault(r: &dyn Row) -> Result<crate::faults::StoredFault, StoreError> {
+    let rule = vmp_protocol::faults::FaultRule::from_json(r.text("rule")?.as_bytes())
+        .map_err(|_| StoreError::Corrupt("sandbox_faults.rule"))?;
+    Ok(crate::faults::StoredFault {
+        id: r.int("id")?,
+        user_confirm_key: r.text("user_confirm_key")?,
+        rule,
+        remaining: r.opt_int("remaining")?,
+        created_at: r.int("created_at")?,
+    })
+}
+
+/// The remaining count a consumed fault rule returns.
+pub(crate) fn remaining(r: &dyn Row) -> Result<i64, StoreError> {
+    r.int("remaining")
+}
+
+/// The values of [`super::sql::ADD_FAULT`]: the rule as its JSON, and the
+/// count a counted rule starts from.
+pub(crate) fn fault_args<'a>(key: &'a str, rule_json: &'a str, remaining: Option<i64>, at: i64) -> [Arg<'a>; 4] {
+    [Arg::Text(key), Arg::Text(rule_json), Arg::OptInt(remaining), Arg::Int(at)]
+}

@@ -17,8 +17,8 @@ use sqlx::Connection as _;
 
 use super::db::Db;
 use super::ops::{self, SealedValue};
-use super::{NewMerchant, PromoteOutcome, Rekeyed, SqlStore, StoreError, Unlocked};
-use crate::merchant::{Merchant, PreviousSecret};
+use super::{EnsuredMerchant, NewMerchant, PromoteOutcome, Rekeyed, SqlStore, StoreError, Unlocked};
+use crate::merchant::{Merchant, MerchantStatus, PreviousSecret};
 use crate::vault::{Binding, KeySource, Vault, VaultError, stored_version};
 
 /// Gateway settings stored sealed (the rest are plain).
@@ -153,6 +153,33 @@ where
             }
         }
         Err(StoreError::Rotation("the master key changed twice meanwhile; try again"))
+    }
+
+    /// `vmp serve --sandbox-merchant`: creates the merchant, or gives the
+    /// existing one this secret (ending any rotation) and makes it active.
+    pub(super) async fn ensure(&self, new: NewMerchant) -> Result<EnsuredMerchant, StoreError> {
+        let (key, secret) = (new.merchant.key.clone(), new.merchant.secret.clone());
+        match self.read_merchant(&key).await? {
+            Some(existing)
+                if existing.secret.expose_secret() == secret.expose_secret()
+                    && existing.previous.is_none()
+                    && existing.status == MerchantStatus::Active =>
+            {
+                return Ok(EnsuredMerchant::Unchanged);
+            }
+            Some(_) => {}
+            None => match self.insert_merchant(new).await {
+                Ok(()) => return Ok(EnsuredMerchant::Created),
+                // Another instance created it meanwhile: give it this secret.
+                Err(StoreError::DuplicateMerchant(_)) => {}
+                Err(e) => return Err(e),
+            },
+        }
+        let mut c = self.pool.acquire().await?;
+        ops::set_merchant_status(&mut *c, &key, MerchantStatus::Active).await?;
+        drop(c);
+        self.write_secret(&key, &secret, None, 0).await?;
+        Ok(EnsuredMerchant::Updated)
     }
 
     pub(super) async fn promote(&self, key: &str, now: i64) -> Result<PromoteOutcome, StoreError> {

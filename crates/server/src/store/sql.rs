@@ -276,6 +276,34 @@ pub(crate) static REFUNDS_TOTAL: Sql =
 pub(crate) static OWED_NOTIFICATIONS: Sql =
     Sql::new("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM notifications WHERE status = 'pending'");
 
+// ---- sandbox faults ----
+
+/// Columns of a fault rule.
+macro_rules! fault_columns {
+    () => {
+        "id, user_confirm_key, rule, remaining, created_at"
+    };
+}
+
+pub(crate) static ADD_FAULT: Sql = Sql::new(concat!(
+    "INSERT INTO sandbox_faults (user_confirm_key, rule, remaining, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING ",
+    fault_columns!()
+));
+pub(crate) static FAULTS_OF_MERCHANT: Sql =
+    Sql::new(concat!("SELECT ", fault_columns!(), " FROM sandbox_faults WHERE user_confirm_key = ?1 ORDER BY id"));
+pub(crate) static ALL_FAULTS: Sql = Sql::new(concat!("SELECT ", fault_columns!(), " FROM sandbox_faults ORDER BY id"));
+pub(crate) static CLEAR_FAULTS: Sql = Sql::new("DELETE FROM sandbox_faults WHERE user_confirm_key = ?1");
+pub(crate) static CLEAR_FAULT: Sql = Sql::new("DELETE FROM sandbox_faults WHERE user_confirm_key = ?1 AND id = ?2");
+/// Takes one firing of a counted rule; nothing when another request (on
+/// any instance) took the last one.
+pub(crate) static CONSUME_FAULT: Sql =
+    Sql::new("UPDATE sandbox_faults SET remaining = remaining - 1 WHERE id = ?1 AND remaining > 0 RETURNING remaining");
+pub(crate) static DELETE_USED_FAULT: Sql = Sql::new("DELETE FROM sandbox_faults WHERE id = ?1 AND remaining = 0");
+/// Holds a notification back without counting an attempt (a fault rule's
+/// delay or reorder).
+pub(crate) static POSTPONE_NOTIFICATION: Sql =
+    Sql::new("UPDATE notifications SET next_attempt_at = ?1, lease_until = NULL WHERE id = ?2 AND status = 'pending'");
+
 // ---- readiness ----
 
 /// The readiness probe's write: one small row, rewritten each time.

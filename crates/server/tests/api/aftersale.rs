@@ -13,7 +13,7 @@ const QUERY: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
 
 impl TestApp {
     /// Places an order (service/wallet as given) and pays it in the sandbox.
-    async fn paid_order(
+    pub async fn paid_order(
         &self,
         out: &str,
         amount: &str,
@@ -44,12 +44,12 @@ impl TestApp {
         eft
     }
 
-    pub(crate) async fn paid_alipay(&self, out: &str, amount: &str) -> String {
+    pub async fn paid_alipay(&self, out: &str, amount: &str) -> String {
         self.paid_order(out, amount, "service.alipay.wap.PreOrder", "Alipay", "ALIPAYHK", "WAP").await
     }
 }
 
-pub(crate) fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn refund_fields<'a>(out: &'a str, out_refund_no: &'a str, amount: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("service", "service.alipay.wap.Refund"),
         ("out_trade_no", out),

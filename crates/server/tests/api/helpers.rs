@@ -208,7 +208,8 @@ impl TestApp {
         assert_eq!(resp.status().as_u16(), 200);
     }
 
-    /// Settles an order through the sandbox API ("success", "fail", …).
+    /// Settles an order through the sandbox API ("success", "fail", …): 200,
+    /// or 409 when the order was already final or had expired.
     pub async fn sandbox_pay(&self, eft: &str, outcome: &str) -> serde_json::Value {
         let resp = self
             .client
@@ -217,8 +218,12 @@ impl TestApp {
             .send()
             .await
             .expect("request sent");
-        assert_eq!(resp.status().as_u16(), 200);
-        resp.json().await.expect("JSON answer")
+        let status = resp.status().as_u16();
+        let v: serde_json::Value = resp.json().await.expect("JSON answer");
+        // 409 when the call changed nothing (already final, or expired).
+        let want = if matches!(v["result"].as_str(), Some("already_final" | "expired")) { 409 } else { 200 };
+        assert_eq!(status, want, "{v}");
+        v
     }
 
     pub async fn order_count(&self) -> i64 {

@@ -5,6 +5,7 @@
 mod aftersale;
 mod app;
 mod cashier;
+mod faults;
 mod helpers;
 mod hostile;
 mod jsapi;

@@ -261,7 +261,7 @@ async fn close_closes_an_unpaid_order_twice_over_and_refuses_a_paid_one() {
         assert_eq!((c.get("trade_status"), c.get("eftpay_trade_no")), (Some("TRADE_CLOSED"), Some(eft.as_str())));
     }
     let (status, v) = app.sandbox_pay_with(&eft, serde_json::json!({"outcome": "success"})).await;
-    assert_eq!((status, v["result"].as_str()), (200, Some("already_final")), "a closed code cannot be paid");
+    assert_eq!((status, v["result"].as_str()), (409, Some("already_final")), "a closed code cannot be paid");
 
     app.paid_qrcode("QRC2", "1.00").await;
     let c = app.jsapi(&[("service", "service.alipay.qrcode.Close"), ("out_trade_no", "QRC2")]).await;
