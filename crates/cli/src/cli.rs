@@ -34,6 +34,15 @@ pub enum Command {
     Listen(crate::listen_cmd::ListenArgs),
     /// Load-test a running gateway: orders/s vs the no-op ceiling, latency, notifications/s.
     Bench(Box<crate::bench_cmd::BenchArgs>),
+    /// Console: list and show orders of a gateway (admin API, --admin-token).
+    #[command(subcommand)]
+    Orders(crate::console_cmd::OrdersCommand),
+    /// Console: list notifications, deliver an owed one now, resend one.
+    #[command(subcommand)]
+    Notifications(crate::console_cmd::NotificationsCommand),
+    /// Console: follow the request log live (`vmp requests tail`).
+    #[command(subcommand)]
+    Requests(crate::console_cmd::RequestsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +114,14 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics on this address (GET /metrics); off when absent.
     #[arg(long, env = "VMP_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Days to keep the request log shown by the console (0 = off; default:
+    /// 7 in sandbox, off in production).
+    #[arg(long, env = "VMP_REQUEST_LOG_DAYS", value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub request_log_days: Option<u32>,
+    /// File holding the admin token of /console and /admin/api (default:
+    /// generated at the first start and printed once; only its hash is stored).
+    #[arg(long, env = "VMP_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// Values that must never show in `Debug` output (passwords, secrets).

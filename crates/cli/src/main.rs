@@ -7,6 +7,7 @@
 mod aftersale_cmd;
 mod bench_cmd;
 mod cli;
+mod console_cmd;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
@@ -36,6 +37,9 @@ fn main() -> std::process::ExitCode {
             cli::Command::Verify(a) => sign_cmd::run_verify(a),
             cli::Command::Listen(a) => listen_cmd::run(a).await,
             cli::Command::Bench(a) => bench_cmd::run(*a).await,
+            cli::Command::Orders(c) => console_cmd::orders(c).await,
+            cli::Command::Notifications(c) => console_cmd::notifications(c).await,
+            cli::Command::Requests(c) => console_cmd::requests(c).await,
         }
     });
     match result {

@@ -39,6 +39,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         drain_timeout: secs(args.drain_timeout),
     };
     settings.metrics_listen = args.metrics_listen;
+    settings.request_log_days = args.request_log_days;
+    settings.admin_token_file = args.admin_token_file.clone();
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     if let Some(addr) = app.metrics_addr() {
@@ -47,6 +49,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match &args.data.database_url {
         Some(_) => println!("store: PostgreSQL"),
         None => println!("data directory: {}", args.data.data_dir.display()),
+    }
+    println!("console on http://{}/console", app.local_addr());
+    if let Some(token) = app.generated_admin_token() {
+        // Printed once, to the console only: only its hash is stored.
+        println!("admin token (shown once, keep it; /console and /admin/api ask for it): {}", token.expose_secret());
     }
     if let Some(m) = app.bootstrap_merchant() {
         // Printed once, to the console only: this is the one place a secret is shown.

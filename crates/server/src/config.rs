@@ -79,6 +79,12 @@ pub struct Settings {
     /// Where to serve Prometheus metrics (`GET /metrics`); `None`: no
     /// metrics listener and no metrics recorder.
     pub metrics_listen: Option<SocketAddr>,
+    /// Days the request log (and order events) are kept: `None`: the mode's
+    /// default (7 in sandbox, off in production); `Some(0)`: off.
+    pub request_log_days: Option<u32>,
+    /// A file holding the admin token of the console and the admin API;
+    /// `None`: one is generated at the first start and printed once.
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// Limits of the HTTP listener: how long a client may take, how much it may
@@ -146,6 +152,8 @@ impl Settings {
             merchant_cache_ttl: std::time::Duration::from_secs(1),
             http: HttpLimits::default(),
             metrics_listen: None,
+            request_log_days: None,
+            admin_token_file: None,
         }
     }
 }
@@ -160,6 +168,19 @@ impl Settings {
         crate::ratelimit::Limits {
             per_ip: pick(self.rate_limit_ip, 2000),
             per_merchant: pick(self.rate_limit_merchant, 1000),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether and how long the request log is kept.
+    pub fn journal(&self) -> crate::journal::JournalSettings {
+        match self.request_log_days {
+            None => crate::journal::JournalSettings::for_mode(self.mode),
+            Some(0) => crate::journal::JournalSettings { retention: None },
+            Some(days) => {
+                crate::journal::JournalSettings { retention: Some(Duration::from_secs(u64::from(days) * 24 * 3600)) }
+            }
         }
     }
 }

@@ -786,6 +786,8 @@ pub struct AttemptRecord {
     pub outcome: AttemptOutcome,
     /// First bytes of the answer, or the error.
     pub excerpt: String,
+    /// The signed message as sent (`None`: nothing was sent).
+    pub body: Option<String>,
     /// `Some(t)`: retry at `t`; `None`: final (delivered, or given up).
     pub retry_at: Option<i64>,
 }
@@ -833,6 +835,9 @@ pub struct Attempt {
     pub outcome: AttemptOutcome,
     /// Answer excerpt or error.
     pub excerpt: String,
+    /// The signed message as sent (`None`: nothing was sent, or recorded
+    /// before bodies were kept).
+    pub body: Option<String>,
 }
 
 #[cfg(test)]
@@ -1006,6 +1011,7 @@ mod tests {
             latency_ms: 0,
             outcome: AttemptOutcome::Error,
             excerpt: String::new(),
+            body: None,
             retry_at: Some(115),
         };
         assert_eq!(a.outbox_update().status, OutboxStatus::Pending);

@@ -16,6 +16,8 @@
 //! - [`lifecycle`] — the order state machine at work.
 //! - [`connector`] — the wallet seam and the sandbox wallets.
 //! - [`aftersale`] — query, refund, refund status and close.
+//! - [`admin`] — the developer console's access, operations and JSON API
+//!   (`/admin/api/`); `console` — its HTML pages (`/console`).
 //! - [`notifier`] — the notification outbox worker (delivery only).
 //! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
 //! - [`netguard`] — where notifications may go (SSRF protection).
@@ -26,20 +28,24 @@
 //! - [`metrics`] — Prometheus metrics (only with a metrics listener).
 //! - [`store`] — the [`store::Store`] trait, one implementation for SQLite
 //!   and PostgreSQL, and the group-commit writer.
+//! - [`journal`] — the request log and order events the console shows.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod aftersale;
 pub mod clock;
 pub mod config;
 pub mod connector;
+mod console;
 pub mod domain;
 pub mod error;
 pub mod html;
 mod http;
 pub mod ids;
+pub mod journal;
 pub mod lifecycle;
 pub mod listener;
 pub mod merchant;

@@ -18,43 +18,44 @@ use vmp_protocol::{Endpoint, Params, VmpTime, sign};
 
 use super::{read_body, render};
 use crate::error::ApiError;
+use crate::journal::Exchange;
 use crate::merchant::{Merchant, MerchantStatus};
 use crate::state::AppState;
 use crate::{aftersale, orders};
 
 /// Any `.do` under `/VMP/Servlet/`: known servlets are served, unknown ones
 /// get the JSON `-13` every eftPay client can read (not an empty 404).
+/// What the request log keeps is gathered in an [`Exchange`] and written
+/// by [`render`].
 pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<String>, req: HttpRequest) -> Response {
+    let mut ex = Exchange::new(&name);
     // The peer address is known when the server runs with connect info.
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let body = req.into_body();
     if let (Some(limiter), Some(addr)) = (&state.limits().per_ip, peer)
         && !limiter.allow(&addr.ip().to_string())
     {
-        return render(&state, Err(ApiError::RateLimited(limiter.per_second())), None);
+        ex.recorded = false;
+        return render(&state, Err(ApiError::RateLimited(limiter.per_second())), ex);
     }
     let Some(endpoint) = Endpoint::parse(&name) else {
-        return render(&state, Err(ApiError::UnknownEndpoint(name)), None);
+        return render(&state, Err(ApiError::UnknownEndpoint(name)), ex);
     };
-    let mut merchant = None;
-    let result = handle(&state, body, endpoint, &mut merchant).await;
-    render(&state, result, merchant.as_deref())
+    let result = handle(&state, body, endpoint, &mut ex).await;
+    render(&state, result, ex)
 }
 
-async fn handle(
-    state: &AppState,
-    body: Body,
-    endpoint: Endpoint,
-    merchant_out: &mut Option<Arc<Merchant>>,
-) -> Result<Params, ApiError> {
+async fn handle(state: &AppState, body: Body, endpoint: Endpoint, ex: &mut Exchange) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
-    let params = Params::from_json(&bytes)?;
+    let params = Params::from_json(ex.body.insert(bytes))?;
+    let params = &*ex.params.insert(params);
     crate::metrics::note_service(params.get("service"));
-    check_envelope(&params)?;
-    let (merchant, sent_at) = authenticate(state, &params, merchant_out).await?;
-    let request = Request::parse(endpoint, &params)?;
+    check_envelope(params)?;
+    let (merchant, sent_at) = authenticate(state, params, &mut ex.merchant).await?;
+    let request = Request::parse(endpoint, params)?;
+    ex.place_order = matches!(request, Request::PlaceOrder(_));
     // Idempotency compares what was signed, minus what a retry changes.
-    let fingerprint = || orders::request_fingerprint(&params);
+    let fingerprint = || orders::request_fingerprint(params);
     Ok(match request {
         Request::PlaceOrder(r) => orders::place_order(state, &merchant, r, fingerprint(), sent_at).await?.into_params(),
         Request::Query(q) => aftersale::query(state, &merchant, &q).await?.to_params(),

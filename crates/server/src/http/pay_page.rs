@@ -15,6 +15,7 @@ use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 use super::pages::{self, LinkFields, PageKind};
 use crate::config::Mode;
 use crate::domain::{Order, OrderState};
+use crate::journal::{self, EventKind};
 use crate::lifecycle::{self, ActionResult, BuyerAction};
 use crate::paylink::PAY_PAGE_PATH;
 use crate::state::AppState;
@@ -81,7 +82,14 @@ pub(crate) async fn pay_page(
         Err(r) => return r,
     };
     let now = state.clock().now();
-    if order.effective_state(now.unix_timestamp()) != OrderState::Pending {
+    let shown = if order.effective_state(now.unix_timestamp()) == OrderState::Pending { "checkout" } else { "result" };
+    journal::event(
+        &state,
+        order.eft_trade_no.as_str(),
+        EventKind::PageView,
+        serde_json::json!({ "page": PageKind::of(&order).name(), "shown": shown }),
+    );
+    if shown == "result" {
         return page(pages::result(&order, None));
     }
     let qr = PageKind::of(&order).shows_qr().then(|| {
@@ -138,7 +146,17 @@ pub(crate) async fn pay_action(
             }
         }
     }
-    let final_order = match lifecycle::buyer_action(&state, &order, action, card_scheme).await {
+    let outcome = lifecycle::buyer_action(&state, &order, action, card_scheme).await;
+    // What the buyer chose and what came of it; never the card's details.
+    if let Ok(result) = &outcome {
+        journal::event(
+            &state,
+            order.eft_trade_no.as_str(),
+            EventKind::BuyerAction,
+            serde_json::json!({ "action": f.outcome.as_deref().unwrap_or_default(), "result": result.describe() }),
+        );
+    }
+    let final_order = match outcome {
         Ok(ActionResult::Settled(o) | ActionResult::AlreadyFinal(o) | ActionResult::Expired(o)) => o,
         Ok(ActionResult::ServerErrorNoState) => {
             return page(pages::result(

@@ -62,7 +62,16 @@ pub(crate) async fn pay(
             return error(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
         }
     };
-    let (result, order) = match lifecycle::buyer_action(&state, &order, action, None).await {
+    let outcome = lifecycle::buyer_action(&state, &order, action, None).await;
+    if let Ok(r) = &outcome {
+        crate::journal::event(
+            &state,
+            order.eft_trade_no.as_str(),
+            crate::journal::EventKind::SandboxAction,
+            json!({ "action": body.outcome, "result": r.describe() }),
+        );
+    }
+    let (result, order) = match outcome {
         Ok(ActionResult::Settled(o)) => ("settled", o),
         Ok(ActionResult::AlreadyFinal(o)) => ("already_final", o),
         Ok(ActionResult::Expired(o)) => ("expired", o),
