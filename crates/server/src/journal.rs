@@ -427,14 +427,16 @@ impl<'a> Masker<'a> {
         use serde_json::Value;
         match v {
             Value::String(s) => {
-                if let Cow::Owned(masked) = self.value(key.unwrap_or(""), s) {
-                    *s = masked;
+                let shown = self.value(key.unwrap_or(""), s);
+                if shown != s.as_str() {
+                    *s = shown.into_owned();
                 }
             }
             Value::Number(n) => {
                 let text = n.to_string();
-                if let Cow::Owned(masked) = self.value(key.unwrap_or(""), &text) {
-                    *v = Value::String(masked);
+                let shown = self.value(key.unwrap_or(""), &text);
+                if shown != text.as_str() {
+                    *v = Value::String(shown.into_owned());
                 }
             }
             Value::Array(items) => items.iter_mut().for_each(|i| self.walk(key, i)),

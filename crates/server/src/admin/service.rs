@@ -22,7 +22,7 @@ use super::Admin;
 use super::views::{
     AttemptView, ClockView, Done, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
     OrderPage, OrderView, RefundView, RequestDetail, RequestPage, RequestView, SignHintView, TestNotificationResult,
-    TimelineEntry, time_text, time_text_ms,
+    TimelineEntry, order_at_ms, time_text, time_text_ms,
 };
 use crate::config::Mode;
 use crate::domain::{Order, OrderState, OutboxStatus};
@@ -765,13 +765,13 @@ pub async fn requests(state: &AppState, q: &RequestQuery) -> AdminResult<Request
             .await?;
         orders_count = s.items.len();
         if s.items.len() > page {
-            orders_frontier = s.items.last().map(|o| o.created_at * 1000);
+            orders_frontier = s.items.last().map(order_at_ms);
             orders_done = false;
         } else if !s.exhausted {
             orders_done = false;
             orders_low.clone_from(&s.low);
             orders_frontier = match &s.low {
-                Some(low) => store.order_by_eft_trade_no(low).await?.map(|o| o.created_at * 1000),
+                Some(low) => store.order_by_eft_trade_no(low).await?.as_ref().map(order_at_ms),
                 None => None,
             };
             // Past the retention window: nothing older can match.
@@ -782,7 +782,7 @@ pub async fn requests(state: &AppState, q: &RequestQuery) -> AdminResult<Request
         }
         let memo = state.latency_memo();
         items.extend(s.items.iter().filter(|o| f.order_matches(o)).map(|o| Merged {
-            at_ms: o.created_at * 1000,
+            at_ms: order_at_ms(o),
             view: RequestView::of_order(o, memo.get(o.eft_trade_no.as_str())),
             from_log: false,
         }));
@@ -849,7 +849,7 @@ async fn tail(
     // A source that filled its page may have more: nothing after its last
     // item is known yet.
     let log_frontier = (logs.len() > page).then(|| logs.last().map(|r| r.record.at_ms)).flatten();
-    let order_frontier = (orders.len() > page).then(|| orders.last().map(|o| o.created_at * 1000)).flatten();
+    let order_frontier = (orders.len() > page).then(|| orders.last().map(order_at_ms)).flatten();
     let ceiling = match (log_frontier, order_frontier) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -859,7 +859,7 @@ async fn tail(
         .iter()
         .map(|r| Merged { at_ms: r.record.at_ms, view: RequestView::of(r), from_log: true })
         .chain(orders.iter().map(|o| Merged {
-            at_ms: o.created_at * 1000,
+            at_ms: order_at_ms(o),
             view: RequestView::of_order(o, memo.get(o.eft_trade_no.as_str())),
             from_log: false,
         }))
@@ -1024,6 +1024,7 @@ fn action_detail(action: &str, notification: i64) -> serde_json::Value {
 
 /// A test notification to send.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TestNotificationForm {
     /// The merchant whose secret signs it.
     pub merchant: Option<String>,
@@ -1227,6 +1228,7 @@ pub async fn merchants(state: &AppState) -> AdminResult<Vec<MerchantView>> {
 
 /// A merchant to add.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMerchantForm {
     /// Display name (1–64 characters; default `Merchant`).
     pub name: Option<String>,

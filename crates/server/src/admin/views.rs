@@ -28,6 +28,36 @@ pub fn time_text_ms(unix_ms: i64) -> String {
     format!("{}.{:03}", time_text(unix_ms.div_euclid(1000)), unix_ms.rem_euclid(1000))
 }
 
+/// When an order was placed, unix milliseconds: from its `eft_trade_no`,
+/// whose digits after the node id are the creation time to the
+/// millisecond (UTC+8, see `ids`); `created_at` (seconds) otherwise.
+pub fn order_at_ms(o: &Order) -> i64 {
+    let d = o.eft_trade_no.as_str();
+    let n = |from: usize, len: usize| d.get(from..from + len).and_then(|s| s.parse::<u16>().ok());
+    let parsed = (|| {
+        let date = time::Date::from_calendar_date(
+            2000 + i32::from(n(2, 2)?),
+            time::Month::try_from(u8::try_from(n(4, 2)?).ok()?).ok()?,
+            u8::try_from(n(6, 2)?).ok()?,
+        )
+        .ok()?;
+        let t = time::Time::from_hms_milli(
+            u8::try_from(n(8, 2)?).ok()?,
+            u8::try_from(n(10, 2)?).ok()?,
+            u8::try_from(n(12, 2)?).ok()?,
+            n(14, 3)?,
+        )
+        .ok()?;
+        let at = time::PrimitiveDateTime::new(date, t).assume_offset(VMP_OFFSET);
+        i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+    })();
+    match parsed {
+        // The digits are only trusted when they agree with created_at.
+        Some(ms) if d.len() == 23 && ms.div_euclid(1000) == o.created_at => ms,
+        _ => o.created_at * 1000,
+    }
+}
+
 /// Minor units as major-unit text (`1234` → `12.34`).
 pub fn minor_text(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
@@ -363,8 +393,8 @@ impl RequestView {
     pub fn of_order(o: &Order, latency_us: Option<i64>) -> Self {
         Self {
             id: None,
-            at_ms: o.created_at * 1000,
-            at: time_text(o.created_at),
+            at_ms: order_at_ms(o),
+            at: time_text_ms(order_at_ms(o)),
             endpoint: o.service.spec().endpoint.as_str().to_owned(),
             service: Some(o.service.label().to_owned()),
             merchant: Some(o.user_confirm_key.as_str().to_owned()),

@@ -101,12 +101,12 @@ impl Console {
         resp
     }
 
-    /// Refuses a form whose CSRF token is not this session's.
-    fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), Response> {
+    /// The refusal of a form whose CSRF token is not this session's.
+    fn csrf_refusal(&self, form: &HashMap<String, String>) -> Option<Response> {
         if self.admin.auth.csrf_ok(&self.session, form.get("csrf").map(String::as_str)) {
-            Ok(())
+            None
         } else {
-            Err(self.message(
+            Some(self.message(
                 StatusCode::FORBIDDEN,
                 "Refused",
                 "The form's CSRF token is missing or is not this session's, so nothing was changed. \
@@ -242,7 +242,7 @@ async fn login(
 }
 
 async fn logout(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
-    if let Err(r) = c.check_csrf(&form(f)) {
+    if let Some(r) = c.csrf_refusal(&form(f)) {
         return r;
     }
     let mut resp = Redirect::to("/console/login").into_response();
@@ -335,7 +335,7 @@ async fn settle(
     f: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let back = format!("/console/orders/{}", eft.chars().filter(char::is_ascii_digit).collect::<String>());
@@ -454,7 +454,7 @@ async fn deliver(
     Path(id): Path<String>,
     f: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    if let Err(r) = c.check_csrf(&form(f)) {
+    if let Some(r) = c.csrf_refusal(&form(f)) {
         return r;
     }
     let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
@@ -473,7 +473,7 @@ async fn resend(
     Path(id): Path<String>,
     f: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    if let Err(r) = c.check_csrf(&form(f)) {
+    if let Some(r) = c.csrf_refusal(&form(f)) {
         return r;
     }
     let Some(id) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
@@ -498,7 +498,7 @@ async fn resend(
 
 async fn test_notification(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let get = |k: &str| f.get(k).cloned();
@@ -549,7 +549,7 @@ async fn sandbox(c: Console) -> Response {
 
 async fn advance_clock(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let back = Some(("/console/sandbox", "Back to sandbox controls"));
@@ -563,7 +563,7 @@ async fn advance_clock(c: Console, f: Result<Form<HashMap<String, String>>, Form
 
 async fn reset(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let back = Some(("/console/sandbox", "Back to sandbox controls"));
@@ -597,7 +597,7 @@ async fn merchants(c: Console) -> Response {
 
 async fn add_merchant(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let new = NewMerchantForm { name: f.get("name").cloned(), key: f.get("key").cloned() };
@@ -616,7 +616,7 @@ async fn merchant_status(
     f: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     let f = form(f);
-    if let Err(r) = c.check_csrf(&f) {
+    if let Some(r) = c.csrf_refusal(&f) {
         return r;
     }
     let back = Some(("/console/merchants", "Back to merchants"));
@@ -631,7 +631,7 @@ async fn new_secret(
     Path(key): Path<String>,
     f: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
-    if let Err(r) = c.check_csrf(&form(f)) {
+    if let Some(r) = c.csrf_refusal(&form(f)) {
         return r;
     }
     let (status, created, error) = match service::new_secret(&c.admin.state, &key).await {

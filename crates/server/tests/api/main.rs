@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
 mod aftersale;
+mod console;
 mod helpers;
 mod hostile;
 mod lifecycle;
