@@ -398,6 +398,7 @@ pub async fn order_detail(state: &AppState, eft_trade_no: &str) -> AdminResult<O
                 ),
                 sent: a.body.as_deref().map(pretty),
                 answer: v.error.clone().or_else(|| v.answer_excerpt.clone()),
+                detail: None,
                 request_id: None,
             });
             view.attempt_log.push(v);
@@ -440,7 +441,16 @@ fn order_final_state(o: &Order) -> &'static str {
 }
 
 fn entry(at_ms: i64, kind: &str, summary: String, sent: Option<String>, answer: Option<String>) -> TimelineEntry {
-    TimelineEntry { at_ms, at: time_text_ms(at_ms), kind: kind.to_owned(), summary, sent, answer, request_id: None }
+    TimelineEntry {
+        at_ms,
+        at: time_text_ms(at_ms),
+        kind: kind.to_owned(),
+        summary,
+        sent,
+        answer,
+        detail: None,
+        request_id: None,
+    }
 }
 
 fn event_summary(kind: EventKind, detail: &str) -> String {
@@ -474,12 +484,13 @@ fn placement(state: &AppState, o: &Order) -> TimelineEntry {
     let latency = state.latency_memo().get(o.eft_trade_no.as_str());
     let took = latency.map_or_else(String::new, |us| format!(" in {:.1} ms", us as f64 / 1000.0));
     TimelineEntry {
-        at_ms: o.created_at * 1000,
-        at: time_text(o.created_at),
+        at_ms: order_at_ms(o),
+        at: time_text_ms(order_at_ms(o)),
         kind: "request".into(),
         summary: format!("Place an Order ({}) → 00{took}", o.service.label()),
         sent: request,
         answer,
+        detail: None,
         request_id: None,
     }
 }
@@ -560,6 +571,7 @@ fn request_entry(r: &LoggedRequest) -> TimelineEntry {
         summary,
         sent: rec.request.as_deref().map(pretty),
         answer: rec.answer.as_deref().map(pretty),
+        detail: rec.sign_hint.as_deref().map(pretty),
         request_id: Some(r.id),
     }
 }

@@ -170,6 +170,8 @@ pub struct TimelineEntry {
     pub sent: Option<String>,
     /// What came back (the answer, the merchant's answer excerpt), or the error.
     pub answer: Option<String>,
+    /// Anything else, JSON: an event's details, a refused signature's hint.
+    pub detail: Option<String>,
     /// The request log record it comes from, when it does.
     pub request_id: Option<i64>,
 }

@@ -24,7 +24,9 @@ use crate::cdp::WAIT;
 pub struct Gateway {
     pub base: String,
     pub secret: String,
-    key: String,
+    pub key: String,
+    /// The admin token the start generated.
+    pub admin_token: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -32,26 +34,44 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway with adjusted settings (a production one has no merchant).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut settings = Settings::new(dir.path());
         settings.listen = "127.0.0.1:0".parse().expect("addr");
         settings.notifier.poll_interval = Duration::from_millis(50);
+        adjust(&mut settings);
         // A frozen clock keeps the pages' "time left" stable for screenshots.
         let clock = Clock::fixed(OffsetDateTime::now_utc());
         let app = Application::build_with_clock(settings, clock).await.expect("gateway starts");
         let base = format!("http://{}", app.local_addr());
-        let merchant = app.bootstrap_merchant().expect("a sandbox gateway creates a merchant");
-        let (key, secret) = (merchant.key.clone(), merchant.secret.expose_secret().to_owned());
+        let (key, secret) =
+            app.bootstrap_merchant().map(|m| (m.key.clone(), m.secret.expose_secret().to_owned())).unwrap_or_default();
+        let admin_token = app.generated_admin_token().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self { base, secret, key, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
+        Self { base, secret, key, admin_token, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
     }
 
-    /// Places an order (Place an Order, signed with the merchant secret) and
-    /// returns its `pay_apptrade` link.
-    pub async fn place(&self, order: &Order<'_>) -> String {
+    /// POSTs a Place an Order (or any) request as given; the answer.
+    pub async fn post(&self, p: &Params) -> Params {
+        let resp = self
+            .client
+            .post(format!("{}/VMP/Servlet/JSAPIService.do", self.base))
+            .body(p.to_json())
+            .send()
+            .await
+            .expect("request sent");
+        Params::from_json(&resp.bytes().await.expect("answer")).expect("answer is JSON")
+    }
+
+    /// The signed Place an Order request of `order` (what [`Gateway::place`] sends).
+    pub fn request(&self, order: &Order<'_>) -> Params {
         let mut p = Params::new();
         p.set("user_confirm_key", &self.key)
             .set("service", order.service)
@@ -72,14 +92,13 @@ impl Gateway {
             p.set("notify_url", url);
         }
         sign::sign_in_place(&self.secret, &mut p);
-        let resp = self
-            .client
-            .post(format!("{}/VMP/Servlet/JSAPIService.do", self.base))
-            .body(p.to_json())
-            .send()
-            .await
-            .expect("order sent");
-        let answer = Params::from_json(&resp.bytes().await.expect("answer")).expect("answer is JSON");
+        p
+    }
+
+    /// Places an order (Place an Order, signed with the merchant secret) and
+    /// returns its `pay_apptrade` link.
+    pub async fn place(&self, order: &Order<'_>) -> String {
+        let answer = self.post(&self.request(order)).await;
         assert_eq!(answer.get("return_status"), Some("00"), "order placed: {}", answer.to_json());
         let link = answer.get("pay_apptrade").expect("pay_apptrade").to_owned();
         assert!(link.starts_with(&self.base), "the pay link points at this gateway: {link}");
@@ -168,6 +187,19 @@ impl Merchant {
     /// Waits (at most [`WAIT`]) for the first notification.
     pub async fn notification(&self) -> Received {
         wait_first(&self.inbox.notify, "a notification at notify_url").await
+    }
+
+    /// Waits (at most [`WAIT`]) until `n` notifications arrived; all of them.
+    pub async fn notifications(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = self.inbox.notify.lock().expect("inbox lock").clone();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "{n} notifications did not arrive within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Waits (at most [`WAIT`]) for the first return_url form POST.
