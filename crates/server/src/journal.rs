@@ -234,7 +234,7 @@ impl LatencyMemo {
 #[derive(Debug)]
 pub struct Exchange {
     started: Instant,
-    /// The servlet name as sent.
+    /// The servlet name as sent (cut to 64 characters when recorded).
     pub endpoint: String,
     /// The body, when it was read.
     pub body: Option<Vec<u8>>,
@@ -250,11 +250,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// A request to `endpoint`, arriving now.
-    pub fn new(endpoint: &str) -> Self {
+    /// A request to `endpoint`, arriving now. Takes the name the router
+    /// already allocated: the order path copies nothing for the log.
+    pub fn new(endpoint: String) -> Self {
         Self {
             started: Instant::now(),
-            endpoint: endpoint.chars().take(64).collect(),
+            endpoint,
             body: None,
             params: None,
             merchant: None,
@@ -304,7 +305,7 @@ pub fn finish(state: &AppState, ex: Exchange, status: ReturnStatus, reason: Opti
     let record = RequestRecord {
         at_ms: at_ms(state) - i64::try_from(latency.as_millis()).unwrap_or(0),
         latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
-        endpoint: ex.endpoint.clone(),
+        endpoint: ex.endpoint.chars().take(64).collect(),
         service: field("service"),
         merchant: field("user_confirm_key"),
         out_trade_no: field("out_trade_no"),

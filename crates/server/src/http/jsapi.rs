@@ -28,19 +28,22 @@ use crate::{aftersale, orders};
 /// What the request log keeps is gathered in an [`Exchange`] and written
 /// by [`render`].
 pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<String>, req: HttpRequest) -> Response {
-    let mut ex = Exchange::new(&name);
     // The peer address is known when the server runs with connect info.
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let body = req.into_body();
     if let (Some(limiter), Some(addr)) = (&state.limits().per_ip, peer)
         && !limiter.allow(&addr.ip().to_string())
     {
+        // Not recorded: a flood must not fill the request log.
+        let mut ex = Exchange::new(name);
         ex.recorded = false;
         return render(&state, Err(ApiError::RateLimited(limiter.per_second())), ex);
     }
     let Some(endpoint) = Endpoint::parse(&name) else {
-        return render(&state, Err(ApiError::UnknownEndpoint(name)), ex);
+        let unknown = ApiError::UnknownEndpoint(name.clone());
+        return render(&state, Err(unknown), Exchange::new(name));
     };
+    let mut ex = Exchange::new(name);
     let result = handle(&state, body, endpoint, &mut ex).await;
     render(&state, result, ex)
 }
