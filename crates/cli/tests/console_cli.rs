@@ -5,23 +5,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Gateway, VMP, order_json};
-
-/// Kills the process when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Gateway, VMP, order_json, spawn, wait_for};
 
 fn vmp(args: &[&str]) -> Command {
     let mut c = Command::new(VMP);
@@ -30,41 +18,6 @@ fn vmp(args: &[&str]) -> Command {
     }
     c.args(args);
     c
-}
-
-/// Starts a long-running command; its stdout and stderr lines arrive on the channel.
-fn spawn(mut cmd: Command) -> (Killed, Receiver<String>) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let (tx, rx) = channel();
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    (Killed(child), rx)
-}
-
-/// Reads lines until `pred` matches one (returned), or panics after 30 s.
-fn wait_for(rx: &Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            if pred(&line) {
-                return line;
-            }
-            seen.push(line);
-        }
-    }
-    panic!("no line with {what} in {seen:#?}");
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -91,12 +44,12 @@ async fn vmp_orders_notifications_and_requests_tail_work_against_a_running_gatew
     let gw = Gateway::start(dir.path(), &["--data-dir", "data"], "warn", Stdio::null());
     let (key, secret) = (gw.key.clone().unwrap(), gw.secret.clone().unwrap());
     let base = gw.base.clone();
-    let (_listen, listened) = spawn(vmp(&["listen", "--port", "0", "--secret", &secret]));
+    let (_listen, listened) = spawn(&mut vmp(&["listen", "--port", "0", "--secret", &secret]));
     let line = wait_for(&listened, "listening on", |l| l.starts_with("listening on "));
     let notify_url = format!("{}/notify", line.trim_start_matches("listening on ").trim());
 
     // Follow the request log before anything happens.
-    let (_tail, tailed) = spawn(vmp(&["requests", "tail", "--base-url", &base, "--interval-ms", "100"]));
+    let (_tail, tailed) = spawn(&mut vmp(&["requests", "tail", "--base-url", &base, "--interval-ms", "100"]));
     wait_for(&tailed, "the tail's start", |l| l.starts_with("following the request log"));
 
     let placed =

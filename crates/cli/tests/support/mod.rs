@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,4 +128,48 @@ pub fn order_json(key: &str, secret: &str, out_trade_no: &str, amount: &str, ext
     p.set("time", format_time(time::OffsetDateTime::now_utc()));
     sign::sign_in_place(secret, &mut p);
     p.to_json()
+}
+
+/// Kills the process when the test ends, however it ends.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a long-running command; its stdout and stderr lines arrive on the channel.
+pub fn spawn(cmd: &mut Command) -> (Killed, Receiver<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the command starts");
+    let (tx, rx) = channel();
+    let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("stdout"));
+    let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("stderr"));
+    for pipe in [out, err] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    (Killed(child), rx)
+}
+
+/// Reads lines until `pred` matches one (returned), or panics after 30 s.
+pub fn wait_for(rx: &Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if pred(&line) {
+                return line;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("no line with {what} in {seen:#?}");
 }

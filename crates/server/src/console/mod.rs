@@ -162,6 +162,14 @@ fn message_page(nav: Option<Nav>, status: StatusCode, title: &str, text: &str, b
     render(status, MessagePage { nav, title, text, back }.render())
 }
 
+/// A result as a page shows it: the status, what to show, or the error's message.
+fn shown<T>(r: Result<T, AdminError>) -> (StatusCode, Option<T>, Option<String>) {
+    match r {
+        Ok(v) => (StatusCode::OK, Some(v), None),
+        Err(e) => (e.status, None, Some(e.message)),
+    }
+}
+
 fn form(f: Result<Form<HashMap<String, String>>, FormRejection>) -> HashMap<String, String> {
     f.map(|Form(m)| m).unwrap_or_default()
 }
@@ -288,10 +296,7 @@ async fn orders(c: Console, q: Result<Query<OrderQuery>, QueryRejection>) -> Res
     let merchants = service::merchants(state).await.unwrap_or_default();
     let services = vmp_protocol::Service::web_sales().map(|s| s.label()).collect();
     let states = crate::domain::OrderState::ALL.iter().map(|s| s.as_str()).collect();
-    let (status, page, error) = match service::orders(state, &q).await {
-        Ok(p) => (StatusCode::OK, Some(p), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, page, error) = shown(service::orders(state, &q).await);
     let next_href = page.as_ref().and_then(|p| p.next.as_deref()).map(|n| {
         href(
             "/console/orders",
@@ -368,10 +373,7 @@ async fn requests(c: Console, q: Result<Query<RequestQuery>, QueryRejection>) ->
     let mut q = q.map(|Query(q)| q).unwrap_or_default();
     q.after = None;
     let state = &c.admin.state;
-    let (status, page, error) = match service::requests(state, &q).await {
-        Ok(p) => (StatusCode::OK, Some(p), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, page, error) = shown(service::requests(state, &q).await);
     let next_href = page.as_ref().and_then(|p| p.next.as_deref()).map(|n| {
         href(
             "/console/requests",
@@ -429,10 +431,7 @@ async fn notifications(c: Console, q: Result<Query<NotificationListQuery>, Query
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let state = &c.admin.state;
     let merchants = service::merchants(state).await.unwrap_or_default();
-    let (status, page, error) = match service::notifications(state, &q).await {
-        Ok(p) => (StatusCode::OK, Some(p), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, page, error) = shown(service::notifications(state, &q).await);
     let next_href = page.as_ref().and_then(|p| p.next.as_deref()).map(|n| {
         href(
             "/console/notifications",
@@ -505,10 +504,7 @@ async fn test_notification(c: Console, f: Result<Form<HashMap<String, String>>, 
     let test = TestNotificationForm { merchant: get("merchant"), url: get("url"), trade_status: get("trade_status") };
     let state = &c.admin.state;
     let merchants = service::merchants(state).await.unwrap_or_default();
-    let (status, result, error) = match service::test_notification(&c.admin, &test).await {
-        Ok(r) => (StatusCode::OK, Some(r), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, result, error) = shown(service::test_notification(&c.admin, &test).await);
     let page = service::notifications(state, &NotificationListQuery::default()).await.ok();
     let html = NotificationsPage {
         nav: c.nav("notifications"),
@@ -601,10 +597,7 @@ async fn add_merchant(c: Console, f: Result<Form<HashMap<String, String>>, FormR
         return r;
     }
     let new = NewMerchantForm { name: f.get("name").cloned(), key: f.get("key").cloned() };
-    let (status, created, error) = match service::add_merchant(&c.admin.state, &new).await {
-        Ok(cred) => (StatusCode::OK, Some(cred), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, created, error) = shown(service::add_merchant(&c.admin.state, &new).await);
     let merchants = service::merchants(&c.admin.state).await.unwrap_or_default();
     let html = MerchantsPage { nav: c.nav("merchants"), merchants, created, error }.render();
     c.page(status, html)
@@ -634,10 +627,7 @@ async fn new_secret(
     if let Some(r) = c.csrf_refusal(&form(f)) {
         return r;
     }
-    let (status, created, error) = match service::new_secret(&c.admin.state, &key).await {
-        Ok(cred) => (StatusCode::OK, Some(cred), None),
-        Err(e) => (e.status, None, Some(e.message)),
-    };
+    let (status, created, error) = shown(service::new_secret(&c.admin.state, &key).await);
     let merchants = service::merchants(&c.admin.state).await.unwrap_or_default();
     let html = MerchantsPage { nav: c.nav("merchants"), merchants, created, error }.render();
     c.page(status, html)

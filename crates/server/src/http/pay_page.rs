@@ -223,7 +223,11 @@ fn check_card(
     cvc: Option<&str>,
 ) -> Result<CardCheck, &'static str> {
     let digits: String = number.unwrap_or_default().chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if digits.len() < 13 || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn(&digits) {
+    if digits.len() < 13
+        || digits.len() > 19
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !crate::journal::luhn(&digits)
+    {
         return Err("Card number is not valid.");
     }
     let expiry = expiry.unwrap_or_default().trim();
@@ -257,24 +261,6 @@ fn check_card(
         return Ok(CardCheck::Declined);
     }
     Ok(CardCheck::Approved(scheme))
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let dd = d * 2;
-                if dd > 9 { dd - 9 } else { dd }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 fn qr_svg(content: &str) -> String {

@@ -27,15 +27,8 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
 
 /// Places an order (Alipay WAP); returns its eft_trade_no.
 async fn place(app: &TestApp, out_trade_no: &str, notify: Option<&str>) -> String {
-    let mut p = app.seed_request(out_trade_no);
-    p.remove("return_url");
-    if let Some(url) = notify {
-        p.set("notify_url", url);
-    }
-    app.sign(&mut p);
-    let a = app.post(&p).await;
-    assert_eq!(a.get("return_status"), Some("00"), "{}", a.to_json());
-    a.get("eft_trade_no").unwrap().to_owned()
+    let answer = crate::lifecycle::place(app, out_trade_no, "0.02", notify).await;
+    answer.get("eft_trade_no").unwrap().to_owned()
 }
 
 fn error_of(v: &Value) -> &str {

@@ -10,7 +10,8 @@ use vmp_server::Mode;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with, spawn_in_with};
 use crate::receiver::{Behaviour, Receiver, params};
 
-async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&str>) -> Params {
+/// Places the seed order (without `return_url`) at `amount`; the answer.
+pub(crate) async fn place(app: &TestApp, out_trade_no: &str, amount: &str, notify: Option<&str>) -> Params {
     let mut p = app.seed_request(out_trade_no);
     p.set("transaction_amount", amount);
     p.remove("return_url");
