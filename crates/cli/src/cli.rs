@@ -42,6 +42,15 @@ pub enum Command {
     Sandbox(crate::sandbox_cmd::SandboxCommand),
     /// Grade a merchant's notify handler: valid, forged, stale, duplicate and out-of-order notifications.
     CheckHandler(crate::check_handler_cmd::CheckHandlerArgs),
+    /// Console: list and show orders of a gateway (admin API, --admin-token).
+    #[command(subcommand)]
+    Orders(crate::console_cmd::OrdersCommand),
+    /// Console: list notifications, deliver an owed one now, resend one.
+    #[command(subcommand)]
+    Notifications(crate::console_cmd::NotificationsCommand),
+    /// Console: follow the request log live (`vmp requests tail`).
+    #[command(subcommand)]
+    Requests(crate::console_cmd::RequestsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +156,14 @@ pub struct ServeArgs {
     /// start, so CI knows its credentials in advance (sandbox mode only).
     #[arg(long, env = "VMP_SANDBOX_MERCHANT", hide_env_values = true, value_parser = SandboxMerchant::parse)]
     pub sandbox_merchant: Option<SandboxMerchant>,
+    /// Days to keep the request log shown by the console (0 = off; default:
+    /// 7 in sandbox, off in production).
+    #[arg(long, env = "VMP_REQUEST_LOG_DAYS", value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub request_log_days: Option<u32>,
+    /// File holding the admin token of /console and /admin/api (default:
+    /// generated at the first start and printed once; only its hash is stored).
+    #[arg(long, env = "VMP_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// Values that must never show in `Debug` output (passwords, secrets).

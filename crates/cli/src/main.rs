@@ -9,6 +9,7 @@ mod aftersale_cmd;
 mod bench_cmd;
 mod check_handler_cmd;
 mod cli;
+mod console_cmd;
 mod listen_cmd;
 mod merchant_cmd;
 mod order_cmd;
@@ -44,6 +45,9 @@ fn main() -> std::process::ExitCode {
             cli::Command::Bench(a) => bench_cmd::run(*a).await,
             cli::Command::Sandbox(c) => sandbox_cmd::run(c).await,
             cli::Command::CheckHandler(a) => check_handler_cmd::run(a).await,
+            cli::Command::Orders(c) => console_cmd::orders(c).await,
+            cli::Command::Notifications(c) => console_cmd::notifications(c).await,
+            cli::Command::Requests(c) => console_cmd::requests(c).await,
         }
     });
     match result {

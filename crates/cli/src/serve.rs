@@ -43,6 +43,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     settings.metrics_listen = args.metrics_listen;
     settings.master_key = args.data.master_keys()?;
     settings.sandbox_merchant = args.sandbox_merchant.clone();
+    settings.request_log_days = args.request_log_days;
+    settings.admin_token_file = args.admin_token_file.clone();
     let app = Application::build(settings).await?;
     println!("OpenVMP gateway ({} mode) listening on http://{}", args.mode, app.local_addr());
     if let Some(addr) = app.metrics_addr() {
@@ -61,6 +63,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // The key only: the caller chose the secret and it is never printed.
         println!("sandbox merchant {key} (--sandbox-merchant): {what}");
     }
+    println!("console on http://{}/console", app.local_addr());
+    if let Some(token) = app.generated_admin_token() {
+        // Printed once, to the console only: only its hash is stored.
+        println!("admin token (shown once, keep it; /console and /admin/api ask for it): {}", token.expose_secret());
+    }
     if let Some(m) = app.bootstrap_merchant() {
         // Printed once, to the console only: this is the one place a secret is shown.
         println!("created sandbox merchant (shown once, keep the secret):");
@@ -78,7 +85,10 @@ fn init_tracing() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VMP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let format = std::env::var("VMP_LOG_FORMAT").unwrap_or_default();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written (stderr closed: `vmp serve 2>&1 | head`)
+    // is dropped; reporting it would itself write to stderr and panic.
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     let _ = match format.as_str() {
         "json" => builder.json().with_current_span(false).try_init(),
         "" | "text" => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),

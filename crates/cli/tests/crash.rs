@@ -229,11 +229,7 @@ async fn no_secret_ever_appears_in_the_logs_of_a_full_run() {
     let log_file = std::fs::File::create(&log_path).unwrap();
     // Secrets encrypted at rest: the master keys must not leak either.
     let key_file = dir.path().join("master.keys");
-    let new_key = || {
-        let out = Command::new(VMP).args(["admin", "new-master-key"]).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let (master_a, master_b) = (new_key(), new_key());
+    let (master_a, master_b) = (support::new_master_key(), support::new_master_key());
     std::fs::write(&key_file, format!("{master_a}\n")).unwrap();
     let data = dir.path().join("data");
     let mut args = vec!["--data-dir", data.to_str().unwrap(), "--master-key-file", key_file.to_str().unwrap()];

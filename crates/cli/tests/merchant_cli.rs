@@ -4,12 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap: a panic is a failed test.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use support::{Killed, spawn, wait_for};
 use time::OffsetDateTime;
 use vmp_protocol::notify::{TradeNotification, TradeStatus, TradeType, is_ack_success};
 use vmp_protocol::{Amount, Params, VmpTime, sign};
@@ -19,16 +22,6 @@ const VMP: &str = env!("CARGO_BIN_EXE_vmp");
 /// Environment variables that would change what the commands do.
 const VMP_ENV: [&str; 6] = ["VMP_BASE_URL", "VMP_KEY", "VMP_SECRET", "VMP_DATA_DIR", "VMP_LISTEN", "VMP_LOG"];
 
-/// Kills the process when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn vmp() -> Command {
     let mut c = Command::new(VMP);
     for name in VMP_ENV {
@@ -36,36 +29,6 @@ fn vmp() -> Command {
     }
     c.env("RUST_BACKTRACE", "1");
     c
-}
-
-/// Starts a long-running `vmp` command; its stdout lines arrive on the channel.
-fn spawn(cmd: &mut Command) -> (Killed, Receiver<String>) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (Killed(child), rx)
-}
-
-/// Reads lines until `pred` matches one (returned), or panics after 30 s.
-fn wait_for(rx: &Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            if pred(&line) {
-                return line;
-            }
-            seen.push(line);
-        }
-    }
-    panic!("no line with {what} in {seen:#?}");
 }
 
 struct Gateway {

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Gateway, VMP, order_json};
+use support::{Gateway, VMP, new_master_key as new_key, order_json};
 use vmp_protocol::Params;
 
 /// Where the store is: `--data-dir DIR` or `--database-url URL` (a fresh
@@ -60,13 +60,6 @@ fn vmp(args: &[&str], store: &[String], extra_env: &[(&str, &str)]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A fresh master key from `vmp admin new-master-key`.
-fn new_key() -> String {
-    let out = vmp(&["admin", "new-master-key"], &[], &[]);
-    assert!(out.status.success(), "{out:?}");
-    text(&out.stdout).trim().to_owned()
 }
 
 /// The error output is exactly one `error: …` line.

@@ -123,3 +123,23 @@ async fn vmp_log_format_json_writes_one_json_object_per_line() {
     }
     assert!(!logged.contains(served.secret.as_deref().unwrap()), "the secret is never logged");
 }
+
+#[tokio::test]
+async fn a_gateway_whose_stderr_is_closed_keeps_serving() {
+    // Arrange: stderr is a pipe nobody reads (`vmp serve 2>&1 | head` after
+    // head exits). Logging at info writes a line for each request.
+    let cwd = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let served = Gateway::start(cwd.path(), &[], "info", Stdio::from(writer));
+    let (key, secret) = (served.key.clone().unwrap(), served.secret.clone().unwrap());
+
+    // Act: a refused request and an order, each logged.
+    let refused = post(&served.base, "not json".into()).await;
+    let placed = post(&served.base, order_json(&key, &secret, "CLOSED1", "0.02", &[])).await;
+
+    // Assert: answered, and still up.
+    assert!(refused.contains("\"return_status\":\"-13\""), "{refused}");
+    assert!(placed.contains("\"return_status\":\"00\""), "{placed}");
+    assert_eq!(get(&format!("{}/readyz", served.base)).await.0, 200);
+}

@@ -5,6 +5,8 @@
 //! values left out, sorted by key in byte order, values raw (no URL encoding).
 //! Plain SHA-256, not HMAC: that is what eftPay does.
 
+use std::fmt;
+
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -153,6 +155,150 @@ pub fn verify(secret: &str, params: &Params) -> Result<(), SignatureError> {
     Err(SignatureError::Mismatch)
 }
 
+/// What the signature check computed for a message, for a developer whose
+/// `sign` was refused (code `10`): the string that was hashed, with the
+/// secret written as `<secret>`, the `sign` expected and the one received,
+/// and, when the received one matches a common mistake, which one.
+///
+/// Built by [`hint`]. Its `Display` is what the gateway's console shows:
+///
+/// ```
+/// use vmp_protocol::{sign::{hint, sign}, Params};
+/// let p = Params::new().with("b", "2").with("a", "1").with("sign", "0".repeat(64));
+/// let h = hint("s3cret", &p, |_, v| v.into());
+/// assert_eq!(h.signed, "<secret>a=1&b=2");
+/// assert_eq!(h.expected, sign("s3cret", &p));
+/// assert_eq!(h.received.as_deref(), Some("0".repeat(64).as_str()));
+/// assert!(h.to_string().starts_with("signed:   <secret>a=1&b=2\n"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHint {
+    /// `<secret>` followed by the canonical signing string (empty values
+    /// left out, keys in byte order), values as the caller chose to show them.
+    pub signed: String,
+    /// The `sign` of the canonical string.
+    pub expected: String,
+    /// The `sign` received, as sent (`None`: none was sent).
+    pub received: Option<String>,
+    /// The mistake the received `sign` matches, if it matches one
+    /// ([`SignMistake`]).
+    pub mistake: Option<SignMistake>,
+}
+
+/// A common way of signing wrongly that [`hint`] recognises: the received
+/// `sign` is exactly what that mistake produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignMistake {
+    /// The secret was appended to the string instead of put before it.
+    SecretAppended,
+    /// `&key=<secret>` was appended (another gateway's convention).
+    KeySuffix,
+    /// The keys were not sorted (signed in the order sent).
+    Unsorted,
+    /// Values were URL-encoded before signing.
+    UrlEncoded,
+    /// HMAC-SHA256 with the secret as key instead of plain SHA-256.
+    Hmac,
+}
+
+impl fmt::Display for SignMistake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SecretAppended => "the secret was appended to the string; it must come first",
+            Self::KeySuffix => "\"&key=<secret>\" was appended; the secret must come first, with no key name",
+            Self::Unsorted => "the fields were signed in the order sent; sort the keys in byte order",
+            Self::UrlEncoded => "values were URL-encoded before signing; sign the raw values",
+            Self::Hmac => "HMAC-SHA256 was used; the signature is plain SHA-256 of secret + string",
+        })
+    }
+}
+
+impl fmt::Display for SignatureHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "signed:   {}", self.signed)?;
+        writeln!(f, "expected: {}", self.expected)?;
+        write!(f, "received: {}", self.received.as_deref().unwrap_or("(none)"))?;
+        if let Some(m) = self.mistake {
+            write!(f, "\nlikely:   {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Explains the signature of `params` under `secret` ([`SignatureHint`]).
+/// `shown` maps each `(key, value)` to the text displayed for it (the
+/// gateway masks card numbers and secrets a request carried); the expected
+/// `sign` and the mistakes are computed from the real values. The secret
+/// itself is never part of the result.
+pub fn hint<'a>(
+    secret: &str,
+    params: &'a Params,
+    shown: impl Fn(&'a str, &'a str) -> std::borrow::Cow<'a, str>,
+) -> SignatureHint {
+    let mut pairs: Vec<(&str, &str)> =
+        params.iter().filter(|(k, v)| *k != SIGN && !v.is_empty()).map(|(k, v)| (k, v.as_str())).collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut signed = String::from("<secret>");
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            signed.push('&');
+        }
+        signed.push_str(k);
+        signed.push('=');
+        signed.push_str(&shown(k, v));
+    }
+    let received = params.get(SIGN).map(str::to_owned);
+    let mistake = received.as_deref().and_then(decode_hex32).and_then(|given| mistake(secret, params, &given));
+    SignatureHint { signed, expected: sign(secret, params), received, mistake }
+}
+
+/// Which common mistake, if any, produces `given`.
+fn mistake(secret: &str, params: &Params, given: &[u8; 32]) -> Option<SignMistake> {
+    let canonical = signing_string(params, EmptyValues::Skip);
+    let sha = |parts: &[&[u8]]| -> [u8; 32] {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().into()
+    };
+    let joined = |pairs: &mut dyn Iterator<Item = (String, String)>| {
+        pairs.map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    };
+    let non_empty = || params.iter().filter(|(k, v)| *k != SIGN && !v.is_empty());
+    let unsorted = joined(&mut non_empty().map(|(k, v)| (k.to_owned(), v.as_str().to_owned())));
+    let mut encoded: Vec<(String, String)> = non_empty()
+        .map(|(k, v)| (k.to_owned(), url::form_urlencoded::byte_serialize(v.as_str().as_bytes()).collect()))
+        .collect();
+    encoded.sort_unstable();
+    let encoded = joined(&mut encoded.into_iter());
+    let s = secret.as_bytes();
+    let candidates: [(SignMistake, [u8; 32]); 5] = [
+        (SignMistake::SecretAppended, sha(&[canonical.as_bytes(), s])),
+        (SignMistake::KeySuffix, sha(&[canonical.as_bytes(), b"&key=", s])),
+        (SignMistake::Unsorted, sha(&[s, unsorted.as_bytes()])),
+        (SignMistake::UrlEncoded, sha(&[s, encoded.as_bytes()])),
+        (SignMistake::Hmac, hmac_sha256(s, canonical.as_bytes())),
+    ];
+    // A candidate equal to the canonical digest (nothing to encode, keys
+    // sent sorted) is no mistake: that sign would have verified.
+    let canonical_digest = digest(secret, params, EmptyValues::Skip);
+    candidates.into_iter().find(|(_, d)| d != &canonical_digest && bool::from(d.ct_eq(given))).map(|(m, _)| m)
+}
+
+/// HMAC-SHA256 (RFC 2104), for recognising that one mistake only.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner: [u8; 32] = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize().into();
+    Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize().into()
+}
+
 fn decode_hex32(s: &str) -> Option<[u8; 32]> {
     fn nibble(c: u8) -> Option<u8> {
         match c {
@@ -284,6 +430,66 @@ mod tests {
         assert_eq!(sign(SECRET, &notify), "14d3fa5f71be09584a7acc9b40f6c599823e0272e39610d186cb27965da1a05a");
         let ack = Params::new().with("return_code", "success").with("time", "20240101120104");
         assert_eq!(sign(SECRET, &ack), "b38a7b2456e76803b10c55e7bf46b3374eb8dcabd01c8ca8d3d66314d35097aa");
+    }
+
+    #[test]
+    fn the_hint_shows_the_string_with_the_secret_masked_and_both_signs() {
+        let mut p = preorder_vector("Testing").with("tid", "");
+        p.set(SIGN, "f".repeat(64));
+        let h = hint(SECRET, &p, |_, v| v.into());
+        assert_eq!(h.signed, format!("<secret>{}", signing_string(&p, EmptyValues::Skip)));
+        assert!(!h.signed.contains(SECRET));
+        assert_eq!(h.expected, "a11e5f92dd9d1ae9d2fe8edf329d3afbc2f392d635b90c949d6c4a3bef98ec45");
+        assert_eq!(h.received.as_deref(), Some("f".repeat(64).as_str()));
+        assert_eq!(h.mistake, None);
+        let masked = hint(SECRET, &p, |k, v| if k == "subject" { "***".into() } else { v.into() });
+        assert!(masked.signed.contains("&subject=***&"), "{}", masked.signed);
+        assert_eq!(masked.expected, h.expected, "the expected sign is of the real values");
+        let unsigned = Params::new().with("a", "1");
+        assert_eq!(hint(SECRET, &unsigned, |_, v| v.into()).to_string().lines().nth(2), Some("received: (none)"));
+    }
+
+    #[test]
+    fn the_hint_names_the_common_signing_mistakes() {
+        let p = preorder_vector("a b&c").with("tid", "");
+        let canonical = signing_string(&p, EmptyValues::Skip);
+        let sha = |text: String| lower_hex(&Sha256::digest(text.as_bytes()).into());
+        let mut reversed: Vec<(&str, &str)> =
+            p.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k, v.as_str())).collect();
+        reversed.reverse();
+        let mut sent_reversed = Params::new();
+        for (k, v) in &reversed {
+            sent_reversed.set(*k, *v);
+        }
+        let mut sorted = reversed.clone();
+        sorted.sort_unstable();
+        let encoded = sorted
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(encoded.contains("subject=a+b%26c"), "{encoded}");
+        let unsorted = reversed.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let cases = [
+            (p.clone(), sha(format!("{canonical}{SECRET}")), SignMistake::SecretAppended),
+            (p.clone(), sha(format!("{canonical}&key={SECRET}")), SignMistake::KeySuffix),
+            (sent_reversed, sha(format!("{SECRET}{unsorted}")), SignMistake::Unsorted),
+            (p.clone(), sha(format!("{SECRET}{encoded}")), SignMistake::UrlEncoded),
+            (p.clone(), lower_hex(&hmac_sha256(SECRET.as_bytes(), canonical.as_bytes())), SignMistake::Hmac),
+        ];
+        for (params, wrong, expected) in cases {
+            let sent = params.with(SIGN, &wrong);
+            assert_eq!(verify(SECRET, &sent), Err(SignatureError::Mismatch), "{expected:?}");
+            assert_eq!(hint(SECRET, &sent, |_, v| v.into()).mistake, Some(expected), "{expected:?}");
+        }
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

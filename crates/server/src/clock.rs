@@ -39,6 +39,11 @@ impl Clock {
         base + Duration::seconds(self.inner.offset_seconds.load(Ordering::Relaxed))
     }
 
+    /// How far the clock has been moved ahead in total, seconds.
+    pub fn offset_seconds(&self) -> i64 {
+        self.inner.offset_seconds.load(Ordering::Relaxed)
+    }
+
     /// Moves the clock forward by `seconds` (sandbox clock control), unless
     /// that would put it more than [`MAX_OFFSET_SECONDS`] ahead in total.
     /// Unbounded, repeated moves would reach the end of the representable

@@ -91,6 +91,12 @@ pub struct Settings {
     /// A merchant with fixed credentials, created (or given this secret)
     /// at start in sandbox mode: CI knows its key and secret in advance.
     pub sandbox_merchant: Option<SandboxMerchant>,
+    /// Days the request log (and order events) are kept: `None`: the mode's
+    /// default (7 in sandbox, off in production); `Some(0)`: off.
+    pub request_log_days: Option<u32>,
+    /// A file holding the admin token of the console and the admin API;
+    /// `None`: one is generated at the first start and printed once.
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// Fixed sandbox credentials (`vmp serve --sandbox-merchant KEY:SECRET`).
@@ -217,6 +223,8 @@ impl Settings {
             metrics_listen: None,
             master_key: crate::vault::KeySource::None,
             sandbox_merchant: None,
+            request_log_days: None,
+            admin_token_file: None,
         }
     }
 }
@@ -231,6 +239,19 @@ impl Settings {
         crate::ratelimit::Limits {
             per_ip: pick(self.rate_limit_ip, 2000),
             per_merchant: pick(self.rate_limit_merchant, 1000),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether and how long the request log is kept.
+    pub fn journal(&self) -> crate::journal::JournalSettings {
+        match self.request_log_days {
+            None => crate::journal::JournalSettings::for_mode(self.mode),
+            Some(0) => crate::journal::JournalSettings { retention: None },
+            Some(days) => {
+                crate::journal::JournalSettings { retention: Some(Duration::from_secs(u64::from(days) * 24 * 3600)) }
+            }
         }
     }
 }

@@ -24,6 +24,17 @@ pub enum BuyerAction {
     Cancel,
 }
 
+impl BuyerAction {
+    /// As the sandbox API and the order's timeline name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuyerAction::Pay => "success",
+            BuyerAction::Fail => "fail",
+            BuyerAction::Cancel => "cancel",
+        }
+    }
+}
+
 /// The wallet's answer to a buyer action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WalletResult {

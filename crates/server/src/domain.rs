@@ -984,6 +984,8 @@ pub struct AttemptRecord {
     pub outcome: AttemptOutcome,
     /// First bytes of the answer, or the error.
     pub excerpt: String,
+    /// The signed message as sent (`None`: nothing was sent).
+    pub body: Option<String>,
     /// `Some(t)`: retry at `t`; `None`: final (delivered, or given up).
     pub retry_at: Option<i64>,
 }
@@ -1031,6 +1033,9 @@ pub struct Attempt {
     pub outcome: AttemptOutcome,
     /// Answer excerpt or error.
     pub excerpt: String,
+    /// The signed message as sent (`None`: nothing was sent, or recorded
+    /// before bodies were kept).
+    pub body: Option<String>,
 }
 
 /// A pending HKD 10.00 order of `service` paid with `wallet`, placed at
@@ -1262,6 +1267,7 @@ mod tests {
             latency_ms: 0,
             outcome: AttemptOutcome::Error,
             excerpt: String::new(),
+            body: None,
             retry_at: Some(115),
         };
         assert_eq!(a.outbox_update().status, OutboxStatus::Pending);

@@ -18,6 +18,8 @@
 //! - [`aftersale`] — query, refund, refund status and close.
 //! - [`scenes`] — what differs by scene: the qrcode, cashier, jsapi and app
 //!   operations, the `payPackage`s, the notification of each scene.
+//! - [`admin`] — the developer console's access, operations and JSON API
+//!   (`/admin/api/`); `console` — its HTML pages (`/console`).
 //! - [`notifier`] — the notification outbox worker (delivery only).
 //! - [`sweeper`] — expiry of unpaid orders, completion of apply-refunds.
 //! - [`faults`] — sandbox fault rules: injected answers and notification faults.
@@ -30,16 +32,19 @@
 //! - [`metrics`] — Prometheus metrics (only with a metrics listener).
 //! - [`store`] — the [`store::Store`] trait, one implementation for SQLite
 //!   and PostgreSQL, and the group-commit writer.
+//! - [`journal`] — the request log and order events the console shows.
 //! - [`merchant`], [`ids`], [`paylink`], [`clock`] — supporting types.
 //! - [`vault`] — encryption at rest of merchant secrets and the pay-link key.
 //! - [`error`] — [`error::ApiError`], mapped to `return_status` in one place.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod aftersale;
 pub mod clock;
 pub mod config;
 pub mod connector;
+mod console;
 pub mod domain;
 pub mod error;
 pub mod faults;
@@ -47,6 +52,7 @@ pub mod handler_check;
 pub mod html;
 mod http;
 pub mod ids;
+pub mod journal;
 pub mod lifecycle;
 pub mod listener;
 pub mod merchant;

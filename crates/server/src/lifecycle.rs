@@ -29,6 +29,19 @@ pub enum ActionResult {
     WalletNotChosen,
 }
 
+impl ActionResult {
+    /// In a few words, for the order's timeline (`settled TRADE_SUCCESS`, …).
+    pub fn describe(&self) -> String {
+        match self {
+            ActionResult::Settled(o) => format!("settled {}", o.state.wire_str()),
+            ActionResult::AlreadyFinal(o) => format!("already final ({})", o.state.wire_str()),
+            ActionResult::Expired(o) => format!("expired ({})", o.state.wire_str()),
+            ActionResult::ServerErrorNoState => "wallet server error, no state (sandbox amount .45)".to_owned(),
+            ActionResult::WalletNotChosen => "refused: the cashier order has no wallet yet".to_owned(),
+        }
+    }
+}
+
 /// Lifecycle failures.
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {

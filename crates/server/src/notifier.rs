@@ -66,8 +66,8 @@ impl Default for NotifierSettings {
     }
 }
 
-/// Most bytes of a merchant's answer kept in the attempt log.
-const EXCERPT_MAX: usize = 256;
+/// Most characters of a merchant's answer kept in the attempt log.
+pub(crate) const EXCERPT_MAX: usize = 256;
 
 /// Sends owed notifications.
 pub struct Notifier {
@@ -84,19 +84,7 @@ impl Notifier {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(state: AppState, settings: NotifierSettings) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            // Never follow a redirect: the merchant's URL is the only target.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("OpenVMP/", env!("CARGO_PKG_VERSION")))
-            // Every hostname goes through the guard; in production it drops
-            // private, loopback and link-local addresses at connect time.
-            .dns_resolver(Arc::new(GuardedResolver::new(
-                Arc::clone(&settings.resolver),
-                state.mode() == Mode::Production,
-            )))
-            .build()?;
+        let http = http_client(&settings, state.mode())?;
         let permits = Arc::new(Semaphore::new(settings.max_in_flight.max(1)));
         Ok(Self { state, http, settings, permits, in_flight: JoinSet::new() })
     }
@@ -163,6 +151,24 @@ impl Notifier {
     }
 }
 
+/// The HTTP client every notification goes out with (the console's test
+/// notifications too).
+///
+/// # Errors
+/// When the client cannot be built.
+pub fn http_client(settings: &NotifierSettings, mode: Mode) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        // Never follow a redirect: the merchant's URL is the only target.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("OpenVMP/", env!("CARGO_PKG_VERSION")))
+        // Every hostname goes through the guard; in production it drops
+        // private, loopback and link-local addresses at connect time.
+        .dns_resolver(Arc::new(GuardedResolver::new(Arc::clone(&settings.resolver), mode == Mode::Production)))
+        .build()
+}
+
 /// Stores an attempt; a failure is logged (the lease then runs out and the
 /// row is tried again).
 async fn record(state: &AppState, attempt: AttemptRecord) {
@@ -195,6 +201,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         latency_ms: 0,
         outcome: AttemptOutcome::Error,
         excerpt,
+        body: None,
         retry_at,
     };
     let merchant = match state.merchant(row.user_confirm_key.as_str()).await {
@@ -252,7 +259,7 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
     let started = Instant::now();
     let body = message.to_json();
     let again = matches!(fault, DeliveryFault::Twice(_)).then(|| body.clone());
-    let (mut http_status, mut outcome, mut excerpt) = send(http, &row.url, body, &merchant, at).await;
+    let (mut http_status, mut outcome, mut excerpt) = send(http, &row.url, body.clone(), &merchant, at).await;
     if let Some(body) = again {
         // The same notification again at once; its answer is the one that counts.
         let first = format!("first: {} {excerpt}", http_status.map_or_else(|| "-".to_owned(), |s| s.to_string()));
@@ -274,6 +281,8 @@ async fn deliver(state: &AppState, http: &reqwest::Client, schedule: &RetrySched
         latency_ms,
         outcome,
         excerpt,
+        // What was sent (the console shows it and can send it again).
+        body: Some(body),
         retry_at,
     };
     record(state, attempt).await;
@@ -299,23 +308,25 @@ async fn send(
             let outcome = if acked { AttemptOutcome::Delivered } else { AttemptOutcome::Rejected };
             (Some(i64::from(status.as_u16())), outcome, excerpt)
         }
-        Err(e) => {
-            let what = if netguard::is_blocked(&e) {
-                "blocked: resolves only to private, loopback or link-local addresses"
-            } else if e.is_timeout() {
-                "timeout"
-            } else if e.is_connect() {
-                "connect error"
-            } else {
-                "request error"
-            };
-            (None, AttemptOutcome::Error, what.to_owned())
-        }
+        Err(e) => (None, AttemptOutcome::Error, send_error(&e).to_owned()),
+    }
+}
+
+/// What a failed send is called in the attempt log.
+pub(crate) fn send_error(e: &reqwest::Error) -> &'static str {
+    if netguard::is_blocked(e) {
+        "blocked: resolves only to private, loopback or link-local addresses"
+    } else if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect error"
+    } else {
+        "request error"
     }
 }
 
 /// Reads at most a few KiB of the answer; the rest is ignored.
-async fn read_limited(mut resp: reqwest::Response) -> Vec<u8> {
+pub(crate) async fn read_limited(mut resp: reqwest::Response) -> Vec<u8> {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         body.extend_from_slice(&chunk);

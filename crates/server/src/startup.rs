@@ -43,6 +43,8 @@ pub struct Application {
     sweeper: Sweeper,
     http: HttpLimits,
     metrics: Option<MetricsListener>,
+    admin: crate::admin::Admin,
+    admin_token: Option<SecretString>,
 }
 
 /// The metrics listener and what it renders.
@@ -125,6 +127,7 @@ impl Application {
             None
         };
         let limits = settings.limits();
+        let journal = settings.journal();
         let public_url = match settings.public_url {
             Some(u) => u,
             None => url::Url::parse(&format!("http://{addr}")).context("deriving the public URL")?,
@@ -138,11 +141,33 @@ impl Application {
             settings.mode,
             limits,
         )
-        .with_merchant_cache_ttl(settings.merchant_cache_ttl);
+        .with_merchant_cache_ttl(settings.merchant_cache_ttl)
+        .with_journal(journal);
         crate::faults::refresh(&state).await.context("loading the sandbox fault rules")?;
         let notifier = Notifier::new(state.clone(), settings.notifier.clone())?;
         let sweeper = Sweeper::new(state.clone(), settings.sweeper.clone());
-        Ok(Self { listener, addr, state, bootstrap, sandbox_merchant, notifier, sweeper, http: settings.http, metrics })
+        let (auth, admin_token) = crate::admin::AdminAuth::load(
+            state.store().as_ref(),
+            settings.mode,
+            settings.admin_token_file.as_deref(),
+            state.public_url().scheme() == "https",
+        )
+        .await?;
+        let admin_http = crate::notifier::http_client(&settings.notifier, settings.mode)?;
+        let admin = crate::admin::Admin::new(state.clone(), auth, admin_http);
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            bootstrap,
+            sandbox_merchant,
+            notifier,
+            sweeper,
+            http: settings.http,
+            metrics,
+            admin,
+            admin_token,
+        })
     }
 
     /// The bound port.
@@ -165,6 +190,12 @@ impl Application {
         &self.state
     }
 
+    /// The admin token, when this start generated it (printed once by
+    /// `vmp serve`; only its hash is stored).
+    pub fn generated_admin_token(&self) -> Option<&SecretString> {
+        self.admin_token.as_ref()
+    }
+
     /// The sandbox merchant created by this start, if any.
     pub fn bootstrap_merchant(&self) -> Option<&BootstrapMerchant> {
         self.bootstrap.as_ref()
@@ -183,7 +214,7 @@ impl Application {
     /// # Errors
     /// When serving fails.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let app = crate::http::router(self.state.clone());
+        let app = crate::http::router(self.state.clone()).merge(crate::admin::router(self.admin));
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(self.notifier.run(stop_rx.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(stop_rx.clone()));

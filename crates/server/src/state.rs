@@ -35,6 +35,8 @@ struct Inner {
     wallets: Arc<dyn WalletConnector>,
     readiness: crate::readiness::Readiness,
     faults: crate::faults::FaultBook,
+    journal: crate::journal::JournalSettings,
+    latency: crate::journal::LatencyMemo,
 }
 
 /// Most merchants kept in the cache before it starts over.
@@ -67,6 +69,7 @@ impl AppState {
         let (wake, sweep) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let wallets: Arc<dyn WalletConnector> = Arc::new(SandboxWallets::new(mode == Mode::Sandbox));
         let readiness = crate::readiness::Readiness::default();
+        let journal = crate::journal::JournalSettings::for_mode(mode);
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -82,6 +85,8 @@ impl AppState {
                 wallets,
                 readiness,
                 faults: crate::faults::FaultBook::default(),
+                journal,
+                latency: crate::journal::LatencyMemo::default(),
             }),
         }
     }
@@ -96,6 +101,29 @@ impl AppState {
             }
             Err(inner) => Self { inner },
         }
+    }
+
+    /// Sets whether and how long the request log and order events are kept
+    /// (default: [`crate::journal::JournalSettings::for_mode`]).
+    #[must_use]
+    pub fn with_journal(self, journal: crate::journal::JournalSettings) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.journal = journal;
+                Self { inner: Arc::new(inner) }
+            }
+            Err(inner) => Self { inner },
+        }
+    }
+
+    /// Whether and how long the journal is kept.
+    pub fn journal_settings(&self) -> crate::journal::JournalSettings {
+        self.inner.journal
+    }
+
+    /// Latencies of recent accepted Place an Order requests.
+    pub fn latency_memo(&self) -> &crate::journal::LatencyMemo {
+        &self.inner.latency
     }
 
     /// The merchant with this key, from the cache when fresh.

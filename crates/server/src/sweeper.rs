@@ -3,7 +3,8 @@
 //! [`Sweeper::run_once`] closes unpaid orders whose `active_time` ran out
 //! ([`crate::domain::Order::expire`], notified as the service says) and
 //! completes apply-refunds whose delay passed
-//! ([`crate::domain::Refund::complete`]). The notifier then delivers what
+//! ([`crate::domain::Refund::complete`]), and prunes the request log and
+//! order events past their retention ([`crate::journal`]). The notifier then delivers what
 //! these owe; the sweeper never sends anything. Until a sweep closes an
 //! expired order, queries already report it closed
 //! ([`crate::domain::Order::effective_state`]), so nothing waits on it.
@@ -43,13 +44,21 @@ pub struct Sweep {
     pub expired: usize,
     /// Apply-refunds this step completed.
     pub refunds_completed: usize,
+    /// Request log records and order events this step pruned (older than
+    /// the journal's retention).
+    pub journal_pruned: u64,
 }
 
 /// Closes expired orders and completes due apply-refunds.
 pub struct Sweeper {
     state: AppState,
     settings: SweeperSettings,
+    /// When the journal was last pruned (at most once a minute).
+    pruned_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the journal is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Sweeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +69,7 @@ impl std::fmt::Debug for Sweeper {
 impl Sweeper {
     /// A sweeper for `state`.
     pub fn new(state: AppState, settings: SweeperSettings) -> Self {
-        Self { state, settings }
+        Self { state, settings, pruned_at: std::sync::Mutex::new(None) }
     }
 
     /// One step, as of `now`. Wakes the notifier when it queued
@@ -90,7 +99,24 @@ impl Sweeper {
         if sweep.refunds_completed > 0 {
             self.state.wake_notifier();
         }
+        if let Some(retention) = self.state.journal_settings().retention
+            && self.prune_due()
+        {
+            let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+            let cutoff = now_ms.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+            sweep.journal_pruned = store.prune_journal(cutoff, self.settings.batch.saturating_mul(50)).await?;
+        }
         Ok(sweep)
+    }
+
+    /// Whether a minute passed since the last prune (the first step prunes).
+    fn prune_due(&self) -> bool {
+        let mut at = self.pruned_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if at.is_some_and(|t| t.elapsed() < PRUNE_EVERY) {
+            return false;
+        }
+        *at = Some(std::time::Instant::now());
+        true
     }
 
     /// Runs until `shutdown` turns true, sweeping every interval and

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -279,10 +280,9 @@ pub fn spawn_lines(mut command: Command) -> (Running, std::sync::mpsc::Receiver<
     let out = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Read to the end even when nobody listens any more (see `spawn`).
         for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     (Running(child), rx)
@@ -301,4 +301,63 @@ pub fn wait_line<T>(rx: &std::sync::mpsc::Receiver<String>, pick: impl Fn(&str) 
         }
     }
     panic!("no expected line in {seen:#?}");
+}
+
+/// Kills the process when the test ends, however it ends.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a long-running command; its stdout and stderr lines arrive on the channel.
+pub fn spawn(cmd: &mut Command) -> (Killed, Receiver<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the command starts");
+    let (tx, rx) = channel();
+    let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("stdout"));
+    let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("stderr"));
+    for pipe in [out, err] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            // Read to the end even when nobody listens any more: a closed
+            // pipe would make the process's next log line fail.
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    (Killed(child), rx)
+}
+
+/// Reads lines until `pred` matches one (returned), or panics after 30 s.
+pub fn wait_for(rx: &Receiver<String>, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            if pred(&line) {
+                return line;
+            }
+            seen.push(line);
+        }
+    }
+    panic!("no line with {what} in {seen:#?}");
+}
+
+/// A fresh master key from `vmp admin new-master-key`.
+pub fn new_master_key() -> String {
+    let out = Command::new(VMP).args(["admin", "new-master-key"]).output().expect("vmp runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A master key file in `dir` holding one fresh key (production mode needs
+/// one); its path.
+pub fn master_key_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("master.keys");
+    std::fs::write(&path, format!("{}\n", new_master_key())).expect("key file written");
+    path
 }

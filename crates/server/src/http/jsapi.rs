@@ -19,12 +19,15 @@ use vmp_protocol::{Endpoint, Params, VmpTime};
 use super::{read_body, render};
 use crate::error::ApiError;
 use crate::faults::{self, Injected};
+use crate::journal::Exchange;
 use crate::merchant::{Caller, Merchant, MerchantStatus};
 use crate::state::AppState;
 use crate::{aftersale, orders, scenes};
 
 /// Any `.do` under `/VMP/Servlet/`: known servlets are served, unknown ones
 /// get the JSON `-13` every eftPay client can read (not an empty 404).
+/// What the request log keeps is gathered in an [`Exchange`] and written
+/// by [`render`].
 pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<String>, req: HttpRequest) -> Response {
     // The peer address is known when the server runs with connect info.
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
@@ -33,18 +36,22 @@ pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<Stri
     if let (Some(limiter), Some(addr)) = (&state.limits().per_ip, peer)
         && !limiter.allow(&addr.ip().to_string())
     {
-        return render(&state, Err(ApiError::RateLimited(limiter.per_second())), None);
+        // Not recorded: a flood must not fill the request log.
+        let mut ex = Exchange::new(name);
+        ex.recorded = false;
+        return render(&state, Err(ApiError::RateLimited(limiter.per_second())), ex);
     }
     let Some(endpoint) = Endpoint::parse(&name) else {
-        return render(&state, Err(ApiError::UnknownEndpoint(name)), None);
+        let unknown = ApiError::UnknownEndpoint(name.clone());
+        return render(&state, Err(unknown), Exchange::new(name));
     };
-    let (mut caller, mut injected) = (None, None);
+    let (mut ex, mut injected) = (Exchange::new(name), None);
     let result = match fault {
-        Ok(fault) => handle(&state, body, endpoint, &mut caller, (fault, &mut injected)).await,
+        Ok(fault) => handle(&state, body, endpoint, &mut ex, (fault, &mut injected)).await,
         Err(e) => Err(e),
     };
     faults::delay(&injected).await;
-    faults::mark(render(&state, result, caller.as_ref()), injected)
+    faults::mark(render(&state, result, ex), injected)
 }
 
 /// The request's `X-VMP-Sandbox-Fault` header, and where the fault that
@@ -55,21 +62,23 @@ async fn handle(
     state: &AppState,
     body: Body,
     endpoint: Endpoint,
-    merchant_out: &mut Option<Caller>,
+    ex: &mut Exchange,
     (fault, injected): Faults<'_>,
 ) -> Result<Params, ApiError> {
     let bytes = read_body(body).await?;
-    let params = Params::from_json(&bytes)?;
+    let params = Params::from_json(ex.body.insert(bytes))?;
+    let params = &*ex.params.insert(params);
     crate::metrics::note_service(params.get("service"));
-    check_envelope(&params)?;
-    let (merchant, sent_at) = authenticate(state, &params, merchant_out).await?;
-    let request = Request::parse(endpoint, &params)?;
+    check_envelope(params)?;
+    let (merchant, sent_at) = authenticate(state, params, &mut ex.merchant).await?;
+    let request = Request::parse(endpoint, params)?;
+    ex.place_order = matches!(request, Request::PlaceOrder(_));
     // Sandbox faults: nothing but an atomic load unless a rule or the header exists.
     if fault.is_some() || state.faults().any() {
         faults::inject(state, &merchant, request.service().spec().op, fault, injected).await?;
     }
     // Idempotency compares what was signed, minus what a retry changes.
-    let fingerprint = || orders::request_fingerprint(&params);
+    let fingerprint = || orders::request_fingerprint(params);
     Ok(match request {
         Request::PlaceOrder(r) => orders::place_order(state, &merchant, r, fingerprint(), sent_at).await?.into_params(),
         Request::Query(q) => aftersale::query(state, &merchant, &q).await?.to_params(),

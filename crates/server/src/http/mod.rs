@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 use vmp_protocol::{Params, ReturnStatus, answer};
 
 use crate::error::{ApiError, BODY_LIMIT};
-use crate::merchant::Caller;
+use crate::journal::Exchange;
 use crate::state::AppState;
 
 /// The gateway's routes.
@@ -71,25 +71,24 @@ fn json_response(params: &Params) -> Response {
 /// caller's secret (the one that verified the request) when the merchant is
 /// known; negative codes are not.
 /// `return_char` is eftPay's text for the code; the detailed reason is
-/// logged.
-fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&Caller>) -> Response {
+/// logged, and the request finishes in the request log here
+/// ([`crate::journal::finish`], the one hook).
+fn render(state: &AppState, result: Result<Params, ApiError>, ex: Exchange) -> Response {
     let now = state.clock().now();
     let limited = matches!(result, Err(ApiError::RateLimited(_)));
+    let merchant = ex.merchant.as_ref();
     let secret = merchant.filter(|m| m.has_secret()).map(|m| m.secret().expose_secret());
-    let out = match result {
+    let mut reason = None;
+    let (status, out) = match result {
         Ok(body) => match secret {
-            Some(secret) => {
-                crate::metrics::note_return_status(ReturnStatus::Accepted.code());
-                answer::signed(secret, ReturnStatus::Accepted, "", body, now)
-            }
-            None => {
-                crate::metrics::note_return_status(ReturnStatus::SystemError.code());
-                answer::unsigned(ReturnStatus::SystemError, ReturnStatus::SystemError.template())
-            }
+            Some(secret) => (ReturnStatus::Accepted, answer::signed(secret, ReturnStatus::Accepted, "", body, now)),
+            None => (
+                ReturnStatus::SystemError,
+                answer::unsigned(ReturnStatus::SystemError, ReturnStatus::SystemError.template()),
+            ),
         },
         Err(e) => {
             let status = e.return_status();
-            crate::metrics::note_return_status(status.code());
             let text = e.return_char();
             match &e {
                 ApiError::Store(inner) => {
@@ -105,16 +104,22 @@ fn render(state: &AppState, result: Result<Params, ApiError>, merchant: Option<&
                     tracing::info!(return_status = status.code(), reason = %e, merchant = merchant.map(|m| m.key.as_str()), "request refused")
                 }
             }
-            match secret {
+            if state.journal_settings().enabled() {
+                reason = Some(e.to_string());
+            }
+            let out = match secret {
                 Some(secret) if status.is_signed() => answer::signed(secret, status, &text, Params::new(), now),
                 _ => answer::unsigned(status, &text),
-            }
+            };
+            (status, out)
         }
     };
+    crate::metrics::note_return_status(status.code());
     let mut resp = json_response(&out);
     if limited {
         *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    crate::journal::finish(state, ex, status, reason, &out);
     resp
 }

@@ -14,6 +14,7 @@ use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 
 use super::pages::{self, LinkFields, PageKind};
 use crate::domain::{Order, OrderState};
+use crate::journal::{self, EventKind};
 use crate::lifecycle::{self, ActionResult, BuyerAction};
 use crate::paylink::PAY_PAGE_PATH;
 use crate::state::AppState;
@@ -80,7 +81,14 @@ pub(crate) async fn pay_page(
         Err(r) => return r,
     };
     let now = state.clock().now();
-    if order.effective_state(now.unix_timestamp()) != OrderState::Pending {
+    let shown = if order.effective_state(now.unix_timestamp()) == OrderState::Pending { "checkout" } else { "result" };
+    journal::event(
+        &state,
+        order.eft_trade_no.as_str(),
+        EventKind::PageView,
+        serde_json::json!({ "page": PageKind::of(&order).name(), "shown": shown }),
+    );
+    if shown == "result" {
         return page(pages::result(&order, None));
     }
     if !payable(&state, &order) {
@@ -144,7 +152,17 @@ pub(crate) async fn pay_action(
             }
         }
     }
-    let final_order = match lifecycle::buyer_action(&state, &order, action, card_scheme).await {
+    let outcome = lifecycle::buyer_action(&state, &order, action, card_scheme).await;
+    // What the buyer chose and what came of it; never the card's details.
+    if let Ok(result) = &outcome {
+        journal::event(
+            &state,
+            order.eft_trade_no.as_str(),
+            EventKind::BuyerAction,
+            serde_json::json!({ "action": f.outcome.as_deref().unwrap_or_default(), "result": result.describe() }),
+        );
+    }
+    let final_order = match outcome {
         Ok(ActionResult::Settled(o) | ActionResult::AlreadyFinal(o) | ActionResult::Expired(o)) => o,
         Ok(ActionResult::WalletNotChosen) => {
             return (StatusCode::BAD_REQUEST, Html("<p>Choose a wallet first.</p>")).into_response();
@@ -217,7 +235,11 @@ fn check_card(
     cvc: Option<&str>,
 ) -> Result<CardCheck, &'static str> {
     let digits: String = number.unwrap_or_default().chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    if digits.len() < 13 || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn(&digits) {
+    if digits.len() < 13
+        || digits.len() > 19
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !crate::journal::luhn(&digits)
+    {
         return Err("Card number is not valid.");
     }
     let expiry = expiry.unwrap_or_default().trim();
@@ -251,24 +273,6 @@ fn check_card(
         return Ok(CardCheck::Declined);
     }
     Ok(CardCheck::Approved(scheme))
-}
-
-fn luhn(digits: &str) -> bool {
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let dd = d * 2;
-                if dd > 9 { dd - 9 } else { dd }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 fn qr_svg(content: &str) -> String {

@@ -119,7 +119,16 @@ async fn settle(state: &AppState, order: Order, (action, wallet): (BuyerAction, 
             Err(r) => return r,
         },
     };
-    let (status, result, order) = match lifecycle::buyer_action(state, &order, action, None).await {
+    let outcome = lifecycle::buyer_action(state, &order, action, None).await;
+    if let Ok(r) = &outcome {
+        crate::journal::event(
+            state,
+            order.eft_trade_no.as_str(),
+            crate::journal::EventKind::SandboxAction,
+            json!({ "action": action.as_str(), "result": r.describe() }),
+        );
+    }
+    let (status, result, order) = match outcome {
         Ok(ActionResult::Settled(o)) => (StatusCode::OK, "settled", o),
         Ok(ActionResult::AlreadyFinal(o)) => (StatusCode::CONFLICT, "already_final", o),
         Ok(ActionResult::Expired(o)) => (StatusCode::CONFLICT, "expired", o),

@@ -14,11 +14,25 @@
 //! - `ops` — every operation's logic over the `db` primitives.
 //! - `writer` — the group-commit loop and what a batch runs.
 //! - [`SqlStore`] — the [`Store`] implementation.
+//! - `console` — [`ConsoleStore`], what the developer console reads and writes.
 //!
 //! Per backend: `db` (the statement primitives of rusqlite's and sqlx's
 //! connections), `sqlite` and `postgres` (opening), `sqlite_writer` and
 //! `postgres::PgWriter` (how a batch's transaction begins and ends).
 
+/// One operation on a pooled connection (reads, merchant administration).
+macro_rules! pooled {
+    ($self:ident, |$c:ident| $body:expr) => {
+        Box::pin(async move {
+            $self.health.check()?;
+            let mut conn = $self.pool.acquire().await?;
+            let $c = &mut *conn;
+            $body.await
+        })
+    };
+}
+
+mod console;
 mod db;
 mod ops;
 mod postgres;
@@ -33,6 +47,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use console::{
+    ConsoleStore, ListedNotification, LoggedRequest, NotificationQuery, OrderScan, RequestScan, Scanned, StoredEvent,
+};
 pub use postgres::{PgStore, WRITER_APPLICATION_NAME};
 pub use sqlite::{DB_FILE, STORE_MARKER, SqliteStore};
 
@@ -310,8 +327,8 @@ impl WriterStats {
     }
 }
 
-/// The gateway's storage.
-pub trait Store: Send + Sync + 'static {
+/// The gateway's storage (with the console's operations, [`ConsoleStore`]).
+pub trait Store: ConsoleStore + Send + Sync + 'static {
     /// Looks up a merchant by `user_confirm_key`.
     fn merchant<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Merchant>>;
     /// Adds a merchant. [`StoreError::DuplicateMerchant`] if the key exists.
@@ -512,18 +529,6 @@ impl<DB: sqlx::Database> SqlStore<DB> {
     pub fn node_id(&self) -> u8 {
         self.node_id
     }
-}
-
-/// One operation on a pooled connection (reads, merchant administration).
-macro_rules! pooled {
-    ($self:ident, |$c:ident| $body:expr) => {
-        Box::pin(async move {
-            $self.health.check()?;
-            let mut conn = $self.pool.acquire().await?;
-            let $c = &mut *conn;
-            $body.await
-        })
-    };
 }
 
 impl<DB> Store for SqlStore<DB>

@@ -8,12 +8,17 @@
 //! to a still-pending row, and notifications are claimed with a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
 
+use super::console::{
+    ListedNotification, LoggedRequest, NotificationQuery, OrderScan, RequestScan, Scanned, StoredEvent,
+};
 use super::db::{Arg, Db};
 use super::{ChoiceOutcome, OwedNotifications, PlaceOutcome, RefundOutcome, SettleOutcome, StoreError, rows, sql};
+use crate::domain::OutboxStatus;
 use crate::domain::{
     Attempt, AttemptRecord, NewCancel, NewNotification, NewRefund, Notification, Order, Refund, RefundCompletion,
     RefundRefusal, Transition, WalletChoice,
 };
+use crate::journal::JournalEntry;
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeyVersion, Sealed};
 
@@ -501,4 +506,251 @@ pub(crate) async fn consume_fault<D: Db>(db: &mut D, id: i64) -> Result<Option<i
 pub(crate) async fn postpone_notification<D: Db>(db: &mut D, id: i64, until: i64) -> Result<(), StoreError> {
     db.execute(&sql::POSTPONE_NOTIFICATION, &[Arg::Int(until), Arg::Int(id)]).await?;
     Ok(())
+}
+
+// ---- the developer console ----
+
+/// Writes queued journal records: one prepared statement per kind.
+pub(crate) async fn journal<D: Db>(db: &mut D, entries: &[JournalEntry]) -> Result<(), StoreError> {
+    let mut requests = Vec::new();
+    let mut events = Vec::new();
+    for e in entries {
+        match e {
+            JournalEntry::Request(r) => requests.push(rows::request_args(r)),
+            JournalEntry::Event(ev) => events.push(rows::event_args(ev)),
+        }
+    }
+    if !requests.is_empty() {
+        db.execute_each(&sql::INSERT_REQUEST, &requests).await?;
+    }
+    if !events.is_empty() {
+        db.execute_each(&sql::INSERT_EVENT, &events).await?;
+    }
+    Ok(())
+}
+
+/// A bounded scan of orders ([`OrderScan`]).
+pub(crate) async fn scan_orders<D: Db>(db: &mut D, s: &OrderScan) -> Result<Scanned<Order, String>, StoreError> {
+    let state = s.state.map(|st| st.as_str());
+    let args = [
+        Arg::Text(&s.below),
+        Arg::Text(&s.floor),
+        Arg::Int(s.budget),
+        Arg::OptText(s.merchant.as_deref()),
+        Arg::OptText(s.service.as_deref()),
+        Arg::OptText(state),
+        Arg::OptInt(s.from),
+        Arg::OptInt(s.to),
+        Arg::Int(s.limit),
+    ];
+    let final_state = s.state.filter(|st| st.is_final());
+    let (items, edge) = match final_state {
+        Some(st) => {
+            let items = db.fetch_all(&sql::SCAN_FINAL_ORDERS, &args, rows::order).await?;
+            let edge_args = [Arg::Text(&s.below), Arg::Text(&s.floor), Arg::Int(s.budget), Arg::Text(st.as_str())];
+            (items, db.fetch_optional(&sql::SCAN_FINAL_ORDERS_EDGE, &edge_args, rows::scan_edge_text).await?)
+        }
+        None => {
+            let items = db.fetch_all(&sql::SCAN_ORDERS, &args, rows::order).await?;
+            let edge_args = [Arg::Text(&s.below), Arg::Text(&s.floor), Arg::Int(s.budget)];
+            (items, db.fetch_optional(&sql::SCAN_ORDERS_EDGE, &edge_args, rows::scan_edge_text).await?)
+        }
+    };
+    let (scanned, low) = edge.unwrap_or((0, None));
+    Ok(Scanned { items, exhausted: scanned < s.budget, low })
+}
+
+pub(crate) async fn search_orders<D: Db>(db: &mut D, q: &str) -> Result<Vec<Order>, StoreError> {
+    if unstorable(&[q]) {
+        return Ok(Vec::new());
+    }
+    let mut found = db.fetch_all(&sql::ORDERS_BY_OUT_ANY_MERCHANT, &[Arg::Text(q)], rows::order).await?;
+    if let Some(o) = order_by_eft(db, q).await?
+        && !found.iter().any(|f| f.eft_trade_no == o.eft_trade_no)
+    {
+        found.insert(0, o);
+    }
+    Ok(found)
+}
+
+pub(crate) async fn order_key_range<D: Db>(db: &mut D) -> Result<Option<(String, String)>, StoreError> {
+    Ok(db.fetch_optional(&sql::ORDER_KEY_RANGE, &[], rows::key_range).await?.flatten())
+}
+
+pub(crate) async fn refunds_of_order<D: Db>(db: &mut D, eft_trade_no: &str) -> Result<Vec<Refund>, StoreError> {
+    if unstorable(&[eft_trade_no]) {
+        return Ok(Vec::new());
+    }
+    db.fetch_all(&sql::REFUNDS_OF_ORDER, &[Arg::Text(eft_trade_no)], rows::refund).await
+}
+
+pub(crate) async fn events_of_order<D: Db>(db: &mut D, eft_trade_no: &str) -> Result<Vec<StoredEvent>, StoreError> {
+    if unstorable(&[eft_trade_no]) {
+        return Ok(Vec::new());
+    }
+    db.fetch_all(&sql::EVENTS_OF_ORDER, &[Arg::Text(eft_trade_no)], rows::stored_event).await
+}
+
+pub(crate) async fn requests_of_order<D: Db>(
+    db: &mut D,
+    merchant: &str,
+    out_trade_no: &str,
+) -> Result<Vec<LoggedRequest>, StoreError> {
+    if unstorable(&[merchant, out_trade_no]) {
+        return Ok(Vec::new());
+    }
+    db.fetch_all(&sql::REQUESTS_OF_ORDER, &[Arg::Text(merchant), Arg::Text(out_trade_no)], rows::logged_request).await
+}
+
+/// A bounded scan of the request log ([`RequestScan`]).
+pub(crate) async fn scan_requests<D: Db>(
+    db: &mut D,
+    s: &RequestScan,
+) -> Result<Scanned<LoggedRequest, i64>, StoreError> {
+    if unstorable(&[
+        s.merchant.as_deref().unwrap_or(""),
+        s.service.as_deref().unwrap_or(""),
+        s.endpoint.as_deref().unwrap_or(""),
+    ]) {
+        return Ok(Scanned { items: Vec::new(), exhausted: true, low: None });
+    }
+    let args = [
+        Arg::Int(s.below),
+        Arg::Int(s.budget),
+        Arg::OptText(s.merchant.as_deref()),
+        Arg::OptText(s.return_status.as_deref()),
+        Arg::OptText(s.service.as_deref()),
+        Arg::OptText(s.endpoint.as_deref()),
+        Arg::Int(s.since_ms),
+        Arg::Int(s.limit),
+        Arg::Int(i64::from(s.refused_only)),
+    ];
+    let items = db.fetch_all(&sql::SCAN_REQUESTS, &args, rows::logged_request).await?;
+    let edge = db
+        .fetch_optional(&sql::SCAN_REQUESTS_EDGE, &[Arg::Int(s.below), Arg::Int(s.budget)], rows::scan_edge_int)
+        .await?;
+    let (scanned, low) = edge.unwrap_or((0, None));
+    Ok(Scanned { items, exhausted: scanned < s.budget, low })
+}
+
+pub(crate) async fn requests_after<D: Db>(
+    db: &mut D,
+    after: i64,
+    merchant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LoggedRequest>, StoreError> {
+    if unstorable(&[merchant.unwrap_or("")]) {
+        return Ok(Vec::new());
+    }
+    db.fetch_all(
+        &sql::REQUESTS_AFTER,
+        &[Arg::Int(after), Arg::Int(limit), Arg::OptText(merchant)],
+        rows::logged_request,
+    )
+    .await
+}
+
+pub(crate) async fn orders_after<D: Db>(
+    db: &mut D,
+    after: &str,
+    since: i64,
+    merchant: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Order>, StoreError> {
+    if unstorable(&[after, merchant.unwrap_or("")]) {
+        return Ok(Vec::new());
+    }
+    let args = [Arg::Text(after), Arg::Int(since), Arg::Int(limit), Arg::OptText(merchant)];
+    db.fetch_all(&sql::ORDERS_AFTER, &args, rows::order).await
+}
+
+pub(crate) async fn logged_request<D: Db>(db: &mut D, id: i64) -> Result<Option<LoggedRequest>, StoreError> {
+    db.fetch_optional(&sql::REQUEST_BY_ID, &[Arg::Int(id)], rows::logged_request).await
+}
+
+pub(crate) async fn last_request_id<D: Db>(db: &mut D) -> Result<Option<i64>, StoreError> {
+    Ok(db.fetch_optional(&sql::LAST_REQUEST_ID, &[], rows::low).await?.flatten())
+}
+
+pub(crate) async fn list_notifications<D: Db>(
+    db: &mut D,
+    q: &NotificationQuery,
+) -> Result<Vec<ListedNotification>, StoreError> {
+    if unstorable(&[q.merchant.as_deref().unwrap_or(""), q.eft_trade_no.as_deref().unwrap_or("")]) {
+        return Ok(Vec::new());
+    }
+    let (merchant, eft) = (Arg::OptText(q.merchant.as_deref()), Arg::OptText(q.eft_trade_no.as_deref()));
+    match q.status {
+        None => {
+            db.fetch_all(
+                &sql::LIST_NOTIFICATIONS,
+                &[Arg::Int(q.below.1), merchant, eft, Arg::Int(q.limit)],
+                rows::listed_notification,
+            )
+            .await
+        }
+        Some(OutboxStatus::Pending) => {
+            let args = [Arg::Int(q.below.0), merchant, eft, Arg::Int(q.limit), Arg::Int(q.below.1)];
+            db.fetch_all(&sql::LIST_OWED_NOTIFICATIONS, &args, rows::listed_notification).await
+        }
+        Some(done) => {
+            let args = [Arg::Int(q.below.1), merchant, eft, Arg::Int(q.limit), Arg::Text(done.as_str())];
+            db.fetch_all(&sql::LIST_DONE_NOTIFICATIONS, &args, rows::listed_notification).await
+        }
+    }
+}
+
+pub(crate) async fn notification_by_id<D: Db>(db: &mut D, id: i64) -> Result<Option<ListedNotification>, StoreError> {
+    db.fetch_optional(&sql::NOTIFICATION_BY_ID, &[Arg::Int(id)], rows::listed_notification).await
+}
+
+pub(crate) async fn deliver_now<D: Db>(db: &mut D, id: i64, now: i64) -> Result<bool, StoreError> {
+    Ok(db.execute(&sql::DELIVER_NOW, &[Arg::Int(now), Arg::Int(id)]).await? == 1)
+}
+
+pub(crate) async fn resend<D: Db>(db: &mut D, id: i64, now: i64) -> Result<Option<i64>, StoreError> {
+    Ok(db.fetch_optional(&sql::RESEND, &[Arg::Int(now), Arg::Int(id)], rows::low).await?.flatten())
+}
+
+/// Deletes up to `limit` request records and `limit` events older than
+/// `before_ms` (the oldest first); how many went.
+pub(crate) async fn prune_journal<D: Db>(db: &mut D, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    for (first_kept, last, prune) in [
+        (&sql::FIRST_REQUEST_KEPT, &sql::LAST_REQUEST_ID, &sql::PRUNE_REQUESTS),
+        (&sql::FIRST_EVENT_KEPT, &sql::LAST_EVENT_ID, &sql::PRUNE_EVENTS),
+    ] {
+        // Ids grow with time: everything below the first record to keep goes.
+        let keep_from = match db.fetch_optional(first_kept, &[Arg::Int(before_ms)], rows::low).await?.flatten() {
+            Some(id) => id,
+            None => match db.fetch_optional(last, &[], rows::low).await?.flatten() {
+                Some(max) => max + 1,
+                None => continue,
+            },
+        };
+        removed += db.execute(prune, &[Arg::Int(keep_from), Arg::Int(limit)]).await?;
+    }
+    Ok(removed)
+}
+
+/// Deletes a merchant's orders and everything about them; how many orders went.
+pub(crate) async fn reset_merchant<D: Db>(db: &mut D, key: &str) -> Result<u64, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(0);
+    }
+    let mut orders = 0;
+    for (i, statement) in sql::RESET_MERCHANT.iter().enumerate() {
+        let n = db.execute(statement, &[Arg::Text(key)]).await?;
+        if i == 4 {
+            orders = n;
+        }
+    }
+    Ok(orders)
+}
+
+pub(crate) async fn set_merchant_secret<D: Db>(db: &mut D, key: &str, secret: &str) -> Result<bool, StoreError> {
+    if unstorable(&[key]) {
+        return Ok(false);
+    }
+    Ok(db.execute(&sql::SET_MERCHANT_SECRET, &[Arg::Text(secret), Arg::Text(key)]).await? == 1)
 }

@@ -61,7 +61,7 @@ impl SqlStore<sqlx::Postgres> {
     /// Connects, runs migrations (safe when several instances start at
     /// once: the migrator holds an advisory lock) and starts the writer.
     /// A database that cannot be reached, or a connection lost on the way,
-    /// is retried with a capped backoff for up to [`STARTUP_WAIT`].
+    /// is retried with a capped backoff for up to `STARTUP_WAIT`.
     ///
     /// # Errors
     /// When the database stays unreachable, refuses the login, or a

@@ -11,11 +11,13 @@ use vmp_protocol::fields::{OutTradeNo, UserConfirmKey};
 use vmp_protocol::{Amount, Currency};
 
 use super::StoreError;
+use super::console::{ListedNotification, LoggedRequest, StoredEvent};
 use super::db::{Arg, Row};
 use crate::domain::{
     Attempt, AttemptOutcome, AttemptRecord, Delivery, EftTradeNo, NewNotification, NewRefund, Notification, Order,
     OrderState, OutboxStatus, Refund, RefundEffect, RefundPlan, RefundState, SceneFields,
 };
+use crate::journal::{EventKind, OrderEvent, RequestRecord};
 use crate::merchant::{Merchant, MerchantStatus, MerchantSummary};
 use crate::vault::{KeyVersion, Sealed};
 
@@ -216,7 +218,7 @@ pub(crate) fn notification(r: &dyn Row) -> Result<Notification, StoreError> {
 }
 
 /// The values of [`super::sql::INSERT_ATTEMPT`].
-pub(crate) fn attempt_args(a: &AttemptRecord) -> [Arg<'_>; 7] {
+pub(crate) fn attempt_args(a: &AttemptRecord) -> [Arg<'_>; 8] {
     [
         Arg::Int(a.notification_id),
         Arg::Int(a.attempt),
@@ -225,6 +227,7 @@ pub(crate) fn attempt_args(a: &AttemptRecord) -> [Arg<'_>; 7] {
         Arg::Int(a.latency_ms),
         Arg::Text(a.outcome.as_str()),
         Arg::Text(&a.excerpt),
+        Arg::OptText(a.body.as_deref()),
     ]
 }
 
@@ -238,6 +241,7 @@ pub(crate) fn attempt(r: &dyn Row) -> Result<Attempt, StoreError> {
         outcome: AttemptOutcome::parse(&r.text("outcome")?)
             .ok_or(StoreError::Corrupt("notification_attempts.outcome"))?,
         excerpt: r.text("excerpt")?,
+        body: r.opt_text("body")?,
     })
 }
 
@@ -355,4 +359,88 @@ pub(crate) fn remaining(r: &dyn Row) -> Result<i64, StoreError> {
 /// count a counted rule starts from.
 pub(crate) fn fault_args<'a>(key: &'a str, rule_json: &'a str, remaining: Option<i64>, at: i64) -> [Arg<'a>; 4] {
     [Arg::Text(key), Arg::Text(rule_json), Arg::OptInt(remaining), Arg::Int(at)]
+}
+
+// ---- the developer console ----
+
+/// The values of [`super::sql::INSERT_REQUEST`].
+pub(crate) fn request_args(r: &RequestRecord) -> [Arg<'_>; 12] {
+    [
+        Arg::Int(r.at_ms),
+        Arg::Int(r.latency_us),
+        Arg::Text(&r.endpoint),
+        Arg::OptText(r.service.as_deref()),
+        Arg::OptText(r.merchant.as_deref()),
+        Arg::OptText(r.out_trade_no.as_deref()),
+        Arg::OptText(r.eft_trade_no.as_deref()),
+        Arg::Text(&r.return_status),
+        Arg::OptText(r.reason.as_deref()),
+        Arg::OptText(r.request.as_deref()),
+        Arg::OptText(r.answer.as_deref()),
+        Arg::OptText(r.sign_hint.as_deref()),
+    ]
+}
+
+/// A request log record with its id.
+pub(crate) fn logged_request(r: &dyn Row) -> Result<LoggedRequest, StoreError> {
+    Ok(LoggedRequest {
+        id: r.int("id")?,
+        record: RequestRecord {
+            at_ms: r.int("at_ms")?,
+            latency_us: r.int("latency_us")?,
+            endpoint: r.text("endpoint")?,
+            service: r.opt_text("service")?,
+            merchant: r.opt_text("merchant")?,
+            out_trade_no: r.opt_text("out_trade_no")?,
+            eft_trade_no: r.opt_text("eft_trade_no")?,
+            return_status: r.text("return_status")?,
+            reason: r.opt_text("reason")?,
+            request: r.opt_text("request")?,
+            answer: r.opt_text("answer")?,
+            sign_hint: r.opt_text("sign_hint")?,
+        },
+    })
+}
+
+/// The values of [`super::sql::INSERT_EVENT`].
+pub(crate) fn event_args(e: &OrderEvent) -> [Arg<'_>; 4] {
+    [Arg::Text(&e.eft_trade_no), Arg::Int(e.at_ms), Arg::Text(e.kind.as_str()), Arg::Text(&e.detail)]
+}
+
+/// An order event with its id.
+pub(crate) fn stored_event(r: &dyn Row) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        id: r.int("id")?,
+        event: OrderEvent {
+            eft_trade_no: r.text("eft_trade_no")?,
+            at_ms: r.int("at_ms")?,
+            kind: EventKind::parse(&r.text("kind")?).ok_or(StoreError::Corrupt("order_events.kind"))?,
+            detail: r.text("detail")?,
+        },
+    })
+}
+
+/// An outbox row with when it was queued.
+pub(crate) fn listed_notification(r: &dyn Row) -> Result<ListedNotification, StoreError> {
+    Ok(ListedNotification { notification: notification(r)?, created_at: r.int("created_at")? })
+}
+
+/// How far a bounded scan looked: rows scanned, lowest key (integer).
+pub(crate) fn scan_edge_int(r: &dyn Row) -> Result<(i64, Option<i64>), StoreError> {
+    Ok((r.int("n")?, r.opt_int("low")?))
+}
+
+/// How far a bounded scan looked: rows scanned, lowest key (text).
+pub(crate) fn scan_edge_text(r: &dyn Row) -> Result<(i64, Option<String>), StoreError> {
+    Ok((r.int("n")?, r.opt_text("low")?))
+}
+
+/// A single nullable integer named `low`.
+pub(crate) fn low(r: &dyn Row) -> Result<Option<i64>, StoreError> {
+    r.opt_int("low")
+}
+
+/// The lowest and highest `eft_trade_no`.
+pub(crate) fn key_range(r: &dyn Row) -> Result<Option<(String, String)>, StoreError> {
+    Ok(r.opt_text("lo")?.zip(r.opt_text("hi")?))
 }

@@ -237,7 +237,7 @@ pub(crate) static CLAIM: Sql = Sql::per_dialect(
 );
 pub(crate) static INSERT_ATTEMPT: Sql = Sql::new(
     "INSERT INTO notification_attempts (notification_id, attempt, attempted_at, http_status, latency_ms, outcome, \
-     excerpt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+     excerpt, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 );
 pub(crate) static AFTER_ATTEMPT: Sql = Sql::new(
     "UPDATE notifications SET attempts = ?1, status = ?2, next_attempt_at = COALESCE(?3, next_attempt_at), \
@@ -246,7 +246,7 @@ pub(crate) static AFTER_ATTEMPT: Sql = Sql::new(
 pub(crate) static NOTIFICATIONS_OF_ORDER: Sql =
     Sql::new(concat!("SELECT ", notification_columns!(), " FROM notifications WHERE eft_trade_no = ?1 ORDER BY id"));
 pub(crate) static ATTEMPTS_OF_NOTIFICATION: Sql = Sql::new(
-    "SELECT attempt, attempted_at, http_status, latency_ms, outcome, excerpt FROM notification_attempts \
+    "SELECT attempt, attempted_at, http_status, latency_ms, outcome, excerpt, body FROM notification_attempts \
      WHERE notification_id = ?1 ORDER BY attempt",
 );
 
@@ -310,6 +310,173 @@ pub(crate) static POSTPONE_NOTIFICATION: Sql =
 pub(crate) static PROBE: Sql = Sql::new(
     "INSERT INTO gateway_settings (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
 );
+
+// ---- the developer console (store/console.rs) ----
+
+/// Columns of a request log record.
+macro_rules! request_columns {
+    () => {
+        "id, at_ms, latency_us, endpoint, service, merchant, out_trade_no, eft_trade_no, return_status, reason, request, \
+         answer, sign_hint"
+    };
+}
+
+pub(crate) static INSERT_REQUEST: Sql = Sql::new(
+    "INSERT INTO request_log (at_ms, latency_us, endpoint, service, merchant, out_trade_no, eft_trade_no, \
+     return_status, reason, request, answer, sign_hint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+);
+pub(crate) static INSERT_EVENT: Sql =
+    Sql::new("INSERT INTO order_events (eft_trade_no, at_ms, kind, detail) VALUES (?1, ?2, ?3, ?4)");
+pub(crate) static REQUEST_BY_ID: Sql =
+    Sql::new(concat!("SELECT ", request_columns!(), " FROM request_log WHERE id = ?1"));
+/// A bounded scan, newest first: the `?2` records below id `?1`, filtered
+/// (`NULL` = any; `?9` = 1: refused only). The scan's bound keeps every
+/// page fast whatever the filters match.
+pub(crate) static SCAN_REQUESTS: Sql = Sql::new(concat!(
+    "SELECT ",
+    request_columns!(),
+    " FROM (SELECT ",
+    request_columns!(),
+    " FROM request_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2) t \
+     WHERE (?3 IS NULL OR merchant = ?3) AND (?4 IS NULL OR return_status = ?4) AND (?5 IS NULL OR service = ?5) \
+     AND (?6 IS NULL OR endpoint = ?6) AND at_ms >= ?7 AND (?9 = 0 OR return_status <> '00') \
+     ORDER BY id DESC LIMIT ?8"
+));
+/// How far [`SCAN_REQUESTS`] looked: rows scanned and the lowest id.
+pub(crate) static SCAN_REQUESTS_EDGE: Sql = Sql::new(
+    "SELECT COUNT(*) AS n, MIN(id) AS low FROM (SELECT id FROM request_log WHERE id < ?1 ORDER BY id DESC LIMIT ?2) t",
+);
+/// Records after id `?1`, oldest first (`vmp requests tail`).
+pub(crate) static REQUESTS_AFTER: Sql = Sql::new(concat!(
+    "SELECT ",
+    request_columns!(),
+    " FROM request_log WHERE id > ?1 AND (?3 IS NULL OR merchant = ?3) ORDER BY id LIMIT ?2"
+));
+pub(crate) static REQUESTS_OF_ORDER: Sql = Sql::new(concat!(
+    "SELECT ",
+    request_columns!(),
+    " FROM request_log WHERE merchant = ?1 AND out_trade_no = ?2 ORDER BY id"
+));
+pub(crate) static LAST_REQUEST_ID: Sql = Sql::new("SELECT MAX(id) AS low FROM request_log");
+/// The first record to keep when pruning: the oldest at or after `?1`.
+pub(crate) static FIRST_REQUEST_KEPT: Sql =
+    Sql::new("SELECT id AS low FROM request_log WHERE at_ms >= ?1 ORDER BY id LIMIT 1");
+pub(crate) static PRUNE_REQUESTS: Sql =
+    Sql::new("DELETE FROM request_log WHERE id < ?1 AND id < (SELECT MIN(id) FROM request_log) + ?2");
+pub(crate) static FIRST_EVENT_KEPT: Sql =
+    Sql::new("SELECT id AS low FROM order_events WHERE at_ms >= ?1 ORDER BY id LIMIT 1");
+pub(crate) static PRUNE_EVENTS: Sql =
+    Sql::new("DELETE FROM order_events WHERE id < ?1 AND id < (SELECT MIN(id) FROM order_events) + ?2");
+pub(crate) static LAST_EVENT_ID: Sql = Sql::new("SELECT MAX(id) AS low FROM order_events");
+pub(crate) static EVENTS_OF_ORDER: Sql =
+    Sql::new("SELECT id, eft_trade_no, at_ms, kind, detail FROM order_events WHERE eft_trade_no = ?1 ORDER BY id");
+
+/// A bounded scan of orders, newest first: the `?3` orders below `?1` and
+/// at or above `?2`, filtered (`NULL` = any).
+pub(crate) static SCAN_ORDERS: Sql = Sql::new(concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM (SELECT ",
+    order_columns!(),
+    " FROM orders WHERE eft_trade_no < ?1 AND eft_trade_no >= ?2 ORDER BY eft_trade_no DESC LIMIT ?3) t \
+     WHERE (?4 IS NULL OR user_confirm_key = ?4) AND (?5 IS NULL OR service = ?5) AND (?6 IS NULL OR state = ?6) \
+     AND (?7 IS NULL OR created_at >= ?7) AND (?8 IS NULL OR created_at < ?8) ORDER BY eft_trade_no DESC LIMIT ?9"
+));
+pub(crate) static SCAN_ORDERS_EDGE: Sql = Sql::new(
+    "SELECT COUNT(*) AS n, MIN(eft_trade_no) AS low FROM (SELECT eft_trade_no FROM orders \
+     WHERE eft_trade_no < ?1 AND eft_trade_no >= ?2 ORDER BY eft_trade_no DESC LIMIT ?3) t",
+);
+/// [`SCAN_ORDERS`] over the orders in one final state `?6`, through the
+/// partial index `orders_final_by_state` (the literal `state <> 'PENDING'`
+/// lets both planners use it).
+pub(crate) static SCAN_FINAL_ORDERS: Sql = Sql::new(concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM (SELECT ",
+    order_columns!(),
+    " FROM orders WHERE state = ?6 AND state <> 'PENDING' AND eft_trade_no < ?1 AND eft_trade_no >= ?2 \
+     ORDER BY eft_trade_no DESC LIMIT ?3) t \
+     WHERE (?4 IS NULL OR user_confirm_key = ?4) AND (?5 IS NULL OR service = ?5) \
+     AND (?7 IS NULL OR created_at >= ?7) AND (?8 IS NULL OR created_at < ?8) ORDER BY eft_trade_no DESC LIMIT ?9"
+));
+pub(crate) static SCAN_FINAL_ORDERS_EDGE: Sql = Sql::new(
+    "SELECT COUNT(*) AS n, MIN(eft_trade_no) AS low FROM (SELECT eft_trade_no FROM orders \
+     WHERE state = ?4 AND state <> 'PENDING' AND eft_trade_no < ?1 AND eft_trade_no >= ?2 \
+     ORDER BY eft_trade_no DESC LIMIT ?3) t",
+);
+/// Orders of any merchant with this `out_trade_no` (one index lookup per merchant).
+pub(crate) static ORDERS_BY_OUT_ANY_MERCHANT: Sql = Sql::new(concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM orders WHERE out_trade_no = ?1 AND user_confirm_key IN (SELECT user_confirm_key FROM merchants) \
+     ORDER BY eft_trade_no DESC LIMIT 50"
+));
+/// Orders after `?1`, oldest first, created at or after `?2` (`vmp requests tail`).
+pub(crate) static ORDERS_AFTER: Sql = Sql::new(concat!(
+    "SELECT ",
+    order_columns!(),
+    " FROM orders WHERE eft_trade_no > ?1 AND created_at >= ?2 AND (?4 IS NULL OR user_confirm_key = ?4) \
+     ORDER BY eft_trade_no LIMIT ?3"
+));
+pub(crate) static ORDER_KEY_RANGE: Sql =
+    Sql::new("SELECT MIN(eft_trade_no) AS lo, MAX(eft_trade_no) AS hi FROM orders");
+pub(crate) static REFUNDS_OF_ORDER: Sql =
+    Sql::new(concat!("SELECT ", refund_columns!(), " FROM refunds WHERE eft_trade_no = ?1 ORDER BY id"));
+
+/// Notifications, newest first, filtered by merchant `?2` and order `?3`.
+pub(crate) static LIST_NOTIFICATIONS: Sql = Sql::new(concat!(
+    "SELECT ",
+    notification_columns!(),
+    ", created_at FROM notifications WHERE id < ?1 AND (?2 IS NULL OR user_confirm_key = ?2) \
+     AND (?3 IS NULL OR eft_trade_no = ?3) ORDER BY id DESC LIMIT ?4"
+));
+/// Delivered or failed (`?5`) notifications, through `notifications_done`.
+pub(crate) static LIST_DONE_NOTIFICATIONS: Sql = Sql::new(concat!(
+    "SELECT ",
+    notification_columns!(),
+    ", created_at FROM notifications WHERE status = ?5 AND status <> 'pending' AND id < ?1 \
+     AND (?2 IS NULL OR user_confirm_key = ?2) AND (?3 IS NULL OR eft_trade_no = ?3) ORDER BY id DESC LIMIT ?4"
+));
+/// Owed notifications, soonest due first, after `(?1, ?5)` in that order,
+/// through `notifications_due`.
+pub(crate) static LIST_OWED_NOTIFICATIONS: Sql = Sql::new(concat!(
+    "SELECT ",
+    notification_columns!(),
+    ", created_at FROM notifications WHERE status = 'pending' \
+     AND (next_attempt_at > ?1 OR (next_attempt_at = ?1 AND id > ?5)) \
+     AND (?2 IS NULL OR user_confirm_key = ?2) AND (?3 IS NULL OR eft_trade_no = ?3) \
+     ORDER BY next_attempt_at, id LIMIT ?4"
+));
+pub(crate) static NOTIFICATION_BY_ID: Sql =
+    Sql::new(concat!("SELECT ", notification_columns!(), ", created_at FROM notifications WHERE id = ?1"));
+/// "Deliver now": a pending row not being delivered at this moment.
+pub(crate) static DELIVER_NOW: Sql = Sql::new(
+    "UPDATE notifications SET next_attempt_at = ?1, lease_until = NULL \
+     WHERE id = ?2 AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?1)",
+);
+/// "Resend": a new outbox row with the same message, due now.
+pub(crate) static RESEND: Sql = Sql::new(
+    "INSERT INTO notifications (eft_trade_no, user_confirm_key, url, trade_status, payload, status, attempts, \
+     next_attempt_at, created_at, delivery) SELECT eft_trade_no, user_confirm_key, url, trade_status, payload, \
+     'pending', 0, ?1, ?1, delivery FROM notifications WHERE id = ?2 AND status <> 'pending' RETURNING id AS low",
+);
+
+pub(crate) static SET_MERCHANT_SECRET: Sql = Sql::new("UPDATE merchants SET secret = ?1 WHERE user_confirm_key = ?2");
+
+/// A merchant's sandbox data, children first (each statement takes the key as `?1`).
+pub(crate) static RESET_MERCHANT: [Sql; 6] = [
+    Sql::new(
+        "DELETE FROM notification_attempts WHERE notification_id IN \
+         (SELECT id FROM notifications WHERE user_confirm_key = ?1)",
+    ),
+    Sql::new("DELETE FROM notifications WHERE user_confirm_key = ?1"),
+    Sql::new("DELETE FROM refunds WHERE user_confirm_key = ?1"),
+    Sql::new(
+        "DELETE FROM order_events WHERE eft_trade_no IN (SELECT eft_trade_no FROM orders WHERE user_confirm_key = ?1)",
+    ),
+    Sql::new("DELETE FROM orders WHERE user_confirm_key = ?1"),
+    Sql::new("DELETE FROM request_log WHERE merchant = ?1"),
+];
 
 #[cfg(test)]
 mod tests {

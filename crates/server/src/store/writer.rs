@@ -34,6 +34,7 @@ use super::{ChoiceOutcome, PlaceOutcome, RefundOutcome, SettleOutcome, StoreErro
 use crate::domain::{
     AttemptRecord, NewCancel, NewRefund, Notification, Order, RefundCompletion, Transition, WalletChoice,
 };
+use crate::journal::{FLUSH_AFTER, JournalBuffer, JournalEntry};
 
 /// Where a write's result goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -81,6 +82,29 @@ pub(crate) enum WriteOp {
         at: i64,
         reply: Reply<()>,
     },
+    /// Journal records, taken from the queue by the writer itself.
+    Journal(Vec<JournalEntry>),
+    /// Commit the journal's queue now (with `Some`: and say when done).
+    Flush(Option<Reply<()>>),
+    DeliverNow {
+        id: i64,
+        now: i64,
+        reply: Reply<bool>,
+    },
+    Resend {
+        id: i64,
+        now: i64,
+        reply: Reply<Option<i64>>,
+    },
+    PruneJournal {
+        before_ms: i64,
+        limit: i64,
+        reply: Reply<u64>,
+    },
+    ResetMerchant {
+        key: String,
+        reply: Reply<u64>,
+    },
 }
 
 /// A write's result before it is sent.
@@ -95,11 +119,25 @@ pub(crate) enum OpResult {
     CompleteRefund(bool),
     ChooseWallet(ChoiceOutcome),
     Probe,
+    Done,
+    DeliverNow(bool),
+    Resend(Option<i64>),
+    Count(u64),
 }
 
 impl WriteOp {
     pub(crate) fn is_order(&self) -> bool {
         matches!(self, WriteOp::PlaceOrder(..))
+    }
+
+    /// A flush writes nothing of its own (the journal rides in its batch).
+    fn is_flush(&self) -> bool {
+        matches!(self, WriteOp::Flush(_))
+    }
+
+    /// Journal records or a flush: not one of the gateway's own writes.
+    fn is_journal(&self) -> bool {
+        matches!(self, WriteOp::Flush(_) | WriteOp::Journal(_))
     }
 
     /// Runs every write but a new order (those go first, together).
@@ -122,6 +160,17 @@ impl WriteOp {
                 ops::probe(db, *at).await?;
                 OpResult::Probe
             }
+            WriteOp::Journal(entries) => {
+                ops::journal(db, entries).await?;
+                OpResult::Done
+            }
+            WriteOp::Flush(_) => OpResult::Done,
+            WriteOp::DeliverNow { id, now, .. } => OpResult::DeliverNow(ops::deliver_now(db, *id, *now).await?),
+            WriteOp::Resend { id, now, .. } => OpResult::Resend(ops::resend(db, *id, *now).await?),
+            WriteOp::PruneJournal { before_ms, limit, .. } => {
+                OpResult::Count(ops::prune_journal(db, *before_ms, *limit).await?)
+            }
+            WriteOp::ResetMerchant { key, .. } => OpResult::Count(ops::reset_merchant(db, key).await?),
         })
     }
 
@@ -162,6 +211,23 @@ impl WriteOp {
             WriteOp::Probe { reply, .. } => {
                 drop(reply.send(pick(result, |v| matches!(v, OpResult::Probe).then_some(()))))
             }
+            WriteOp::Journal(_) | WriteOp::Flush(None) => {
+                if let Err(e) = result {
+                    tracing::error!(error.message = %e, "journal records could not be written; dropped");
+                }
+            }
+            WriteOp::Flush(Some(reply)) => {
+                drop(reply.send(pick(result, |v| matches!(v, OpResult::Done).then_some(()))))
+            }
+            WriteOp::DeliverNow { reply, .. } => {
+                drop(reply.send(pick(result, |v| if let OpResult::DeliverNow(x) = v { Some(x) } else { None })))
+            }
+            WriteOp::Resend { reply, .. } => {
+                drop(reply.send(pick(result, |v| if let OpResult::Resend(x) = v { Some(x) } else { None })))
+            }
+            WriteOp::PruneJournal { reply, .. } | WriteOp::ResetMerchant { reply, .. } => {
+                drop(reply.send(pick(result, |v| if let OpResult::Count(x) = v { Some(x) } else { None })))
+            }
         }
     }
 }
@@ -192,8 +258,10 @@ pub(crate) async fn writer_loop<A: Apply>(
     mut rx: mpsc::Receiver<WriteOp>,
     max_batch: usize,
     stats: Arc<WriterStats>,
+    journal: Arc<JournalBuffer>,
 ) {
-    let mut batch: Vec<WriteOp> = Vec::with_capacity(max_batch);
+    // One more than a batch: the journal's records ride along.
+    let mut batch: Vec<WriteOp> = Vec::with_capacity(max_batch + 1);
     loop {
         let first = match writer.reconnect_at() {
             None => rx.recv().await,
@@ -213,12 +281,26 @@ pub(crate) async fn writer_loop<A: Apply>(
                 Err(_) => break,
             }
         }
+        // Journal records ride along with whatever commits anyway.
+        let queued = journal.take();
+        if !queued.is_empty() {
+            batch.push(WriteOp::Journal(queued));
+        } else if batch.iter().all(WriteOp::is_flush) {
+            for op in batch.drain(..) {
+                op.answer(Ok(OpResult::Done));
+            }
+            continue;
+        }
         let started = crate::metrics::now();
         let applied = writer.apply(&batch).await;
         crate::metrics::store_commit(started, batch.len(), applied.is_ok());
         match applied {
             Ok(results) => {
-                stats.record(batch.len(), batch.iter().filter(|op| op.is_order()).count());
+                // The counters describe the gateway's own writes, not the journal's.
+                let counted = batch.iter().filter(|op| !op.is_journal()).count();
+                if counted > 0 {
+                    stats.record(counted, batch.iter().filter(|op| op.is_order()).count());
+                }
                 for (op, r) in batch.drain(..).zip(results) {
                     op.answer(Ok(r));
                 }
@@ -242,7 +324,9 @@ pub(crate) async fn writer_loop<A: Apply>(
                 for op in batch.drain(..) {
                     match writer.apply(std::slice::from_ref(&op)).await {
                         Ok(mut r) => {
-                            stats.record(1, usize::from(op.is_order()));
+                            if !op.is_journal() {
+                                stats.record(1, usize::from(op.is_order()));
+                            }
                             let r = r.pop().ok_or(StoreError::Corrupt("empty result"));
                             op.answer(r);
                         }
@@ -273,18 +357,32 @@ fn same_outage(e: &StoreError) -> StoreError {
     }
 }
 
+/// Commits journal records [`FLUSH_AFTER`] after they arrive when no other
+/// write comes to carry them; ends when the writer is closed.
+async fn flusher(sender: mpsc::WeakSender<WriteOp>, journal: Arc<JournalBuffer>) {
+    loop {
+        journal.arrived().await;
+        tokio::time::sleep(FLUSH_AFTER).await;
+        let Some(sender) = sender.upgrade() else { return };
+        if !journal.is_empty() && sender.send(WriteOp::Flush(None)).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// A running writer task and the way to reach it.
 pub(crate) struct WriterHandle {
     /// `None` once closed: new writes are refused.
     sender: std::sync::Mutex<Option<mpsc::Sender<WriteOp>>>,
     task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     stats: Arc<WriterStats>,
+    journal: Arc<JournalBuffer>,
 }
 
 impl WriterHandle {
     /// Starts `writer` as a Tokio task (its connection awaits the network).
     pub(crate) fn spawn<A: Apply>(writer: A, max_batch: usize) -> Self {
-        Self::start(|rx, stats| tokio::spawn(writer_loop(writer, rx, max_batch.max(1), stats)))
+        Self::start(|rx, stats, journal| tokio::spawn(writer_loop(writer, rx, max_batch.max(1), stats, journal)))
     }
 
     /// Starts `writer` on a thread of its own (its connection blocks): a
@@ -292,18 +390,29 @@ impl WriterHandle {
     /// writer does not queue behind request tasks.
     pub(crate) fn spawn_on_thread<A: Apply>(writer: A, max_batch: usize) -> Self {
         let runtime = tokio::runtime::Handle::current();
-        Self::start(|rx, stats| {
-            tokio::task::spawn_blocking(move || runtime.block_on(writer_loop(writer, rx, max_batch.max(1), stats)))
+        Self::start(|rx, stats, journal| {
+            tokio::task::spawn_blocking(move || {
+                runtime.block_on(writer_loop(writer, rx, max_batch.max(1), stats, journal))
+            })
         })
     }
 
-    fn start(run: impl FnOnce(mpsc::Receiver<WriteOp>, Arc<WriterStats>) -> tokio::task::JoinHandle<()>) -> Self {
+    fn start(
+        run: impl FnOnce(mpsc::Receiver<WriteOp>, Arc<WriterStats>, Arc<JournalBuffer>) -> tokio::task::JoinHandle<()>,
+    ) -> Self {
         let stats = Arc::new(WriterStats::default());
+        let journal = Arc::new(JournalBuffer::default());
         // Bounded: when the database falls behind, callers wait here
         // instead of queueing without limit.
         let (tx, rx) = mpsc::channel(8192);
-        let task = run(rx, Arc::clone(&stats));
-        Self { sender: std::sync::Mutex::new(Some(tx)), task: tokio::sync::Mutex::new(Some(task)), stats }
+        tokio::spawn(flusher(tx.downgrade(), Arc::clone(&journal)));
+        let task = run(rx, Arc::clone(&stats), Arc::clone(&journal));
+        Self { sender: std::sync::Mutex::new(Some(tx)), task: tokio::sync::Mutex::new(Some(task)), stats, journal }
+    }
+
+    /// The journal's queue.
+    pub(crate) fn journal(&self) -> &JournalBuffer {
+        &self.journal
     }
 
     /// Queues a write and waits for its commit.
@@ -320,9 +429,15 @@ impl WriterHandle {
         &self.stats
     }
 
-    /// Refuses new writes, lets the queue drain, and waits for the task.
+    /// Refuses new writes, lets the queue drain (the journal's too), and
+    /// waits for the task.
     pub(crate) async fn close(&self) {
+        if !self.journal.is_empty() {
+            let _ = self.write(|reply| WriteOp::Flush(Some(reply))).await;
+        }
         drop(self.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+        // The flusher wakes, finds the writer gone and ends.
+        self.journal.push_wake();
         if let Some(task) = self.task.lock().await.take() {
             let _ = task.await;
         }

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub state: AppState,
     pub data_dir: PathBuf,
     pub client: reqwest::Client,
+    /// The admin token this start generated (empty when it generated none).
+    pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -67,6 +69,7 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
         Some(m) => (m.key.clone(), m.secret.expose_secret().to_owned()),
         None => (String::new(), String::new()),
     };
+    let admin_token = app.generated_admin_token().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
     let (tx, rx) = oneshot::channel();
     let handle = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -78,6 +81,7 @@ pub async fn spawn_in_with(data_dir: PathBuf, adjust: impl FnOnce(&mut Settings)
         state,
         data_dir,
         client: reqwest::Client::new(),
+        admin_token,
         shutdown: Some(tx),
         handle: Some(handle),
         _dir: None,

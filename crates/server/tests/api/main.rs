@@ -5,6 +5,7 @@
 mod aftersale;
 mod app;
 mod cashier;
+mod console;
 mod faults;
 mod helpers;
 mod hostile;

@@ -24,7 +24,9 @@ use crate::cdp::WAIT;
 pub struct Gateway {
     pub base: String,
     pub secret: String,
-    key: String,
+    pub key: String,
+    /// The admin token the start generated.
+    pub admin_token: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -32,26 +34,58 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway with adjusted settings (a production one has no merchant).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut settings = Settings::new(dir.path());
         settings.listen = "127.0.0.1:0".parse().expect("addr");
         settings.notifier.poll_interval = Duration::from_millis(50);
+        adjust(&mut settings);
+        if settings.mode == vmp_server::Mode::Production && !settings.master_key.is_some() {
+            // Production refuses to start without a master key.
+            let key = vmp_server::vault::MasterKey::generate().expect("random");
+            let path = dir.path().join("master.key");
+            std::fs::write(&path, format!("{}\n", key.encoded().expose_secret())).expect("key file");
+            settings.master_key = vmp_server::vault::KeySource::File(path);
+        }
         // A frozen clock keeps the pages' "time left" stable for screenshots.
         let clock = Clock::fixed(OffsetDateTime::now_utc());
         let app = Application::build_with_clock(settings, clock).await.expect("gateway starts");
         let base = format!("http://{}", app.local_addr());
-        let merchant = app.bootstrap_merchant().expect("a sandbox gateway creates a merchant");
-        let (key, secret) = (merchant.key.clone(), merchant.secret.expose_secret().to_owned());
+        let (key, secret) =
+            app.bootstrap_merchant().map(|m| (m.key.clone(), m.secret.expose_secret().to_owned())).unwrap_or_default();
+        let admin_token = app.generated_admin_token().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        Self { base, secret, key, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
+        Self { base, secret, key, admin_token, client: reqwest::Client::new(), shutdown: Some(tx), _dir: dir }
     }
 
-    /// Places an order (Place an Order, signed with the merchant secret) and
-    /// returns its `pay_apptrade` link.
-    pub async fn place(&self, order: &Order<'_>) -> String {
+    /// POSTs a Place an Order (or any) request as given; the answer.
+    pub async fn post(&self, p: &Params) -> Params {
+        let resp = self
+            .client
+            .post(format!("{}/VMP/Servlet/JSAPIService.do", self.base))
+            .body(p.to_json())
+            .send()
+            .await
+            .expect("request sent");
+        Params::from_json(&resp.bytes().await.expect("answer")).expect("answer is JSON")
+    }
+
+    /// `fields` with the merchant's key and the time, signed.
+    fn signed(&self, mut p: Params) -> Params {
+        p.set("user_confirm_key", &self.key).set("time", format_time(OffsetDateTime::now_utc()));
+        sign::sign_in_place(&self.secret, &mut p);
+        p
+    }
+
+    /// The signed Place an Order request of `order` (what [`Gateway::place`] sends).
+    pub fn request(&self, order: &Order<'_>) -> Params {
         let mut p = Params::new();
         p.set("service", order.service)
             .set("payType", order.pay_type)
@@ -69,27 +103,25 @@ impl Gateway {
         if let Some(url) = order.notify_url {
             p.set("notify_url", url);
         }
-        let answer = self.send(p).await;
-        let link = answer.get("pay_apptrade").expect("pay_apptrade").to_owned();
-        assert!(link.starts_with(&self.base), "the pay link points at this gateway: {link}");
-        link
+        self.signed(p)
     }
 
     /// Sends any sale's `fields` to `JSAPIService.do` with the merchant's
     /// key, the time and the signature; returns the `00` answer.
-    pub async fn send(&self, mut p: Params) -> Params {
-        p.set("user_confirm_key", &self.key).set("time", format_time(OffsetDateTime::now_utc()));
-        sign::sign_in_place(&self.secret, &mut p);
-        let resp = self
-            .client
-            .post(format!("{}/VMP/Servlet/JSAPIService.do", self.base))
-            .body(p.to_json())
-            .send()
-            .await
-            .expect("order sent");
-        let answer = Params::from_json(&resp.bytes().await.expect("answer")).expect("answer is JSON");
+    pub async fn send(&self, fields: Params) -> Params {
+        let answer = self.post(&self.signed(fields)).await;
         assert_eq!(answer.get("return_status"), Some("00"), "order placed: {}", answer.to_json());
         answer
+    }
+
+    /// Places an order (Place an Order, signed with the merchant secret) and
+    /// returns its `pay_apptrade` link.
+    pub async fn place(&self, order: &Order<'_>) -> String {
+        let answer = self.post(&self.request(order)).await;
+        assert_eq!(answer.get("return_status"), Some("00"), "order placed: {}", answer.to_json());
+        let link = answer.get("pay_apptrade").expect("pay_apptrade").to_owned();
+        assert!(link.starts_with(&self.base), "the pay link points at this gateway: {link}");
+        link
     }
 }
 
@@ -174,6 +206,19 @@ impl Merchant {
     /// Waits (at most [`WAIT`]) for the first notification.
     pub async fn notification(&self) -> Received {
         wait_first(&self.inbox.notify, "a notification at notify_url").await
+    }
+
+    /// Waits (at most [`WAIT`]) until `n` notifications arrived; all of them.
+    pub async fn notifications(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let got = self.inbox.notify.lock().expect("inbox lock").clone();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "{n} notifications did not arrive within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Waits (at most [`WAIT`]) for the first return_url form POST.
