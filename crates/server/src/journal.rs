@@ -243,6 +243,8 @@ pub struct Exchange {
     pub merchant: Option<Caller>,
     /// Whether the request is a Place an Order.
     pub place_order: bool,
+    /// The sandbox fault injected into its answer (`crate::faults`), if any.
+    pub injected: Option<String>,
     /// Whether to record it (not for a request refused by the per-IP rate
     /// limit: a flood must not fill the store).
     pub recorded: bool,
@@ -259,6 +261,7 @@ impl Exchange {
             params: None,
             merchant: None,
             place_order: false,
+            injected: None,
             recorded: true,
         }
     }
@@ -272,6 +275,11 @@ pub fn finish(state: &AppState, ex: Exchange, status: ReturnStatus, reason: Opti
         return;
     }
     let latency = ex.started.elapsed();
+    // An injected fault is marked (a refused answer's reason names it already).
+    let reason = match (reason, &ex.injected) {
+        (None, Some(fault)) => Some(format!("[injected: {fault}]")),
+        (reason, _) => reason,
+    };
     if ex.place_order && status == ReturnStatus::Accepted {
         if let Some(eft) = answer.get("eft_trade_no") {
             state.latency_memo().note(eft, latency);

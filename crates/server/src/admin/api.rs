@@ -26,8 +26,8 @@ use super::service::{
     self, AdminError, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery, TestNotificationForm,
 };
 use super::views::{
-    ClockView, Done, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail, OrderPage,
-    OrderView, RequestDetail, RequestPage, TestNotificationResult,
+    ClockView, Done, FaultView, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
+    OrderPage, OrderView, RequestDetail, RequestPage, TestNotificationResult,
 };
 
 /// What every error answers.
@@ -137,6 +137,8 @@ pub(crate) fn router() -> OpenApiRouter<Admin> {
         .routes(routes!(set_merchant_status))
         .routes(routes!(new_merchant_secret))
         .routes(routes!(reset_merchant))
+        .routes(routes!(list_faults, add_fault, clear_faults))
+        .routes(routes!(clear_fault))
         .routes(routes!(openapi));
     let mut root = OpenApiRouter::new().nest("/admin/api", api);
     let doc = root.get_openapi_mut();
@@ -331,6 +333,52 @@ async fn reset_merchant(
     Body(Empty {}): Body<Empty>,
 ) -> ApiResult<Done> {
     Ok(Json(service::reset_merchant(&admin.state, &key).await?))
+}
+
+/// Sandbox: the merchant's fault rules, oldest first.
+#[utoipa::path(get, path = "/merchants/{key}/faults", tag = "sandbox",
+    params(("key" = String, Path, description = "user_confirm_key")),
+    responses((status = 200, body = Vec<FaultView>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn list_faults(_: ApiGuard, State(admin): State<Admin>, Path(key): Path<String>) -> ApiResult<Vec<FaultView>> {
+    Ok(Json(service::faults(&admin.state, &key).await?))
+}
+
+/// Sandbox: adds a fault rule (the sandbox API's rule, e.g.
+/// `{"operation":"refund","return_status":"51","count":1}` or
+/// `{"notification":"duplicate"}`; docs/protocol.md "Sandbox faults").
+#[utoipa::path(post, path = "/merchants/{key}/faults", tag = "sandbox",
+    params(("key" = String, Path, description = "user_confirm_key")),
+    request_body(content = Object, description = "A fault rule"),
+    responses((status = 200, body = FaultView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn add_fault(
+    _: ApiGuard,
+    State(admin): State<Admin>,
+    Path(key): Path<String>,
+    Body(rule): Body<serde_json::Value>,
+) -> ApiResult<FaultView> {
+    let rule = serde_json::to_vec(&rule).map_err(|e| AdminError::bad(format!("body: {e}")))?;
+    Ok(Json(service::add_fault(&admin.state, &key, &rule).await?))
+}
+
+/// Sandbox: deletes every fault rule of the merchant.
+#[utoipa::path(delete, path = "/merchants/{key}/faults", tag = "sandbox",
+    params(("key" = String, Path, description = "user_confirm_key")),
+    responses((status = 200, body = Done), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn clear_faults(_: ApiGuard, State(admin): State<Admin>, Path(key): Path<String>) -> ApiResult<Done> {
+    Ok(Json(service::clear_faults(&admin.state, &key, None).await?))
+}
+
+/// Sandbox: deletes one fault rule.
+#[utoipa::path(delete, path = "/merchants/{key}/faults/{id}", tag = "sandbox",
+    params(("key" = String, Path, description = "user_confirm_key"), ("id" = i64, Path, description = "The rule")),
+    responses((status = 200, body = Done), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn clear_fault(
+    _: ApiGuard,
+    State(admin): State<Admin>,
+    Path((key, id)): Path<(String, String)>,
+) -> ApiResult<Done> {
+    Ok(Json(service::clear_faults(&admin.state, &key, Some(id_param("id", &id)?)).await?))
 }
 
 /// This document (OpenAPI 3.1), generated from the handlers.

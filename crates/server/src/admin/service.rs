@@ -20,9 +20,9 @@ use vmp_protocol::{Amount, Endpoint, Params, ReturnStatus, Service, TradeNotific
 
 use super::Admin;
 use super::views::{
-    AttemptView, ClockView, Done, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
-    OrderPage, OrderView, RefundView, RequestDetail, RequestPage, RequestView, SignHintView, TestNotificationResult,
-    TimelineEntry, order_at_ms, time_text, time_text_ms,
+    AttemptView, ClockView, Done, FaultView, MerchantCredentials, MerchantView, NotificationPage, NotificationView,
+    OrderDetail, OrderPage, OrderView, RefundView, RequestDetail, RequestPage, RequestView, SignHintView,
+    TestNotificationResult, TimelineEntry, order_at_ms, time_text, time_text_ms,
 };
 use crate::config::Mode;
 use crate::domain::{Order, OrderState, OutboxStatus};
@@ -1210,6 +1210,48 @@ pub async fn advance_clock(state: &AppState, seconds: Option<&str>) -> AdminResu
     state.wake_notifier();
     tracing::info!(seconds, "sandbox clock advanced from the console");
     Ok(clock(state))
+}
+
+// ---- sandbox fault rules (crate::faults; the sandbox API has the same) ----
+
+fn fault_error(e: crate::faults::FaultAdminError) -> AdminError {
+    use crate::faults::FaultAdminError as F;
+    match e {
+        F::NotSandbox => AdminError::conflict("fault rules exist in sandbox mode only"),
+        F::UnknownMerchant(_) | F::UnknownRule(_) => AdminError::not_found(e.to_string()),
+        F::Rule(r) => AdminError::bad(r.to_string()),
+        F::Store(s) => s.into(),
+    }
+}
+
+/// A merchant's fault rules, oldest first.
+///
+/// # Errors
+/// [`AdminError`]: production mode, an unknown merchant.
+pub async fn faults(state: &AppState, key: &str) -> AdminResult<Vec<FaultView>> {
+    let all = crate::faults::list(state, key).await.map_err(fault_error)?;
+    Ok(all.iter().map(FaultView::of).collect())
+}
+
+/// Adds a fault rule for the merchant `key`; `rule` is its JSON (the
+/// sandbox API's body).
+///
+/// # Errors
+/// [`AdminError`]: production mode, an unknown merchant, a rule refused
+/// (the message names the field).
+pub async fn add_fault(state: &AppState, key: &str, rule: &[u8]) -> AdminResult<FaultView> {
+    let rule = vmp_protocol::faults::FaultRule::from_json(rule).map_err(|e| AdminError::bad(e.to_string()))?;
+    let stored = crate::faults::add(state, key, rule).await.map_err(fault_error)?;
+    Ok(FaultView::of(&stored))
+}
+
+/// Deletes the merchant's fault rules, or the one with `id`.
+///
+/// # Errors
+/// [`AdminError`]: production mode, an unknown merchant or rule.
+pub async fn clear_faults(state: &AppState, key: &str, id: Option<i64>) -> AdminResult<Done> {
+    let n = crate::faults::clear(state, key, id).await.map_err(fault_error)?;
+    Ok(Done { message: format!("{n} fault rule(s) of {key} deleted") })
 }
 
 /// Deletes a merchant's orders, refunds, notifications, events and request

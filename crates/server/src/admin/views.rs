@@ -505,3 +505,34 @@ pub struct Done {
     /// What was done, in English.
     pub message: String,
 }
+
+/// A merchant's sandbox fault rule (docs/protocol.md "Sandbox faults").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FaultView {
+    /// Its id.
+    pub id: i64,
+    /// The merchant it applies to.
+    pub merchant: String,
+    /// The rule as the sandbox API takes and shows it (`operation`,
+    /// `return_status`, `delay_ms`, `notification`, `count`, `percent`,
+    /// `remaining`, …).
+    #[schema(value_type = Object)]
+    pub rule: vmp_protocol::faults::FaultRuleSpec,
+    /// The rule in words.
+    pub summary: String,
+    /// Firings left of a counted rule (`None`: a percentage rule).
+    pub remaining: Option<i64>,
+}
+
+impl FaultView {
+    /// The view of a stored rule.
+    pub fn of(f: &crate::faults::StoredFault) -> Self {
+        Self {
+            id: f.id,
+            merchant: f.user_confirm_key.clone(),
+            rule: f.to_spec(),
+            summary: f.rule.to_string(),
+            remaining: f.remaining,
+        }
+    }
+}

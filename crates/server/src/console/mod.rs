@@ -25,8 +25,8 @@ use crate::admin::service::{
     self, AdminError, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery, TestNotificationForm,
 };
 use crate::admin::views::{
-    ClockView, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail, OrderPage,
-    RequestDetail, RequestPage, TestNotificationResult,
+    ClockView, FaultView, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
+    OrderPage, RequestDetail, RequestPage, TestNotificationResult,
 };
 use crate::config::Mode;
 
@@ -49,6 +49,8 @@ pub(crate) fn router() -> axum::Router<Admin> {
         .route("/console/sandbox", get(sandbox))
         .route("/console/sandbox/clock", post(advance_clock))
         .route("/console/sandbox/reset", post(reset))
+        .route("/console/sandbox/faults", post(add_fault))
+        .route("/console/sandbox/faults/clear", post(clear_faults))
         .route("/console/merchants", get(merchants).post(add_merchant))
         .route("/console/merchants/{key}/status", post(merchant_status))
         .route("/console/merchants/{key}/secret", post(new_secret))
@@ -527,20 +529,86 @@ struct SandboxPage {
     nav: Nav,
     clock: ClockView,
     merchants: Vec<MerchantView>,
+    faults: Vec<FaultView>,
     sandbox: bool,
 }
 
 async fn sandbox(c: Console) -> Response {
     let state = &c.admin.state;
     let merchants = service::merchants(state).await.unwrap_or_default();
-    let html = SandboxPage {
-        nav: c.nav("sandbox"),
-        clock: service::clock(state),
-        merchants,
-        sandbox: state.mode() == Mode::Sandbox,
+    let sandbox = state.mode() == Mode::Sandbox;
+    let mut faults = Vec::new();
+    if sandbox {
+        for m in &merchants {
+            faults.extend(service::faults(state, &m.key).await.unwrap_or_default());
+        }
     }
-    .render();
+    let html = SandboxPage { nav: c.nav("sandbox"), clock: service::clock(state), merchants, faults, sandbox }.render();
     c.page(StatusCode::OK, html)
+}
+
+/// The fault rule a console form describes, as the sandbox API's JSON:
+/// empty fields are left out; numbers must be numbers.
+fn fault_rule_json(f: &HashMap<String, String>) -> Result<Vec<u8>, AdminError> {
+    let text = |name: &str| f.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned);
+    let number = |name: &str| -> Result<Option<u64>, AdminError> {
+        text(name)
+            .map(|v| v.parse::<u64>().map_err(|_| AdminError::bad(format!("{name}: a whole number, not {v:?}"))))
+            .transpose()
+    };
+    let spec = vmp_protocol::faults::FaultRuleSpec {
+        operation: text("operation"),
+        return_status: text("return_status"),
+        return_char: text("return_char"),
+        delay_ms: number("delay_ms")?,
+        notification: text("notification"),
+        count: number("count")?,
+        percent: number("percent")?,
+        ..Default::default()
+    };
+    serde_json::to_vec(&spec).map_err(|e| AdminError::bad(e.to_string()))
+}
+
+async fn add_fault(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+    let f = form(f);
+    if let Some(r) = c.csrf_refusal(&f) {
+        return r;
+    }
+    let back = Some(("/console/sandbox", "Back to sandbox controls"));
+    let key = f.get("merchant").map(String::as_str).unwrap_or_default();
+    let added = match fault_rule_json(&f) {
+        Ok(rule) => service::add_fault(&c.admin.state, key, &rule).await,
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(v) => c.message(
+            StatusCode::OK,
+            "Fault rule added",
+            &format!("Rule {} for {}: {}.", v.id, v.merchant, v.summary),
+            back,
+        ),
+        Err(e) => c.failed(&e, back),
+    }
+}
+
+async fn clear_faults(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+    let f = form(f);
+    if let Some(r) = c.csrf_refusal(&f) {
+        return r;
+    }
+    let back = Some(("/console/sandbox", "Back to sandbox controls"));
+    let key = f.get("merchant").map(String::as_str).unwrap_or_default();
+    let id = match f.get("id").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => return c.failed(&AdminError::bad(format!("id: a number, not {v:?}")), back),
+        },
+    };
+    match service::clear_faults(&c.admin.state, key, id).await {
+        Ok(done) => c.message(StatusCode::OK, "Fault rules deleted", &done.message, back),
+        Err(e) => c.failed(&e, back),
+    }
 }
 
 async fn advance_clock(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {

@@ -51,6 +51,9 @@ pub(crate) async fn servlet(State(state): State<AppState>, Path(name): Path<Stri
         Err(e) => Err(e),
     };
     faults::delay(&injected).await;
+    if let Some(fault) = &injected {
+        ex.injected = Some(fault.to_string());
+    }
     faults::mark(render(&state, result, ex), injected)
 }
 

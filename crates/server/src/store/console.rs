@@ -190,12 +190,10 @@ where
     }
 
     fn flush_journal(&self) -> StoreFuture<'_, ()> {
-        Box::pin(async move {
-            if self.writer.journal().is_empty() {
-                return Ok(());
-            }
-            self.writer.write(|reply| WriteOp::Flush(Some(reply))).await
-        })
+        // Always through the writer, even when nothing is queued: records
+        // the writer has taken for a batch not yet committed are in no
+        // queue, and only a write after that batch sees them committed.
+        Box::pin(self.writer.write(|reply| WriteOp::Flush(Some(reply))))
     }
 
     fn journal_dropped(&self) -> u64 {

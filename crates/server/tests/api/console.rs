@@ -562,6 +562,10 @@ async fn the_openapi_document_is_valid_json_naming_every_route() {
         ("post", "/admin/api/merchants/{key}/status"),
         ("post", "/admin/api/merchants/{key}/secret"),
         ("post", "/admin/api/merchants/{key}/reset"),
+        ("get", "/admin/api/merchants/{key}/faults"),
+        ("post", "/admin/api/merchants/{key}/faults"),
+        ("delete", "/admin/api/merchants/{key}/faults"),
+        ("delete", "/admin/api/merchants/{key}/faults/{id}"),
         ("get", "/admin/api/openapi.json"),
     ];
     let paths = doc["paths"].as_object().unwrap();
@@ -688,7 +692,7 @@ async fn the_request_log_is_off_in_production_unless_enabled_and_pruned_after_it
     p.set("sign", "3".repeat(64));
     sandbox.post(&p).await;
     let (_, page) = get(&sandbox, "/requests").await;
-    let id = page["requests"][0]["id"].as_i64().unwrap();
+    let id = page["requests"][0]["id"].as_i64().unwrap_or_else(|| panic!("the refused request is logged: {page}"));
     assert_eq!(sandbox.sweep().await.journal_pruned, 0, "not a day old yet");
     let (status, _) = post(&sandbox, "/sandbox/clock", json!({ "seconds": 25 * 3600 })).await;
     assert_eq!(status, 200);
@@ -770,4 +774,79 @@ async fn sandbox_controls_settle_move_the_clock_and_reset_a_merchant_but_not_in_
     assert_eq!(resp.status().as_u16(), 409);
     let v: Value = resp.json().await.unwrap();
     assert!(error_of(&v).contains("production"), "{v}");
+}
+
+#[tokio::test]
+async fn fault_rules_are_set_through_the_admin_api_and_the_console_and_injections_are_in_the_request_log() {
+    let app = spawn_app().await;
+    let key = app.key.clone();
+    place(&app, "FAULT-1", None).await;
+    let query = [("querytype", "OUT_TRADE"), ("out_trade_no", "FAULT-1")];
+    const QUERY: &str = "/VMP/Servlet/QRcodeTradeQuery.do";
+
+    // A bad rule changes nothing and names the field.
+    let (status, v) = post(&app, &format!("/merchants/{key}/faults"), json!({ "operation": "nope" })).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(error_of(&v).contains("operation"), "{v}");
+    let (status, v) =
+        post(&app, "/merchants/NOBODY1/faults", json!({ "operation": "query", "return_status": "51" })).await;
+    assert_eq!(status, 404, "{v}");
+
+    // Act: the next query answers 51, the one after that is late.
+    let (status, rule) =
+        post(&app, &format!("/merchants/{key}/faults"), json!({ "operation": "query", "return_status": "51" })).await;
+    assert_eq!(status, 200, "{rule}");
+    assert_eq!(rule["rule"]["return_status"], "51");
+    assert_eq!(rule["remaining"], 1);
+    let (_, listed) = get(&app, &format!("/merchants/{key}/faults")).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(app.call(QUERY, &query).await.get("return_status"), Some("51"));
+    assert_eq!(app.call(QUERY, &query).await.get("return_status"), Some("00"), "used up");
+    let (status, _) =
+        post(&app, &format!("/merchants/{key}/faults"), json!({ "operation": "query", "delay_ms": 20 })).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.call(QUERY, &query).await.get("return_status"), Some("00"));
+
+    // Assert: both injections are marked in the request log.
+    let (_, page) = get(&app, "/requests").await;
+    let reasons: Vec<&str> = page["requests"].as_array().unwrap().iter().filter_map(|r| r["reason"].as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("injected") && r.contains("51")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("[injected: ") && r.contains("20")), "{reasons:?}");
+
+    // The console's form adds one (CSRF-checked) and its list shows it; delete clears.
+    let page = app.client.get(format!("{}/console/sandbox", app.base)).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let console_post = |form: Vec<(&'static str, String)>| {
+        app.client.post(format!("{}/console/sandbox/faults", app.base)).header("cookie", &cookie).form(&form).send()
+    };
+    let form = vec![
+        ("csrf", csrf.clone()),
+        ("merchant", key.clone()),
+        ("operation", String::new()),
+        ("notification", "duplicate".into()),
+        ("count", "2".into()),
+    ];
+    let added = console_post(form).await.unwrap();
+    assert_eq!(added.status().as_u16(), 200);
+    assert!(added.text().await.unwrap().contains("Fault rule added"));
+    let html = app
+        .client
+        .get(format!("{}/console/sandbox", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="faults""#) && html.contains("duplicate"), "the rule is listed");
+    let refused =
+        console_post(vec![("csrf", csrf.clone()), ("merchant", key.clone()), ("count", "two".into())]).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    assert!(refused.text().await.unwrap().contains("count"), "the message names the field");
+    let resp = app.client.delete(format!("{}/admin/api/merchants/{key}/faults", app.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let (_, listed) = get(&app, &format!("/merchants/{key}/faults")).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
 }
