@@ -4,24 +4,24 @@
 //! with queries: once it is paid, refund part of it and query the refund;
 //! if it ends unpaid, close it.
 //!
-//! Against a local OpenVMP gateway:
+//! Against the local OpenVMP gateway of the README's walk-through (`vmp
+//! serve`, which prints the sandbox merchant's `user_confirm_key` and secret
+//! on its first start), with the same three variables set:
 //!
 //! ```text
-//! # 1. Start a sandbox gateway; it prints the sandbox merchant's
-//! #    user_confirm_key and secret once, on first start.
-//! cargo run -p vmp-cli -- serve --listen 127.0.0.1:8080 --data-dir /tmp/vmp-demo
-//!
-//! # 2. In another terminal, with those credentials:
-//! VMP_BASE_URL=http://127.0.0.1:8080 VMP_KEY=<user_confirm_key> VMP_SECRET=<secret> \
-//!     cargo run -p vmp-client --features axum --example merchant
+//! export VMP_BASE_URL=http://127.0.0.1:8080 VMP_KEY=<user_confirm_key> VMP_SECRET=<secret>
+//! cargo run -p vmp-client --features axum --example merchant
 //! ```
 //!
+//! (No gateway running yet? `vmp serve` in another terminal starts one; to
+//! keep it apart from another gateway, give it `--listen 127.0.0.1:8081
+//! --data-dir /tmp/vmp-demo` and set `VMP_BASE_URL` to match.)
+//!
 //! The example prints the pay link on its first line; open it in a browser
-//! and pay (or, without a browser, settle it with the sandbox API:
-//! `curl -XPOST $VMP_BASE_URL/sandbox/orders/<eft_trade_no>/pay -d '{"outcome":"success"}'
-//! -H 'content-type: application/json'`). Notifications and return posts are
-//! printed as they arrive, and so are the query and refund results. Stop it
-//! with Ctrl-C. `VMP_NOTIFY_PORT` picks the receiver's port (default: any
+//! and pay (or, without a browser, settle it from another terminal:
+//! `vmp sandbox pay --out-trade-no <out_trade_no>`, the number in the link).
+//! Notifications and return posts are printed as they arrive, and so are
+//! the query and refund results. Stop it with Ctrl-C. `VMP_NOTIFY_PORT` picks the receiver's port (default: any
 //! free one on 127.0.0.1).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
