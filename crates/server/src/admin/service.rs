@@ -425,8 +425,10 @@ pub async fn order_detail(state: &AppState, eft_trade_no: &str) -> AdminResult<O
         }
         refunds.push(RefundView::of(&r));
     }
-    // Stable: entries of one instant keep the order they were added in.
-    timeline.sort_by_key(|e| e.at_ms);
+    // By the second: settlement, notifications and refunds are stamped in
+    // whole seconds, the request in milliseconds; a stable sort keeps the
+    // entries of one second in the order added (the order's request first).
+    timeline.sort_by_key(|e| e.at_ms.div_euclid(1000));
     Ok(OrderDetail { order: OrderView::of(&order, now), timeline, notifications, refunds })
 }
 

@@ -366,6 +366,8 @@ async fn an_orders_timeline_shows_its_request_page_view_settlement_and_each_atte
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| **k == "notification_attempt").count(), 2);
+    let at = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap();
+    assert!(at("request") < at("settled") && at("settled") < at("notification_queued"), "in order: {kinds:?}");
     let request = &detail["timeline"][0];
     assert_eq!(request["kind"], "request");
     assert!(request["sent"].as_str().unwrap().contains("TIMELINE"));
