@@ -23,7 +23,8 @@ use utoipa_axum::routes;
 
 use super::Admin;
 use super::service::{
-    self, AdminError, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery, TestNotificationForm,
+    self, AdminError, CheckHandlerForm, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery,
+    TestNotificationForm,
 };
 use super::views::{
     ClockView, Done, FaultView, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
@@ -132,6 +133,7 @@ pub(crate) fn router() -> OpenApiRouter<Admin> {
         .routes(routes!(deliver_notification))
         .routes(routes!(resend_notification))
         .routes(routes!(test_notification))
+        .routes(routes!(check_handler))
         .routes(routes!(get_clock, advance_clock))
         .routes(routes!(list_merchants, add_merchant))
         .routes(routes!(set_merchant_status))
@@ -263,6 +265,18 @@ async fn test_notification(
     Body(form): Body<TestNotificationForm>,
 ) -> ApiResult<TestNotificationResult> {
     Ok(Json(service::test_notification(&admin, &form).await?))
+}
+
+/// Sandbox: grades a notify handler (what `vmp check-handler` does) and
+/// reports every case.
+#[utoipa::path(post, path = "/check-handler", tag = "sandbox", request_body = CheckHandlerForm,
+    responses((status = 200, description = "The report: passed, failed, each case with its steps"),
+        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn check_handler(_: ApiGuard, State(admin): State<Admin>, Body(form): Body<CheckHandlerForm>) -> Response {
+    match service::check_handler(&admin.state, &form).await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The sandbox clock.

@@ -1048,6 +1048,61 @@ pub struct TestNotificationForm {
     pub trade_status: Option<String>,
 }
 
+/// What to check with [`check_handler`].
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckHandlerForm {
+    /// The merchant whose secret signs the valid notifications.
+    pub merchant: Option<String>,
+    /// The notify handler (http or https).
+    pub url: Option<String>,
+    /// Seconds each answer may take (1–30, default 5).
+    pub timeout: Option<String>,
+}
+
+/// Sandbox: grades a merchant's notify handler as `vmp check-handler`
+/// does (`crate::handler_check`): valid, tampered, unsigned, wrongly
+/// signed, stale and duplicate notifications, a refund before and after
+/// its sale, the answer time. Sandbox mode only: the gateway sends to the
+/// URL given, loopback included.
+///
+/// # Errors
+/// [`AdminError`]: production mode, a missing or unknown merchant, a URL
+/// that is not absolute http(s), a timeout out of range.
+pub async fn check_handler(state: &AppState, form: &CheckHandlerForm) -> AdminResult<crate::handler_check::Report> {
+    if state.mode() != Mode::Sandbox {
+        return Err(AdminError::conflict("the handler check is a sandbox tool: off in production mode"));
+    }
+    let key = merchant_key("merchant", &form.merchant)?.ok_or_else(|| AdminError::bad("merchant: required"))?;
+    let merchant =
+        state.merchant(&key).await?.ok_or_else(|| AdminError::bad(format!("merchant: no merchant {key}")))?;
+    let url_text = given(&form.url).ok_or_else(|| AdminError::bad("url: required"))?;
+    let url = url::Url::parse(url_text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| AdminError::bad("url: must be an absolute http or https URL"))?;
+    let timeout = match given(&form.timeout) {
+        None => 5,
+        Some(t) => t
+            .parse::<u64>()
+            .ok()
+            .filter(|t| (1..=30).contains(t))
+            .ok_or_else(|| AdminError::bad(format!("timeout: seconds from 1 to 30, not {:?}", clip(t))))?,
+    };
+    let opts = crate::handler_check::CheckOptions {
+        url,
+        key,
+        secret: merchant.sending_secret(state.clock().now().unix_timestamp()).clone(),
+        timeout: std::time::Duration::from_secs(timeout),
+        out_trade_no: None,
+        amount: Amount::from_minor(1).map_err(|e| AdminError::bad(e.to_string()))?,
+    };
+    // The handler judges `time` by the real clock, as it would eftPay's.
+    crate::handler_check::run(opts, OffsetDateTime::now_utc())
+        .await
+        .map_err(|e| AdminError { status: StatusCode::SERVICE_UNAVAILABLE, message: format!("check failed: {e}") })
+}
+
 /// Sends a test `trade_status_sync` now, signed with the merchant's
 /// secret, to a URL the merchant may use (production: the same rules as
 /// an order's `notify_url`), and reports what happened. It belongs to no

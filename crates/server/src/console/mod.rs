@@ -22,7 +22,8 @@ use axum::routing::{get, post};
 use crate::admin::Admin;
 use crate::admin::auth::{Denied, Level, Session};
 use crate::admin::service::{
-    self, AdminError, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery, TestNotificationForm,
+    self, AdminError, CheckHandlerForm, NewMerchantForm, NotificationListQuery, OrderQuery, RequestQuery,
+    TestNotificationForm,
 };
 use crate::admin::views::{
     ClockView, FaultView, MerchantCredentials, MerchantView, NotificationPage, NotificationView, OrderDetail,
@@ -50,6 +51,7 @@ pub(crate) fn router() -> axum::Router<Admin> {
         .route("/console/sandbox/clock", post(advance_clock))
         .route("/console/sandbox/reset", post(reset))
         .route("/console/sandbox/faults", post(add_fault))
+        .route("/console/check-handler", get(check_handler_form).post(check_handler))
         .route("/console/sandbox/faults/clear", post(clear_faults))
         .route("/console/merchants", get(merchants).post(add_merchant))
         .route("/console/merchants/{key}/status", post(merchant_status))
@@ -518,6 +520,56 @@ async fn test_notification(c: Console, f: Result<Form<HashMap<String, String>>, 
         result,
     }
     .render();
+    c.page(status, html)
+}
+
+// ---- the notify-handler check ----
+
+#[derive(Template)]
+#[template(path = "console/check_handler.html")]
+struct CheckHandlerPage {
+    nav: Nav,
+    merchants: Vec<MerchantView>,
+    merchant: String,
+    url: String,
+    sandbox: bool,
+    report: Option<crate::handler_check::Report>,
+    error: Option<String>,
+}
+
+async fn check_handler_page(
+    c: &Console,
+    form: &CheckHandlerForm,
+    report: Option<crate::handler_check::Report>,
+    error: Option<String>,
+) -> askama::Result<String> {
+    let state = &c.admin.state;
+    CheckHandlerPage {
+        nav: c.nav("check-handler"),
+        merchants: service::merchants(state).await.unwrap_or_default(),
+        merchant: form.merchant.clone().unwrap_or_default(),
+        url: form.url.clone().unwrap_or_default(),
+        sandbox: state.mode() == Mode::Sandbox,
+        report,
+        error,
+    }
+    .render()
+}
+
+async fn check_handler_form(c: Console) -> Response {
+    let html = check_handler_page(&c, &CheckHandlerForm::default(), None, None).await;
+    c.page(StatusCode::OK, html)
+}
+
+async fn check_handler(c: Console, f: Result<Form<HashMap<String, String>>, FormRejection>) -> Response {
+    let f = form(f);
+    if let Some(r) = c.csrf_refusal(&f) {
+        return r;
+    }
+    let get = |k: &str| f.get(k).cloned();
+    let check = CheckHandlerForm { merchant: get("merchant"), url: get("url"), timeout: get("timeout") };
+    let (status, report, error) = shown(service::check_handler(&c.admin.state, &check).await);
+    let html = check_handler_page(&c, &check, report, error).await;
     c.page(status, html)
 }
 

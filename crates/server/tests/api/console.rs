@@ -557,6 +557,7 @@ async fn the_openapi_document_is_valid_json_naming_every_route() {
         ("post", "/admin/api/notifications/{id}/deliver"),
         ("post", "/admin/api/notifications/{id}/resend"),
         ("post", "/admin/api/notifications/test"),
+        ("post", "/admin/api/check-handler"),
         ("get", "/admin/api/sandbox/clock"),
         ("post", "/admin/api/sandbox/clock"),
         ("get", "/admin/api/merchants"),
@@ -851,4 +852,64 @@ async fn fault_rules_are_set_through_the_admin_api_and_the_console_and_injection
     assert_eq!(resp.status().as_u16(), 200);
     let (_, listed) = get(&app, &format!("/merchants/{key}/faults")).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+}
+
+#[tokio::test]
+async fn the_handler_check_grades_a_handler_that_acks_forgeries_through_the_api_and_the_console() {
+    let app = spawn_app().await;
+    let key = app.key.clone();
+    // A handler that answers `success` to everything, forged or not.
+    let receiver = Receiver::start(Behaviour::PlainSuccess, &app.secret).await;
+    let url = receiver.url.clone();
+
+    let (status, report) = post(&app, "/check-handler", json!({ "merchant": key, "url": url, "timeout": "5" })).await;
+    assert_eq!(status, 200, "{report}");
+    let cases = report["cases"].as_array().unwrap();
+    let case = |name: &str| cases.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name}: {report}"));
+    assert_eq!(case("valid")["passed"], true, "a valid notification acked is right");
+    assert!(report["failed"].as_u64().unwrap() >= 1, "acking forgeries fails: {report}");
+    assert!(cases.iter().any(|c| c["name"].as_str().unwrap().starts_with("tampered") && c["passed"] == false));
+
+    for (body, field) in [
+        (json!({ "merchant": key, "url": "ftp://x" }), "url"),
+        (json!({ "merchant": key, "url": url, "timeout": "99" }), "timeout"),
+        (json!({ "url": url }), "merchant"),
+    ] {
+        let (status, v) = post(&app, "/check-handler", body).await;
+        assert_eq!(status, 400, "{v}");
+        assert!(error_of(&v).starts_with(field), "{v}");
+    }
+
+    // The console runs the same check from a form.
+    let page = app.client.get(format!("{}/console/check-handler", app.base)).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    let form = [("csrf", csrf.as_str()), ("merchant", key.as_str()), ("url", url.as_str()), ("timeout", "5")];
+    let resp = app
+        .client
+        .post(format!("{}/console/check-handler", app.base))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"id="check-summary""#) && html.contains("FAIL") && html.contains("PASS"), "{html}");
+
+    let prod = spawn_app_with(|s| s.mode = Mode::Production).await;
+    let resp = app_post_with_token(&prod, "/check-handler", json!({ "merchant": "OVPROD000001", "url": url })).await;
+    assert_eq!(resp, 409, "a sandbox tool");
+}
+
+async fn app_post_with_token(app: &TestApp, path: &str, body: Value) -> u16 {
+    let resp = app
+        .client
+        .post(format!("{}/admin/api{path}", app.base))
+        .bearer_auth(&app.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
 }
