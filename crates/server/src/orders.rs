@@ -1,7 +1,7 @@
 //! Place an Order, the domain operation: store durably, answer.
 
 use sha2::{Digest, Sha256};
-use time::Duration;
+
 use vmp_protocol::answer::OrderPlaced;
 use vmp_protocol::fields::{AppLink, AppScheme, Body, EftTradeNo, HttpUrl, PackageName, Tid, UserConfirmKey};
 use vmp_protocol::request::PlaceOrder;
@@ -9,10 +9,11 @@ use vmp_protocol::sign::{EmptyValues, lower_hex, signing_string_excluding};
 use vmp_protocol::{Params, VmpTime};
 
 use crate::config::Mode;
-use crate::domain::{Order, OrderState};
+use crate::domain::Order;
 use crate::error::ApiError;
 use crate::merchant::Merchant;
 use crate::netguard;
+use crate::scenes::{Sale, pending_order};
 use crate::state::AppState;
 use crate::store::{PlaceOutcome, StoreError};
 
@@ -78,7 +79,6 @@ pub fn record(
     fingerprint: String,
     sent_at: VmpTime,
 ) -> Result<Order, ApiError> {
-    let now = state.clock().now();
     // Moved field by field: the request's text goes into the record uncopied.
     let PlaceOrder {
         service,
@@ -100,20 +100,12 @@ pub fn record(
         package_name,
         app_link,
     } = req;
+    let sale = Sale { service, out_trade_no, amount, currency, subject: subject.into_string(), active_time };
     Ok(Order {
-        eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant_key(merchant)?,
-        out_trade_no,
-        fingerprint,
-        service,
         pay_type: Some(pay_type),
         wallet: Some(wallet),
         pay_scene: Some(pay_scene),
         buyer_type: buyer_type.into_string(),
-        amount: amount.value(),
-        amount_text: amount.into_string(),
-        currency,
-        subject: subject.into_string(),
         body: body.map(Body::into_string),
         tid: tid.map(Tid::into_string),
         notify_url: notify_url.map(HttpUrl::into_string),
@@ -122,16 +114,7 @@ pub fn record(
         scheme: scheme.map(AppScheme::into_string),
         package_name: package_name.map(PackageName::into_string),
         app_link: app_link.map(AppLink::into_string),
-        active_time: i64::from(active_time),
-        request_time: sent_at.to_string(),
-        created_at: now.unix_timestamp(),
-        expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
-        state: OrderState::Pending,
-        final_at: None,
-        transaction_id: None,
-        card_scheme: None,
-        refunded_minor: 0,
-        scene_fields: None,
+        ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     })
 }
 

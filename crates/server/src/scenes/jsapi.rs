@@ -3,18 +3,19 @@
 //! gateway's one refund read in the lowercase family; and the scene's
 //! notifications, sent for paid sales only.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use vmp_protocol::answer::{JsapiOrderPlaced, JsapiRefundAnswer};
 use vmp_protocol::fields::{EftTradeNo as WireEftTradeNo, HttpUrl, OpenId, Subject, Tid};
 use vmp_protocol::notify_jsapi::{JsapiNotification, JsapiRefundNotice};
 use vmp_protocol::request::{JsapiOrder, JsapiRefund, JsonObject, Refund};
 use vmp_protocol::vmptime::VmpTime;
 
+use super::{Sale, pending_order};
 use crate::aftersale;
-use crate::domain::{Order, OrderState, Refund as StoredRefund, SceneFields};
+use crate::domain::{Order, Refund as StoredRefund, SceneFields};
 use crate::error::ApiError;
 use crate::merchant::Merchant;
-use crate::orders::{self, check_urls, merchant_key};
+use crate::orders::{self, check_urls};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -36,7 +37,6 @@ pub async fn place_order(
     sent_at: VmpTime,
 ) -> Result<JsapiOrderPlaced, ApiError> {
     check_urls(state, merchant, [("notify_url", req.notify_url.as_ref()), ("return_url", req.return_url.as_ref())])?;
-    let now = state.clock().now();
     let JsapiOrder {
         service,
         out_trade_no,
@@ -58,38 +58,22 @@ pub async fn place_order(
         detail,
         scene_info,
     } = req;
-    let record = Order {
-        eft_trade_no: state.ids().next(now),
-        user_confirm_key: merchant_key(merchant)?,
-        out_trade_no,
-        fingerprint,
+    let sale = Sale {
         service,
+        out_trade_no,
+        amount,
+        currency,
+        subject: subject.map(Subject::into_string).unwrap_or_default(),
+        active_time,
+    };
+    let record = Order {
         pay_type: Some(pay_type),
         wallet: Some(wallet),
         // The jsapi scene has no pay_scene; its scene_type is kept below.
-        pay_scene: None,
         buyer_type: buyer_type.map(|b| b.into_string()).unwrap_or_default(),
-        amount: amount.value(),
-        amount_text: amount.into_string(),
-        currency,
-        subject: subject.map(Subject::into_string).unwrap_or_default(),
-        body: None,
         tid: tid.map(Tid::into_string),
         notify_url: notify_url.map(HttpUrl::into_string),
         return_url: return_url.map(HttpUrl::into_string),
-        lang: None,
-        scheme: None,
-        package_name: None,
-        app_link: None,
-        active_time: i64::from(active_time),
-        request_time: sent_at.to_string(),
-        created_at: now.unix_timestamp(),
-        expires_at: (now + Duration::seconds(i64::from(active_time))).unix_timestamp(),
-        state: OrderState::Pending,
-        final_at: None,
-        transaction_id: None,
-        card_scheme: None,
-        refunded_minor: 0,
         scene_fields: Some(Box::new(SceneFields {
             scene_type,
             openid: openid.map(OpenId::into_string),
@@ -99,6 +83,7 @@ pub async fn place_order(
             detail: detail.as_ref().map(|d| JsonObject::as_str(d).to_owned()),
             scene_info: scene_info.as_ref().map(|s| JsonObject::as_str(s).to_owned()),
         })),
+        ..pending_order(state, merchant, sale, fingerprint, sent_at)?
     };
     answer_for(state, &orders::store(state, record).await?)
 }

@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 use vmp_protocol::Params;
 use vmp_protocol::amount::WireAmount;
 use vmp_protocol::catalogue::Scene;
-use vmp_protocol::fields::{OutTradeNo, Subject};
+use vmp_protocol::fields::OutTradeNo;
 use vmp_protocol::notify::TradeType;
 use vmp_protocol::vmptime::VmpTime;
 use vmp_protocol::{Currency, Service};
@@ -35,13 +35,14 @@ pub(crate) struct Sale {
     pub(crate) out_trade_no: OutTradeNo,
     pub(crate) amount: WireAmount,
     pub(crate) currency: Currency,
-    pub(crate) subject: Subject,
+    pub(crate) subject: String,
     pub(crate) active_time: u32,
 }
 
 /// A new pending order of `sale`, numbered and timed now; everything a
 /// scene may add (wallet, pay_scene, tid, URLs, …) is empty, for the scene
-/// to fill in.
+/// to fill in. Every scene's sale starts here, Place an Order's too
+/// (`orders::record`).
 ///
 /// # Errors
 /// [`ApiError::Store`] when the merchant's stored key is corrupt.
@@ -67,7 +68,7 @@ pub(crate) fn pending_order(
         amount: sale.amount.value(),
         amount_text: sale.amount.into_string(),
         currency: sale.currency,
-        subject: sale.subject.into_string(),
+        subject: sale.subject,
         body: None,
         tid: None,
         notify_url: None,

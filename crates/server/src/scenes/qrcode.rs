@@ -72,7 +72,7 @@ pub async fn place(
         out_trade_no: req.out_trade_no,
         amount: req.amount,
         currency: req.currency,
-        subject: req.subject,
+        subject: req.subject.into_string(),
         active_time: req.active_time,
     };
     let record = Order {
