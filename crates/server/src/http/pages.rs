@@ -462,19 +462,9 @@ pub(crate) struct Qr<'a> {
     pub(crate) url: &'a str,
 }
 
-/// The checkout page of a pending order.
+/// The checkout page of a pending order, in the look of `kind`
+/// ([`PageKind::of`] the order).
 pub(crate) fn checkout(
-    o: &Order,
-    t: &Texts,
-    link: &LinkFields<'_>,
-    qr: Option<&Qr<'_>>,
-    card: Option<&CardRetry<'_>>,
-    now: OffsetDateTime,
-) -> String {
-    checkout_as(PageKind::of(o), o, t, link, qr, card, now)
-}
-
-fn checkout_as(
     kind: PageKind,
     o: &Order,
     t: &Texts,
@@ -764,11 +754,11 @@ pub(crate) mod tests {
                 pages.push((kind.name().to_owned(), super::super::cashier_page::page(&o, t, &link(), now)));
                 continue;
             }
-            pages.push((kind.name().to_owned(), checkout_as(kind, &order, t, &link(), qr, None, now)));
+            pages.push((kind.name().to_owned(), checkout(kind, &order, t, &link(), qr, None, now)));
             if kind.is_card() {
                 for problem in [CardProblem::Number, CardProblem::Expiry, CardProblem::Cvc, CardProblem::Scheme] {
                     let retry = CardRetry { problem, expiry: "12/30" };
-                    let html = checkout_as(kind, &order, t, &link(), None, Some(&retry), now);
+                    let html = checkout(kind, &order, t, &link(), None, Some(&retry), now);
                     pages.push((format!("{} {problem:?}", kind.name()), html));
                 }
             }
@@ -936,7 +926,7 @@ pub(crate) mod tests {
         ] {
             for t in [&EN, &CN, &HK] {
                 let retry = CardRetry { problem, expiry: "12/3<0" };
-                let html = checkout(&order, t, &link(), None, Some(&retry), now);
+                let html = checkout(PageKind::Mpgs, &order, t, &link(), None, Some(&retry), now);
                 let input = html.split(&format!("<input id=\"{field}\"")).nth(1).unwrap().split('>').next().unwrap();
                 assert!(input.contains("aria-invalid=\"true\" aria-describedby=\"error\""), "{problem:?}: {input}");
                 let after = html.split(&format!("<input id=\"{field}\"")).nth(1).unwrap().split_once('>').unwrap().1;

@@ -117,7 +117,7 @@ pub(crate) async fn pay_page(
     if PageKind::of(&order) == PageKind::Cashier {
         return page(super::cashier_page::page(&order, t, &link, now));
     }
-    page(pages::checkout(&order, t, &link, qr.as_ref(), None, now))
+    page(pages::checkout(PageKind::of(&order), &order, t, &link, qr.as_ref(), None, now))
 }
 
 pub(crate) async fn pay_action(
@@ -160,7 +160,7 @@ pub(crate) async fn pay_action(
                 // Shown again with the problem next to its field and the
                 // expiry as typed; never the number or the security code.
                 let retry = CardRetry { problem, expiry: f.card_expiry.as_deref().unwrap_or_default() };
-                return page(pages::checkout(&order, t, &link, None, Some(&retry), now));
+                return page(pages::checkout(kind, &order, t, &link, None, Some(&retry), now));
             }
         }
     }
