@@ -119,6 +119,15 @@ async fn the_payme_web_page_shows_an_svg_qr_code_and_simulating_failure_returns_
     );
     let (w, h) = (size[0].as_f64().unwrap_or(0.0), size[1].as_f64().unwrap_or(0.0));
     assert!(w >= 150.0 && h >= 150.0, "the QR code is shown, got {size}");
+    // It has a text alternative, and its link is there as text to open.
+    let named = browser.eval(
+        "(() => { const s = document.querySelector('#qr svg'); \
+         return [s.getAttribute('role'), s.getAttribute('aria-label')]; })()",
+    );
+    assert_eq!(named, json!(["img", "QR code to pay with the PayMe app"]));
+    let link_text = browser.text("#pay-link").unwrap();
+    assert_eq!(browser.eval("document.querySelector('#pay-link').href"), json!(link_text));
+    assert!(link_text.contains("/payPage?userkey="), "{link_text}");
     browser.click("#fail");
     wait_for_merchant_page(&mut browser, &merchant.return_url);
 
@@ -272,7 +281,8 @@ async fn every_page_kind_renders_in_chromium_self_contained_and_gets_a_screensho
     browser.goto(&link);
     browser.navigating("the result page", |b| b.click("#pay"));
     assert_eq!(browser.page_kind().as_deref(), Some("result"));
-    assert_eq!(browser.text("#order-status").as_deref(), Some("TRADE_SUCCESS"));
+    assert_eq!(browser.text("#order-status").as_deref(), Some("Payment successful"), "the state in words");
+    assert_eq!(browser.eval("document.querySelector('#order-status').dataset.state"), json!("TRADE_SUCCESS"));
     assert_self_contained(&mut browser, &gw.base, "result");
     let png = browser.screenshot();
     save_png(&dir, "result", &png, PHONE.0);
@@ -311,10 +321,16 @@ async fn the_cashier_lists_its_wallets_and_the_buyer_pays_on_the_chosen_wallets_
     assert_self_contained(&mut browser, &gw.base, "cashier");
     save_png(&dir, "cashier", &browser.screenshot(), PHONE.0);
 
-    // The buyer picks WeChat Pay HK and lands on its page, then pays.
-    browser.navigating("the wallet's page", |b| b.click("#wallet-WECHATHK"));
+    // The buyer picks WeChat Pay HK with the keyboard (Tab through the
+    // wallets, Enter) and lands on its page, then pays with Tab and Space.
+    let passed = browser.tab_to("wallet-WECHATHK", 20);
+    let wallets: Vec<String> = Service::cashier_wallets().into_iter().map(|w| format!("wallet-{w}")).collect();
+    assert_eq!(passed, wallets[..passed.len()], "Tab walks the wallets in order");
+    assert_focus_visible(&mut browser);
+    browser.navigating("the wallet's page", |b| b.press("Enter", false));
     assert_eq!(browser.page_kind().as_deref(), Some("wechat-h5"));
-    browser.click("#pay");
+    browser.tab_to("pay", 5);
+    browser.press(" ", false);
     wait_for_merchant_page(&mut browser, &merchant.return_url);
 
     let now = OffsetDateTime::now_utc();
@@ -355,7 +371,7 @@ async fn a_qrcode_sales_scan_page_pays_on_a_phone_and_the_merchant_gets_the_qrco
 
     browser.navigating("the result page", |b| b.click("#pay"));
     assert_eq!(browser.page_kind().as_deref(), Some("result"));
-    assert_eq!(browser.text("#order-status").as_deref(), Some("TRADE_SUCCESS"));
+    assert_eq!(browser.text("#order-status").as_deref(), Some("Payment successful"));
     let note = merchant.notification().await;
     let n = verify_qrcode_notification(&note.body, &gw.secret, OffsetDateTime::now_utc()).expect("verifies");
     assert!(n.is_paid_sale());
@@ -363,4 +379,141 @@ async fn a_qrcode_sales_scan_page_pays_on_a_phone_and_the_merchant_gets_the_qrco
         (n.out_trade_no.as_str(), n.payment_type.as_str(), n.tid.as_deref()),
         ("QRSCAN1", "WECHATHK", Some("TILL1"))
     );
+}
+
+// ---- the pages for every buyer (issue #24) ----
+
+/// The focused element shows a focus ring (`:focus-visible`, 3px solid).
+fn assert_focus_visible(browser: &mut Chromium) {
+    let ring = browser.eval(
+        "(() => { const s = getComputedStyle(document.activeElement); \
+         return [s.outlineStyle, s.outlineWidth]; })()",
+    );
+    assert_eq!(ring, json!(["solid", "3px"]), "focus on #{} is visible", browser.focused());
+}
+
+/// The families chromium drew `selector`'s text with, and how many glyphs each.
+fn fonts_of(browser: &mut Chromium, selector: &str) -> Vec<(String, u64)> {
+    browser.call("DOM.enable", json!({}));
+    browser.call("CSS.enable", json!({}));
+    let root = browser.call("DOM.getDocument", json!({}))["root"]["nodeId"].clone();
+    let node = browser.call("DOM.querySelector", json!({ "nodeId": root, "selector": selector }))["nodeId"].clone();
+    let fonts = browser.call("CSS.getPlatformFontsForNode", json!({ "nodeId": node }));
+    fonts["fonts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["familyName"].as_str().unwrap().to_owned(), f["glyphCount"].as_u64().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyboard_only_buyer_fixes_a_card_error_in_traditional_chinese_and_pays_with_enter() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let (dir, _tmp) = screenshots_dir();
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+    let mut order = Order::new("service.mpgs.web.PreOrder", "Mpgs", "MPGS", "WEB", "KEYBOARD1");
+    order.return_url = Some(&merchant.return_url);
+    order.lang = Some("hk");
+    let link = gw.place(&order).await;
+
+    browser.set_viewport(PHONE.0, PHONE.1, true);
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("mpgs"));
+    assert_eq!(browser.eval("document.documentElement.lang"), json!("zh-HK"));
+    assert_eq!(browser.eval("document.querySelectorAll('h1').length"), json!(1));
+    assert_eq!(browser.text("#intro").as_deref(), Some("請確認付款（沙盒）。"));
+    // The labels name the fields (what a screen reader announces).
+    let labels = browser.eval(
+        "['card_number', 'card_expiry', 'card_cvc'].map(id => document.getElementById(id).labels[0].textContent)",
+    );
+    assert_eq!(labels, json!(["卡號", "有效期 (MM/YY)", "安全碼"]));
+
+    // Tab from the top reaches the card fields first, then the buttons.
+    let passed = browser.tab_to("cancel", 10);
+    assert_eq!(passed, ["card_number", "card_expiry", "card_cvc", "pay", "fail", "cancel"]);
+    assert_focus_visible(&mut browser);
+
+    // A security code too short: Enter submits, the page comes back with the
+    // error next to the code, the expiry kept, the number retyped.
+    browser.press("Tab", true);
+    browser.press("Tab", true);
+    browser.press("Tab", true);
+    browser.press("Tab", true);
+    browser.press("Tab", true);
+    assert_eq!(browser.focused(), "card_number");
+    browser.type_keys("4111111111111111");
+    browser.press("Tab", false);
+    browser.type_keys("12/30");
+    browser.press("Tab", false);
+    browser.type_keys("12");
+    browser.navigating("the card form again", |b| b.press("Enter", false));
+    assert_eq!(browser.page_kind().as_deref(), Some("mpgs"));
+    assert_eq!(browser.text("#error").as_deref(), Some("安全碼無效。"));
+    let state = browser.eval(
+        "(() => { const f = id => document.getElementById(id); \
+         return [f('card_number').value, f('card_expiry').value, f('card_cvc').value, \
+                 f('card_cvc').getAttribute('aria-invalid'), f('card_cvc').getAttribute('aria-describedby'), \
+                 document.activeElement.id]; })()",
+    );
+    assert_eq!(state, json!(["", "12/30", "", "true", "error", "card_cvc"]), "expiry kept, focus on the wrong field");
+    save_png(&dir, "mpgs-card-error-hk", &browser.screenshot(), PHONE.0);
+
+    // The buyer types the code, goes back for the number, and pays with Enter.
+    browser.type_keys("123");
+    browser.press("Tab", true);
+    browser.press("Tab", true);
+    assert_eq!(browser.focused(), "card_number");
+    browser.type_keys("4111 1111 1111 1111");
+    browser.press("Enter", false);
+    wait_for_merchant_page(&mut browser, &merchant.return_url);
+    let back = merchant.returned().await;
+    let returned =
+        verify_return_form(&back.body, &gw.secret, OffsetDateTime::now_utc()).expect("the return_url payload verifies");
+    assert_eq!((returned.trade_status, returned.card_scheme.as_deref()), (TradeStatus::TradeSuccess, Some("VISA")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simplified_chinese_octopus_page_draws_chinese_glyphs_and_its_result_in_words() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let (dir, _tmp) = screenshots_dir();
+    let gw = Gateway::spawn().await;
+    let mut order = Order::new("service.oct.online.PreOrder", "OCT", "OCT", "WEB", "CHINESE1");
+    order.lang = Some("cn");
+    let link = gw.place(&order).await;
+
+    browser.set_viewport(PHONE.0, PHONE.1, true);
+    browser.goto(&link);
+    assert_eq!(browser.page_kind().as_deref(), Some("octopus"));
+    assert_eq!(browser.eval("document.documentElement.lang"), json!("zh-CN"));
+    assert_eq!(browser.text("h1").as_deref(), Some("八达通"));
+    assert_eq!(browser.text("#intro").as_deref(), Some("使用八达通支付（沙箱）。"));
+    // Every glyph of the intro comes from a font with Chinese glyphs (the
+    // tests install fonts-wqy-zenhei), none from a fallback drawing boxes.
+    let cjk_families = std::process::Command::new("fc-list").args([":lang=zh", "family"]).output().unwrap().stdout;
+    let cjk_families = String::from_utf8_lossy(&cjk_families).to_string();
+    let fonts = fonts_of(&mut browser, "#intro");
+    let chinese: u64 = fonts.iter().filter(|(f, _)| cjk_families.contains(f.as_str())).map(|(_, n)| n).sum();
+    assert!(chinese >= 9, "the intro's 9 Chinese characters are drawn with a Chinese font: {fonts:?}");
+    save_png(&dir, "octopus-cn", &browser.screenshot(), PHONE.0);
+
+    browser.navigating("the result page", |b| b.click("#pay"));
+    assert_eq!(browser.page_kind().as_deref(), Some("result"));
+    assert_eq!(browser.text("#order-status").as_deref(), Some("支付成功"));
+    assert_eq!(browser.eval("document.querySelector('#order-status').dataset.state"), json!("TRADE_SUCCESS"));
+    save_png(&dir, "result-cn", &browser.screenshot(), PHONE.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_link_gets_a_styled_page_in_the_browsers_language() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let gw = Gateway::spawn().await;
+    browser.call("Network.setExtraHTTPHeaders", json!({ "headers": { "Accept-Language": "zh-HK,zh;q=0.9" } }));
+    browser.goto(&format!("{}/VMP/wap/payPage?userkey=NOPE&outTradeNo=X&sign=0", gw.base));
+    assert_eq!(browser.page_kind().as_deref(), Some("invalid-link"));
+    assert_eq!(browser.eval("document.documentElement.lang"), json!("zh-HK"));
+    assert_eq!(browser.text("h1").as_deref(), Some("付款連結無效"));
+    let header = browser.eval("getComputedStyle(document.querySelector('header')).backgroundColor");
+    assert_eq!(header, json!("rgb(60, 64, 67)"), "the gateway's look, not an unstyled page");
 }

@@ -8,14 +8,14 @@
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use vmp_protocol::{Service, Wallet};
 
-use super::pages::{self, LinkFields, PageKind};
-use super::pay_page::{linked_order, not_found};
+use super::pages::{self, LinkFields, PageKind, Texts, pick, texts_for};
+use super::pay_page::{error_page, linked_order, not_found};
 use crate::domain::{ChoiceRefusal, Order};
 use crate::html::escape;
 use crate::paylink::PAY_PAGE_PATH;
@@ -33,48 +33,40 @@ pub(crate) struct ChooseForm {
     wallet: Option<String>,
 }
 
-/// What the cashier calls each wallet.
-fn label(wallet: Wallet) -> &'static str {
+/// What the cashier calls each wallet, `[en, cn, hk]`.
+fn label(wallet: Wallet) -> [&'static str; 3] {
     match wallet {
-        Wallet::AlipayCn => "Alipay (mainland)",
-        Wallet::AlipayHk => "AlipayHK",
-        Wallet::WechatCn => "WeChat Pay (mainland)",
-        Wallet::WechatHk => "WeChat Pay HK",
-        Wallet::IcbcWap => "ICBC",
-        Wallet::UnionPay => "UnionPay",
-        Wallet::Oct => "Octopus",
-        Wallet::Mpgs => "Visa / Mastercard",
-        Wallet::Ae => "American Express",
-        Wallet::Payme => "PayMe",
-        Wallet::BocVmpUpi => "BOCPay",
-        Wallet::BocPayUpi => "BOCPay (UnionPay)",
-        Wallet::JetcoHk => "JETCO",
-        other => other.as_str(),
+        Wallet::AlipayCn => ["Alipay (mainland)", "支付宝（内地）", "支付寶（內地）"],
+        Wallet::AlipayHk => ["AlipayHK", "支付宝香港", "支付寶香港"],
+        Wallet::WechatCn => ["WeChat Pay (mainland)", "微信支付（内地）", "微信支付（內地）"],
+        Wallet::WechatHk => ["WeChat Pay HK", "微信支付香港", "微信支付香港"],
+        Wallet::IcbcWap => ["ICBC", "中国工商银行", "中國工商銀行"],
+        Wallet::UnionPay => ["UnionPay", "银联", "銀聯"],
+        Wallet::Oct => ["Octopus", "八达通", "八達通"],
+        Wallet::Mpgs => ["Visa / Mastercard"; 3],
+        Wallet::Ae => ["American Express", "美国运通", "美國運通"],
+        Wallet::Payme => ["PayMe"; 3],
+        Wallet::BocVmpUpi => ["BOCPay"; 3],
+        Wallet::BocPayUpi => ["BOCPay (UnionPay)", "BOCPay（银联）", "BOCPay（銀聯）"],
+        Wallet::JetcoHk => ["JETCO", "银通 JETCO", "銀通 JETCO"],
+        other => [other.as_str(); 3],
     }
 }
 
 /// The cashier page of a pending order without a wallet: one button per
 /// wallet (`#wallet-ALIPAYHK`, …), and a cancel.
-pub(crate) fn page(o: &Order, link: &LinkFields<'_>, now: OffsetDateTime) -> String {
+pub(crate) fn page(o: &Order, t: &Texts, link: &LinkFields<'_>, now: OffsetDateTime) -> String {
     let kind = PageKind::Cashier;
-    let (brand, color) = kind.brand();
-    let t = pages::texts(None);
-    let hidden = format!(
-        "<input type=\"hidden\" name=\"userkey\" value=\"{uk}\"><input type=\"hidden\" name=\"outTradeNo\" value=\"{out}\">\
-         <input type=\"hidden\" name=\"sign\" value=\"{sign}\">",
-        uk = escape(link.userkey),
-        out = escape(link.out_trade_no),
-        sign = escape(link.sign),
-    );
-    let mut body = String::from("<p id=\"intro\">Choose how to pay.</p>");
+    let brand = kind.brand();
+    let hidden = link.hidden();
+    let mut body = format!("<p id=\"intro\">{}</p>", t.intro_cashier);
     body.push_str(&pages::details(o, t, Some(now)));
     body.push_str(&format!("<form id=\"wallets\" method=\"post\" action=\"{CASHIER_PATH}\">{hidden}"));
     for w in Service::cashier_wallets() {
         body.push_str(&format!(
-            "<button class=\"wallet\" id=\"wallet-{code}\" name=\"wallet\" value=\"{code}\" \
-             style=\"background:#eef3fb;text-align:left\">{label}</button>",
+            "<button class=\"wallet\" id=\"wallet-{code}\" name=\"wallet\" value=\"{code}\">{label}</button>",
             code = w.as_str(),
-            label = escape(label(w)),
+            label = escape(pick(t, label(w))),
         ));
     }
     body.push_str(&format!(
@@ -84,30 +76,34 @@ pub(crate) fn page(o: &Order, link: &LinkFields<'_>, now: OffsetDateTime) -> Str
         cancel = t.cancel,
     ));
     body.push_str(&format!("<p class=\"note\">{}</p>", t.sandbox));
-    pages::shell(kind.name(), brand, color, t.lang, &body)
+    pages::shell(kind.name(), brand.name(t), brand.palette, t, &body)
 }
 
 /// `POST /VMP/wap/cashier`: records the buyer's wallet and sends the
 /// browser back to the order's link (`303`).
-pub(crate) async fn choose(State(state): State<AppState>, form: Result<Form<ChooseForm>, FormRejection>) -> Response {
-    let Ok(Form(f)) = form else { return (StatusCode::BAD_REQUEST, Html("<p>Malformed form.</p>")).into_response() };
-    let (order, sign) = match linked_order(&state, f.userkey, f.out_trade_no, f.sign).await {
+pub(crate) async fn choose(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ChooseForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, texts_for(None, &headers), |t| t.malformed_form);
+    };
+    let (order, sign) = match linked_order(&state, &headers, f.userkey, f.out_trade_no, f.sign).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let t = texts_for(order.lang.as_deref(), &headers);
     let Some(wallet) = f.wallet.as_deref().and_then(Wallet::parse) else {
-        return (StatusCode::BAD_REQUEST, Html("<p>Unknown wallet.</p>")).into_response();
+        return error_page(StatusCode::BAD_REQUEST, t, |t| t.unknown_wallet);
     };
     let order = match crate::scenes::cashier::choose(&state, &order, wallet).await {
         Ok(Ok(o)) => o,
-        Ok(Err(ChoiceRefusal::NotCashier)) => return not_found(),
-        Ok(Err(_)) => {
-            return (StatusCode::BAD_REQUEST, Html("<p>The cashier does not offer this wallet.</p>")).into_response();
-        }
+        Ok(Err(ChoiceRefusal::NotCashier)) => return not_found(&headers),
+        Ok(Err(_)) => return error_page(StatusCode::BAD_REQUEST, t, |t| t.wallet_not_offered),
         Err(e) => {
             tracing::error!(error.message = %e, "cashier choice failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, Html("<p>Temporarily unavailable, please retry.</p>"))
-                .into_response();
+            return error_page(StatusCode::SERVICE_UNAVAILABLE, t, |t| t.retry);
         }
     };
     let query: String = url::form_urlencoded::Serializer::new(String::new())

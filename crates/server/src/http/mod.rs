@@ -2,6 +2,7 @@
 
 mod cashier_page;
 mod jsapi;
+mod page_texts;
 mod pages;
 mod pay_page;
 mod sandbox;

@@ -314,6 +314,55 @@ impl Chromium {
         self.eval(&format!("document.querySelector({sel}).value")).as_str().unwrap_or_default().to_owned()
     }
 
+    /// Presses and releases `key` with real key events, as a keyboard
+    /// would: `Tab`, `Enter`, ` ` (space) or one printable character (typed
+    /// into the focused field). `shift` holds Shift down.
+    pub fn press(&mut self, key: &str, shift: bool) {
+        let (code, vk, text) = match key {
+            "Tab" => ("Tab", 9, ""),
+            "Enter" => ("Enter", 13, "\r"),
+            " " => ("Space", 32, " "),
+            k => ("", k.chars().next().map_or(0, |c| u32::from(c.to_ascii_uppercase())), k),
+        };
+        let modifiers = if shift { 8 } else { 0 };
+        let down = if text.is_empty() { "rawKeyDown" } else { "keyDown" };
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({ "type": down, "key": key, "code": code, "windowsVirtualKeyCode": vk, "text": text,
+                    "unmodifiedText": text, "modifiers": modifiers }),
+        );
+        self.call(
+            "Input.dispatchKeyEvent",
+            json!({ "type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk, "modifiers": modifiers }),
+        );
+    }
+
+    /// Types `text` key by key into the focused element.
+    pub fn type_keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.press(&c.to_string(), false);
+        }
+    }
+
+    /// The `id` of the focused element (`""` for none).
+    pub fn focused(&mut self) -> String {
+        self.eval("document.activeElement ? document.activeElement.id : ''").as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Presses Tab until `id` has the focus (at most `max` times); the ids
+    /// passed on the way, `id` last.
+    pub fn tab_to(&mut self, id: &str, max: usize) -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..max {
+            self.press("Tab", false);
+            seen.push(self.focused());
+            if seen.last().map(String::as_str) == Some(id) {
+                return seen;
+            }
+        }
+        panic!("Tab never reached #{id}; focus went {seen:?}");
+    }
+
     /// A PNG of the whole page (not just the viewport).
     pub fn screenshot(&mut self) -> Vec<u8> {
         let size = self.eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]");

@@ -146,6 +146,9 @@ async fn a_wrongly_signed_request_shows_the_string_signed_and_both_signs_in_the_
     p.set("sign", &wrong);
     assert_eq!(gw.post(&p).await.get("return_status"), Some("10"));
 
+    // The request log is written after the answer, with the store's group
+    // commits: under load the console may list it a moment later.
+    reload_until(&mut browser, &format!("{}/console/requests", gw.base), "#requests tbody tr", 2);
     open(&mut browser, &gw, "/console/requests", "requests");
     assert_eq!(count(&mut browser, "#requests tbody tr"), 2, "the accepted order and the refused request");
     let shot = browser.screenshot();

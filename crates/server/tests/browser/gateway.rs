@@ -103,6 +103,9 @@ impl Gateway {
         if let Some(url) = order.notify_url {
             p.set("notify_url", url);
         }
+        if let Some(lang) = order.lang {
+            p.set("lang", lang);
+        }
         self.signed(p)
     }
 
@@ -145,6 +148,8 @@ pub struct Order<'a> {
     pub subject: &'a str,
     pub return_url: Option<&'a str>,
     pub notify_url: Option<&'a str>,
+    /// `lang` (`cn`, `hk`, `en`): kept by OCT, MPGS and AE orders.
+    pub lang: Option<&'a str>,
 }
 
 impl<'a> Order<'a> {
@@ -165,6 +170,7 @@ impl<'a> Order<'a> {
             subject: "OpenVMP demo order",
             return_url: None,
             notify_url: None,
+            lang: None,
         }
     }
 }
