@@ -33,7 +33,7 @@ use crate::state::AppState;
 use crate::store::{LoggedRequest, NewMerchant, NotificationQuery, OrderScan, RequestScan, StoreError};
 
 /// Rows a list page looks at, at most, below its cursor.
-pub const SCAN_BUDGET: i64 = 5_000;
+pub const SCAN_BUDGET: i64 = 2_000;
 /// Rows per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Most rows per page.
