@@ -287,6 +287,11 @@ if os.path.exists(postgres):
     w("")
     with open(postgres) as f:
         w(f.read().rstrip("\n"))
+console = os.path.join(results, "console.md")
+if os.path.exists(console):
+    w("")
+    with open(console) as f:
+        w(f.read().rstrip("\n"))
 analysis = os.path.join(results, "analysis.md")
 if os.path.exists(analysis):
     w("## Where the time goes")
