@@ -421,9 +421,8 @@ pub(crate) static ORDERS_AFTER: Sql = Sql::new(concat!(
 /// Two subqueries, not `SELECT MIN(…), MAX(…)`: SQLite answers a lone
 /// `MIN` or `MAX` from the primary key's index, but both in one SELECT by
 /// reading every row (95 ms over 1,000,000 orders).
-pub(crate) static ORDER_KEY_RANGE: Sql = Sql::new(
-    "SELECT (SELECT MIN(eft_trade_no) FROM orders) AS lo, (SELECT MAX(eft_trade_no) FROM orders) AS hi",
-);
+pub(crate) static ORDER_KEY_RANGE: Sql =
+    Sql::new("SELECT (SELECT MIN(eft_trade_no) FROM orders) AS lo, (SELECT MAX(eft_trade_no) FROM orders) AS hi");
 pub(crate) static REFUNDS_OF_ORDER: Sql =
     Sql::new(concat!("SELECT ", refund_columns!(), " FROM refunds WHERE eft_trade_no = ?1 ORDER BY id"));
 
