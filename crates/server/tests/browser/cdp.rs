@@ -365,6 +365,12 @@ impl Chromium {
 
     /// A PNG of the whole page (not just the viewport).
     pub fn screenshot(&mut self) -> Vec<u8> {
+        self.screenshot_scaled(1.0)
+    }
+
+    /// [`Chromium::screenshot`] at `scale` (0.5: half the width and height),
+    /// for long pages whose full size would make a large file.
+    pub fn screenshot_scaled(&mut self, scale: f64) -> Vec<u8> {
         let size = self.eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]");
         let (w, h) = (size[0].as_f64().unwrap_or(1.0), size[1].as_f64().unwrap_or(1.0));
         let shot = self.call(
@@ -372,7 +378,7 @@ impl Chromium {
             json!({
                 "format": "png",
                 "captureBeyondViewport": true,
-                "clip": { "x": 0, "y": 0, "width": w, "height": h, "scale": 1 },
+                "clip": { "x": 0, "y": 0, "width": w, "height": h, "scale": scale },
             }),
         );
         base64_decode(shot["data"].as_str().expect("screenshot data"))

@@ -217,3 +217,40 @@ async fn in_production_the_console_asks_for_the_admin_token_and_refuses_a_wrong_
     assert_eq!(browser.eval("document.body.dataset.page"), Value::String("orders".into()));
     assert_eq!(browser.text(".mode").as_deref(), Some("production"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_rule_is_added_from_the_sandbox_page_and_the_handler_check_grades_a_handler() {
+    let Some(mut browser) = Chromium::launch() else { return };
+    let (dir, _tmp) = shots();
+    browser.set_viewport(DESKTOP.0, DESKTOP.1, false);
+    let gw = Gateway::spawn().await;
+    let merchant = Merchant::start().await;
+
+    // A rule from the form: the next two refunds answer 51.
+    open(&mut browser, &gw, "/console/sandbox", "sandbox");
+    assert!(browser.text("#no-faults").is_some(), "no rules yet");
+    browser.eval(
+        "document.querySelector('#fault-operation').value = 'refund'; \
+         document.querySelector('#fault-status').value = '51'; \
+         document.querySelector('#fault-count').value = '2'; true",
+    );
+    browser.navigating("adding the rule", |b| b.click("#add-fault-button"));
+    assert_eq!(browser.text("#title").as_deref(), Some("Fault rule added"));
+    open(&mut browser, &gw, "/console/sandbox", "sandbox");
+    assert_eq!(count(&mut browser, "#faults tbody tr"), 1);
+    assert!(browser.text("#faults tbody tr").unwrap_or_default().contains("51"), "the rule in words");
+    let shot = browser.screenshot();
+    save_png(&dir, "console-sandbox-faults", &shot, DESKTOP.0);
+
+    // The handler check against a merchant's handler.
+    open(&mut browser, &gw, "/console/check-handler", "check-handler");
+    browser.eval(&format!("document.querySelector('#check-url').value = {}; true", json!(merchant.notify_url)));
+    browser.navigating("the check", |b| b.click("#check"));
+    let summary = browser.text("#check-summary").unwrap_or_default();
+    assert!(summary.contains("passed") && summary.contains("failed"), "{summary}");
+    assert!(count(&mut browser, "#check-cases tbody tr") >= 10, "every case is listed");
+    assert_self_contained(&mut browser, &gw.base, "check-handler");
+    // A long page: half size keeps the file small.
+    let shot = browser.screenshot_scaled(0.5);
+    save_png(&dir, "console-check-handler", &shot, DESKTOP.0 / 2);
+}
