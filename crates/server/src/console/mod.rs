@@ -298,7 +298,12 @@ async fn orders(c: Console, q: Result<Query<OrderQuery>, QueryRejection>) -> Res
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let state = &c.admin.state;
     let merchants = service::merchants(state).await.unwrap_or_default();
-    let services = vmp_protocol::Service::web_sales().map(|s| s.label()).collect();
+    // The sales of every scene served (qrcode, jsapi, app and cashier too).
+    let services = vmp_protocol::Service::ALL
+        .iter()
+        .filter(|s| s.spec().is_ready() && s.spec().op == vmp_protocol::catalogue::Operation::Sale)
+        .map(|s| s.label())
+        .collect();
     let states = crate::domain::OrderState::ALL.iter().map(|s| s.as_str()).collect();
     let (status, page, error) = shown(service::orders(state, &q).await);
     let next_href = page.as_ref().and_then(|p| p.next.as_deref()).map(|n| {

@@ -913,3 +913,19 @@ async fn app_post_with_token(app: &TestApp, path: &str, body: Value) -> u16 {
         .unwrap();
     resp.status().as_u16()
 }
+
+#[tokio::test]
+async fn the_order_list_offers_the_sales_of_every_served_scene_as_filters() {
+    let app = spawn_app().await;
+    let html = app.client.get(format!("{}/console/orders", app.base)).send().await.unwrap().text().await.unwrap();
+    for service in [
+        "service.alipay.wap.PreOrder",
+        "service.wechat.qrcode.PreOrder",
+        "service.wechat.jsapi.PreOrder",
+        "AppTradePay.do",
+        "service.united.wap.PreOrder",
+    ] {
+        assert!(html.contains(&format!("<option>{service}</option>")), "{service} is offered");
+    }
+    assert!(!html.contains("<option>service.mpgs.token.ApplePay</option>"), "a planned service is not");
+}
